@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# Fetch what the neural-style example needs: the VGG-19 weights and the two
+# example images. Each file is checked against its git blob id, so a truncated
+# or tampered download is never used.
+#
+# Rules this script keeps (the safe behaviour, in order of what matters):
+#   - A download goes to "<file>.part" and is renamed to "<file>" only after it
+#     verifies: a file at its final name has always been checked.
+#   - A file already present that verifies is left alone, with no network
+#     request, so re-running is cheap.
+#   - A file present that does NOT verify is reported and a fresh copy is
+#     fetched beside it; it is replaced only by a verified download, so if the
+#     download fails your file stays exactly as it was.
+#   - An interrupted download keeps its non-empty .part and the next run
+#     resumes it. A download that completed but fails verification is deleted:
+#     resuming can't repair it.
+#   - One failed file doesn't stop the others; the exit status is 1 if any
+#     file failed.
+#
+# Needs bash, curl or wget, and sha1sum, shasum or python3 (git is not needed).
+
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: ./download.sh [-h]
+
+Downloads model/vgg19.params (~80 MB), input/IMG_4343.jpg and
+input/starry_night.jpg next to this script, verifies each against its git blob
+id, and creates output/. Files already present and valid are skipped; an
+interrupted download is resumed on the next run.
+
+Environment:
+  NSTYLE_BASE_URL    base URL to fetch from, for a mirror or a local test
+                     server (default:
+                     https://github.com/dmlc/web-data/raw/master/mxnet/neural-style)
+  NSTYLE_DOWNLOADER  curl or wget, to force one (default: curl if installed,
+                     else wget)
+EOF
+}
+
+# The default is the upstream MXNet data repo; NSTYLE_BASE_URL overrides it so
+# that tests can point at a local server and users at a mirror.
+BASE=${NSTYLE_BASE_URL:-https://github.com/dmlc/web-data/raw/master/mxnet/neural-style}
+BASE=${BASE%/}
+UNREACHABLE=""  # set once a download fails for want of a network
+
+err() { echo "error: $*" >&2; }
+
+size_of() { echo $(( $(wc -c < "$1") )); }  # $(( )) strips BSD wc's padding
+
+# Pick the SHA-1 tool once, so a machine without one fails before downloading.
+pick_hasher() {
+    local h
+    for h in sha1sum shasum python3; do
+        if command -v "$h" >/dev/null 2>&1; then HASHER=$h; return 0; fi
+    done
+    err "need sha1sum, shasum or python3 to verify the downloads; none found"
+    exit 1
+}
+
+# SHA-1 of stdin, as 40 hex digits.
+sha1_stdin() {
+    local out
+    case $HASHER in
+        sha1sum) out=$(sha1sum) ;;
+        shasum) out=$(shasum -a 1) ;;
+        python3) out=$(python3 -c 'import hashlib, sys
+h = hashlib.sha1()
+for chunk in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
+    h.update(chunk)
+print(h.hexdigest())') ;;
+    esac
+    echo "${out%% *}"
+}
+
+# Git blob id of a file, the same as `git hash-object FILE`:
+# sha1("blob <size>\0" + content).
+blob_id() {
+    { printf 'blob %d\0' "$(size_of "$1")"; cat -- "$1"; } | sha1_stdin
+}
+
+pick_downloader() {
+    DOWNLOADER=${NSTYLE_DOWNLOADER:-}
+    case $DOWNLOADER in
+        '')
+            if command -v curl >/dev/null 2>&1; then DOWNLOADER=curl
+            elif command -v wget >/dev/null 2>&1; then DOWNLOADER=wget
+            else err "need curl or wget to download; install one of them"; exit 1
+            fi ;;
+        curl|wget)
+            if ! command -v "$DOWNLOADER" >/dev/null 2>&1; then
+                err "NSTYLE_DOWNLOADER=$DOWNLOADER but $DOWNLOADER is not installed"
+                exit 1
+            fi ;;
+        *) err "NSTYLE_DOWNLOADER must be curl or wget, not '$DOWNLOADER'"; exit 1 ;;
+    esac
+}
+
+# Download (or resume) URL into PART; returns the tool's exit status.
+# A 10 s connect timeout and a single retry make "no network" fail in about
+# 20 s instead of hanging; a stalled transfer (<1 KB/s for 30 s) aborts too.
+# Anything cut short is resumed by the next run.
+fetch() {
+    local url=$1 part=$2 quiet
+    if [[ $DOWNLOADER == curl ]]; then
+        quiet=--silent; [[ -t 2 ]] && quiet=--progress-bar
+        # --fail: an HTTP error (404) is a failure, not a saved error page.
+        curl --fail --location --connect-timeout 10 --retry 1 --retry-delay 2 \
+            --speed-limit 1024 --speed-time 30 "$quiet" --show-error \
+            --continue-at - --output "$part" "$url"
+    else
+        quiet=--no-verbose; [[ -t 2 ]] && quiet=--show-progress
+        wget --connect-timeout=10 --read-timeout=30 --tries=2 --waitretry=2 \
+            "$quiet" --continue --output-document="$part" "$url"
+    fi
+}
+
+# Fetch FILE (relative path) unless present and valid; verify it against
+# blob id WANT. APPROX is a size shown to the user. Returns 1 on failure.
+get() {
+    local file=$1 want=$2 approx=$3
+    local url="$BASE/$file" part="$file.part" got rc=0
+
+    if [[ -f $file ]]; then
+        got=$(blob_id "$file")
+        if [[ $got == "$want" ]]; then
+            echo "$file: ok (already present)"
+            return 0
+        fi
+        echo "$file: present but does not match (expected blob $want, got $got);" \
+            "fetching a fresh copy, which replaces it only once verified"
+    fi
+
+    # An empty .part holds nothing to resume; one from an earlier run may
+    # already be complete, and then there is no need to ask the server.
+    if [[ -f $part && ! -s $part ]]; then
+        rm -f -- "$part"
+    elif [[ -s $part && $(blob_id "$part") == "$want" ]]; then
+        mv -f -- "$part" "$file"
+        echo "$file: ok (completed by an earlier download)"
+        return 0
+    fi
+
+    # After one network failure, don't wait out the same timeouts again.
+    if [[ -n $UNREACHABLE ]]; then
+        err "skipped $url after the network failure above; check your connection, or set NSTYLE_BASE_URL to a mirror"
+        return 1
+    fi
+
+    if [[ -s $part ]]; then
+        echo "fetching $file ($approx), resuming after $(size_of "$part") bytes ..."
+    else
+        echo "fetching $file ($approx) ..."
+    fi
+    fetch "$url" "$part" || rc=$?
+
+    # curl exits 33 when the server ignores the Range request; the partial
+    # file can't be resumed there, so start it over once.
+    if [[ $DOWNLOADER == curl && $rc -eq 33 ]]; then
+        echo "$file: the server can't resume downloads; starting over"
+        rm -f -- "$part"
+        rc=0
+        fetch "$url" "$part" || rc=$?
+    fi
+
+    if (( rc != 0 )); then
+        # curl 22 / wget 8: the server answered with an HTTP error (e.g. 404).
+        if [[ ($DOWNLOADER == curl && $rc -eq 22) || ($DOWNLOADER == wget && $rc -eq 8) ]]; then
+            err "the server refused $url (HTTP error); check the URL, or set NSTYLE_BASE_URL to a mirror"
+        else
+            err "could not download $url ($DOWNLOADER exit $rc); check your network connection, or set NSTYLE_BASE_URL to a mirror"
+            # curl 5/6/7/28: proxy or host not resolved, connection failed,
+            # timed out; wget 4: network failure.
+            if [[ ($DOWNLOADER == curl && $rc =~ ^(5|6|7|28)$) || ($DOWNLOADER == wget && $rc -eq 4) ]]; then
+                UNREACHABLE=$BASE
+            fi
+        fi
+        # An empty .part is useless; a non-empty one is kept to resume from.
+        if [[ -s $part ]]; then
+            echo "  kept the partial download $part ($(size_of "$part") bytes); run again to resume" >&2
+        else
+            rm -f -- "$part"
+        fi
+        return 1
+    fi
+
+    # curl writes no file at all for an empty body.
+    [[ -f $part ]] || : > "$part"
+    got=$(blob_id "$part")
+    if [[ $got != "$want" ]]; then
+        rm -f -- "$part"
+        err "checksum mismatch for $file (expected blob $want, got $got); removed the download"
+        return 1
+    fi
+    mv -f -- "$part" "$file"
+    echo "$file: ok (downloaded and verified)"
+}
+
+main() {
+    case ${1:-} in
+        '') ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; exit 2 ;;
+    esac
+
+    # Work next to this script, wherever it is run from.
+    cd -- "$(dirname -- "$0")"
+    pick_hasher
+    pick_downloader
+    mkdir -p model input output
+
+    local failed=()
+    get model/vgg19.params 9dfbe2ed44e0e8914f9551888bf763e14c09c778 "~80 MB" \
+        || failed+=(model/vgg19.params)
+    get input/IMG_4343.jpg eeb9f8c4c55c3c2095397ff82417ad23f2201834 "~230 KB" \
+        || failed+=(input/IMG_4343.jpg)
+    get input/starry_night.jpg d4db3c8e88f1bc85c7ca9c7f669da82ae51a402b "~320 KB" \
+        || failed+=(input/starry_night.jpg)
+
+    # ${failed[*]:-} keeps bash 3.2 (macOS) happy with an empty array under -u.
+    if (( ${#failed[@]} > 0 )); then
+        err "${#failed[@]} of 3 files failed: ${failed[*]:-}"
+        exit 1
+    fi
+    echo "all 3 files ready"
+}
+
+# Run only when executed, so tests can source the script to reach blob_id.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    main "$@"
+fi

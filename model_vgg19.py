@@ -1,0 +1,119 @@
+"""VGG-19 up to relu5_1, as the neural-style example uses it: the symbol, its
+pretrained weights and an executor that gives the gradient of its outputs with
+respect to the input image (Simonyan & Zisserman 2014; Gatys et al. 2015)."""
+import os
+from collections import namedtuple
+
+import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
+import mxnet as mx
+
+ConvExecutor = namedtuple('ConvExecutor', ['executor', 'data', 'data_grad', 'style', 'content', 'arg_dict'])
+
+# VGG-19's convolutions up to conv5_1 (3x3, pad 1, each followed by a ReLU) and
+# its poolings between blocks. Gatys et al. replace max by average pooling.
+LAYERS = [('conv1_1', 64), ('conv1_2', 64), 'pool1',
+          ('conv2_1', 128), ('conv2_2', 128), 'pool2',
+          ('conv3_1', 256), ('conv3_2', 256), ('conv3_3', 256), ('conv3_4', 256), 'pool3',
+          ('conv4_1', 512), ('conv4_2', 512), ('conv4_3', 512), ('conv4_4', 512), 'pool4',
+          ('conv5_1', 512)]
+CONV_LAYERS = [layer for layer in LAYERS if isinstance(layer, tuple)]
+STYLE_LAYERS = ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1']
+CONTENT_LAYER = 'relu4_2'
+# relu5_1 lies behind four 2x2 poolings: a side shorter than 2**4 reaches it as an empty map.
+MIN_INPUT_SIDE = 16
+
+DEFAULT_PARAMS = 'model/vgg19.params'  # the original's path, relative to the working directory
+PARAMS_SIZE_HINT = '~80 MB'
+
+
+class WeightsError(Exception):
+    """The weights file is missing or unusable; the message says what to do."""
+
+
+def get_symbol():
+    """The VGG-19 feature symbol: (group of the style ReLUs, group of the content ReLU)."""
+    data = mx.sym.Variable('data')
+    x, relus = data, {}
+    for layer in LAYERS:
+        if isinstance(layer, str):
+            x = mx.sym.Pooling(name=layer, data=x, pad=(0, 0), kernel=(2, 2), stride=(2, 2), pool_type='avg')
+            continue
+        name, channels = layer
+        x = mx.sym.Convolution(name=name, data=x, num_filter=channels, pad=(1, 1), kernel=(3, 3),
+                               stride=(1, 1), no_bias=False, workspace=1024)
+        relu_name = name.replace('conv', 'relu')
+        x = relus[relu_name] = mx.sym.Activation(name=relu_name, data=x, act_type='relu')
+    style = mx.sym.Group([relus[name] for name in STYLE_LAYERS])
+    content = mx.sym.Group([relus[CONTENT_LAYER]])
+    return style, content
+
+
+def find_params(path=DEFAULT_PARAMS):
+    """Where the weights file is: a relative path is tried against the working
+    directory, then beside this file (so the program runs from any folder)."""
+    candidates = [path]
+    if not os.path.isabs(path):
+        candidates.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), path))
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return candidate
+    raise WeightsError('VGG-19 weights %s not found: run ./download.sh to fetch them (%s), '
+                       'or pass --vgg-params PATH' % (' or '.join(candidates), PARAMS_SIZE_HINT))
+
+
+def load_params(path=DEFAULT_PARAMS):
+    """Load and check the pretrained weights: {layer_weight/layer_bias: NDArray on the CPU}.
+    Every convolution must be there with its shape: running on zeros would be silent garbage."""
+    path = find_params(path)
+    try:
+        saved = mx.nd.load(path)
+    except mx.base.MXNetError:
+        raise WeightsError('%s is not an MXNet params file: run ./download.sh to fetch the VGG-19 weights (%s)'
+                           % (path, PARAMS_SIZE_HINT)) from None
+    if not isinstance(saved, dict):
+        raise WeightsError('%s holds unnamed arrays, not VGG-19 weights (arg:conv1_1_weight ...): '
+                           'run ./download.sh' % path)
+    params = {key[len('arg:'):]: value for key, value in saved.items() if key.startswith('arg:')}
+    problems, channels_in = [], 3
+    for name, channels in CONV_LAYERS:
+        for suffix, shape in (('_weight', (channels, channels_in, 3, 3)), ('_bias', (channels,))):
+            if name + suffix not in params:
+                problems.append('%s%s missing' % (name, suffix))
+            elif params[name + suffix].shape != shape:
+                problems.append('%s%s has shape %s, expected %s' % (name, suffix, params[name + suffix].shape, shape))
+        channels_in = channels
+    if problems:
+        raise WeightsError('%s is not usable VGG-19 weights (%s): run ./download.sh to fetch them again'
+                           % (path, ', '.join(problems)))
+    return params
+
+
+def get_executor(style, content, input_size, ctx, params=None):
+    """Bind [style, content] on a (1, 3, h, w) input, with the input's gradient only.
+    `params`: weights from load_params (loaded from the default path when None)."""
+    if params is None:
+        params = load_params()
+    out = mx.sym.Group([style, content])
+    arg_shapes, output_shapes, aux_shapes = out.infer_shape(data=(1, 3, input_size[0], input_size[1]))
+    arg_names = out.list_arguments()
+    arg_dict = dict(zip(arg_names, [mx.nd.zeros(shape, ctx=ctx) for shape in arg_shapes]))
+    grad_dict = {'data': arg_dict['data'].copyto(ctx)}
+    for name in arg_names:
+        if name == 'data':
+            continue
+        if name in params:
+            params[name].copyto(arg_dict[name])
+        else:
+            print('Skip argument %s' % name)  # the loss targets, filled in by the caller
+    executor = out.bind(ctx=ctx, args=arg_dict, args_grad=grad_dict, grad_req='write')
+    return ConvExecutor(executor=executor,
+                        data=arg_dict['data'],
+                        data_grad=grad_dict['data'],
+                        style=executor.outputs[:-1],
+                        content=executor.outputs[-1],
+                        arg_dict=arg_dict)
+
+
+def get_model(input_size, ctx, params=None):
+    style, content = get_symbol()
+    return get_executor(style, content, input_size, ctx, params)

@@ -1,0 +1,462 @@
+"""Neural style transfer (Gatys, Ecker & Bethge, "A Neural Algorithm of Artistic
+Style", 2015) with MXNet's symbolic API: a port of MXNet's example/neural-style
+to Python 3.11, mxnet 1.9.1 and current scikit-image, faithful to the original.
+
+    python nstyle.py --content-image input/IMG_4343.jpg --style-image input/starry_night.jpg
+
+The image is optimised directly: VGG-19 features of the content image (relu4_2)
+and Gram matrices of the style image's features (relu1_1 ... relu5_1) are the
+targets; each epoch takes one Nesterov step on the image along the gradient of
+the weighted losses plus a Laplacian smoothness term.
+"""
+import argparse
+import glob
+import importlib
+import logging
+import os
+import re
+import sys
+import time
+from collections import namedtuple
+
+import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
+import mxnet as mx
+import numpy as np
+from PIL import Image
+from skimage import img_as_ubyte, io, transform
+from skimage.restoration import denoise_tv_chambolle
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# ImageNet mean colour (R, G, B) that VGG-19 was trained with.
+MEAN_RGB = np.array([123.68, 116.779, 103.939])
+
+CallbackData = namedtuple('CallbackData', field_names=['eps', 'epoch', 'img', 'filename'])
+
+
+class NstyleError(Exception):
+    """A problem the user can fix: reported as one line, with what to do."""
+
+
+# ---------------------------------------------------------------- flags
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a bad flag gets one line instead of the whole usage text."""
+
+    def error(self, message):
+        self.exit(2, '%s: error: %s (see %s -h)\n' % (self.prog, message, self.prog))
+
+
+def _checked(kind, test, requirement):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError('expected %s, got %r' % (kind.__name__, text)) from None
+        if not test(value):
+            raise argparse.ArgumentTypeError('must be %s, got %s' % (requirement, text))
+        return value
+    return parse
+
+
+def available_models():
+    return sorted(os.path.basename(path)[len('model_'):-len('.py')]
+                  for path in glob.glob(os.path.join(HERE, 'model_*.py')))
+
+
+def _model_name(name):
+    if name not in available_models():
+        raise argparse.ArgumentTypeError('unknown model %r (no model_%s.py); available: %s'
+                                         % (name, name, ', '.join(available_models())))
+    return name
+
+
+def get_args(arglist=None):
+    parser = OneLineErrorParser(description='neural style: paint the content image in the style image\'s manner '
+                                            '(Gatys et al. 2015), with MXNet')
+    parser.add_argument('--model', type=_model_name, default='vgg19',
+                        help='the pretrained model to use: model_<name>.py (available: %s)'
+                             % ', '.join(available_models()))
+    parser.add_argument('--content-image', type=str, default='input/IMG_4343.jpg',
+                        help='the content image')
+    parser.add_argument('--style-image', type=str, default='input/starry_night.jpg',
+                        help='the style image (stretched to the content image\'s size)')
+    parser.add_argument('--stop-eps', type=float, default=.005,
+                        help='stop when the relative change of the image in one epoch is below this')
+    parser.add_argument('--content-weight', type=float, default=10,
+                        help='the weight of the content loss')
+    parser.add_argument('--style-weight', type=float, default=1,
+                        help='the weight of the style loss')
+    parser.add_argument('--tv-weight', type=float, default=1e-2,
+                        help='the magnitude of the total-variation (smoothness) gradient; <= 0 disables it')
+    parser.add_argument('--max-num-epochs', type=_checked(int, lambda v: v >= 0, '>= 0'), default=1000,
+                        help='the maximal number of epochs (one optimisation step each)')
+    parser.add_argument('--max-long-edge', type=_checked(int, lambda v: v > 0, '> 0'), default=600,
+                        help='resize the content image so that its long edge is this many pixels')
+    parser.add_argument('--lr', type=_checked(float, lambda v: v > 0, '> 0'), default=.001,
+                        help='the initial learning rate')
+    parser.add_argument('--gpu', type=int, default=0,
+                        help='which GPU to use, -1 means the CPU; without a usable GPU the run '
+                             'warns and continues on the CPU')
+    parser.add_argument('--output_dir', type=str, default='output/',
+                        help='the folder for the checkpoints e_<epoch>.jpg and final.jpg (created if missing)')
+    parser.add_argument('--save-epochs', type=_checked(int, lambda v: v > 0, '> 0'), default=50,
+                        help='save a checkpoint every n epochs')
+    parser.add_argument('--remove-noise', type=_checked(float, lambda v: v >= 0, '>= 0'), default=.02,
+                        help='the weight of the TV-Chambolle denoising of the checkpoints; 0 disables it '
+                             '(final.jpg is never denoised)')
+    parser.add_argument('--lr-sched-delay', type=_checked(int, lambda v: v > 0, '> 0'), default=75,
+                        help='how many epochs between decreases of the learning rate')
+    parser.add_argument('--lr-sched-factor', type=_checked(float, lambda v: 0 < v <= 1, 'in (0, 1]'), default=0.9,
+                        help='the factor of each decrease of the learning rate')
+    # Beyond the original:
+    parser.add_argument('--seed', type=int, default=None,
+                        help='seed MXNet\'s random generator before the initial noise is drawn, for a '
+                             'reproducible run (default: unseeded, like the original)')
+    parser.add_argument('--vgg-params', type=str, default='model/vgg19.params',
+                        help='the VGG-19 weights (./download.sh fetches them); a relative path is tried '
+                             'against the working directory, then beside model_vgg19.py')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace the results of an earlier run in --output_dir (refused otherwise)')
+
+    if arglist is None:
+        return parser.parse_args()
+    return parser.parse_args(arglist)
+
+
+# ---------------------------------------------------------------- images
+
+def read_rgb_image(path, flag):
+    """Read an image as 8-bit RGB (h, w, 3): grayscale, alpha, palette, CMYK and
+    16-bit inputs are converted (alpha is blended onto white)."""
+    if not os.path.isfile(path):
+        raise NstyleError('%s %s: no such file (relative paths start from %s)' % (flag, path, os.getcwd()))
+    try:
+        img = io.imread(path)
+        if img.ndim == 3 and img.shape[2] == 4:
+            with Image.open(path) as pil_img:
+                if pil_img.mode == 'CMYK':
+                    img = np.asarray(pil_img.convert('RGB'))
+    except Exception as error:  # imageio and Pillow raise many kinds (OSError, ValueError, SyntaxError ...)
+        reason = (str(error).splitlines() or [type(error).__name__])[0].strip()
+        raise NstyleError('%s %s: cannot read it as an image (%s); give a JPEG or PNG file'
+                          % (flag, path, reason)) from None
+    if img.ndim == 2:
+        img = img[:, :, np.newaxis]
+    if img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4) or min(img.shape[:2]) < 1:
+        raise NstyleError('%s %s: unsupported image layout %s; give a single RGB or grayscale image'
+                          % (flag, path, img.shape))
+    if img.dtype != np.uint8:
+        try:
+            img = img_as_ubyte(img)
+        except ValueError as error:
+            raise NstyleError('%s %s: unsupported pixel values (%s); give an 8- or 16-bit image'
+                              % (flag, path, error)) from None
+    if img.shape[2] in (2, 4):
+        alpha = img[:, :, -1:] / 255.0
+        img = np.round(img[:, :, :-1] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+    if img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=2)
+    return img
+
+
+def _to_network_input(resized_img):
+    """Floats in [0, 1] (h, w, 3) -> (1, 3, h, w), scaled by 256 as the original does, mean subtracted."""
+    sample = np.asarray(resized_img) * 256
+    sample = sample.transpose(2, 0, 1) - MEAN_RGB[:, np.newaxis, np.newaxis]
+    return sample[np.newaxis]
+
+
+def PreprocessContentImage(path, long_edge, min_side=1):
+    img = read_rgb_image(path, '--content-image')
+    logging.info('load the content image, size = %s', img.shape[:2])
+    factor = float(long_edge) / max(img.shape[:2])
+    new_size = (int(img.shape[0] * factor), int(img.shape[1] * factor))
+    if min(new_size) < min_side:
+        raise NstyleError('--content-image %s: resized to %dx%d (--max-long-edge %d), it is too small: the model '
+                          'needs at least %d pixels on each side; raise --max-long-edge or use a less elongated '
+                          'image' % (path, new_size[1], new_size[0], long_edge, min_side))
+    resized_img = transform.resize(img, new_size)
+    logging.info('resize the content image to %s', new_size)
+    return _to_network_input(resized_img)
+
+
+def PreprocessStyleImage(path, shape):
+    """The style image, stretched to the content's (h, w) of `shape` (its aspect ratio is not kept)."""
+    img = read_rgb_image(path, '--style-image')
+    resized_img = transform.resize(img, (shape[2], shape[3]))
+    return _to_network_input(resized_img)
+
+
+def PostprocessImage(img):
+    """(1, 3, h, w) network image -> (h, w, 3) uint8: add the mean back, clip, truncate."""
+    img = np.array(img, dtype=np.float32).reshape(3, img.shape[2], img.shape[3])
+    img += MEAN_RGB.astype(np.float32)[:, np.newaxis, np.newaxis]
+    img = np.clip(img.transpose(1, 2, 0), 0, 255)
+    return img.astype('uint8')
+
+
+def write_image_atomically(filename, pixels):
+    """Write to a temporary name in the same folder, then rename: never a half-written file."""
+    folder, name = os.path.split(filename)
+    temporary = os.path.join(folder, '.%s.%d.tmp%s' % (name, os.getpid(), os.path.splitext(name)[1]))
+    try:
+        io.imsave(temporary, pixels, check_contrast=False)
+        os.replace(temporary, filename)
+    except BaseException as error:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        if isinstance(error, OSError):
+            raise NstyleError('cannot write %s: %s' % (filename, error)) from None
+        raise
+
+
+def SaveImage(img, filename, remove_noise=0.):
+    logging.info('save output to %s', filename)
+    out = PostprocessImage(img)
+    if remove_noise != 0.0:
+        # denoise_tv_chambolle returns floats in [0, 1]; JPEG wants 8 bits
+        out = img_as_ubyte(denoise_tv_chambolle(out, weight=remove_noise, channel_axis=-1))
+    write_image_atomically(filename, out)
+
+
+# ---------------------------------------------------------------- losses
+
+def style_gram_symbol(input_size, style):
+    """Gram matrix of each style output, and the scale its loss gradient is divided by."""
+    _, output_shapes, _ = style.infer_shape(data=(1, 3, input_size[0], input_size[1]))
+    gram_list = []
+    grad_scale = []
+    for i in range(len(style.list_outputs())):
+        shape = output_shapes[i]
+        x = mx.sym.Reshape(style[i], target_shape=(int(shape[1]), int(np.prod(shape[2:]))))
+        # FullyConnected with the features as both data and weight computes x . x^T in one fast op
+        gram = mx.sym.FullyConnected(x, x, no_bias=True, num_hidden=shape[1])
+        gram_list.append(gram)
+        grad_scale.append(np.prod(shape[1:]) * shape[1])
+    return mx.sym.Group(gram_list), grad_scale
+
+
+def get_loss(gram, content):
+    """Squared distances to the targets: one loss per Gram matrix, and the content loss."""
+    gram_loss = []
+    for i in range(len(gram.list_outputs())):
+        gvar = mx.sym.Variable('target_gram_%d' % i)
+        gram_loss.append(mx.sym.sum(mx.sym.square(gvar - gram[i])))
+    cvar = mx.sym.Variable('target_content')
+    content_loss = mx.sym.sum(mx.sym.square(cvar - content))
+    return mx.sym.Group(gram_loss), content_loss
+
+
+def get_tv_grad_executor(img, ctx, tv_weight):
+    """An executor bound on `img` itself whose output is the gradient of a total-variation
+    smoothness term: each channel convolved with a Laplacian kernel, times tv_weight."""
+    if tv_weight <= 0.0:
+        return None
+    nchannel = img.shape[1]
+    simg = mx.sym.Variable('img')
+    skernel = mx.sym.Variable('kernel')
+    channels = mx.sym.SliceChannel(simg, num_outputs=nchannel)
+    out = mx.sym.Concat(*[
+        mx.sym.Convolution(data=channels[i], weight=skernel, num_filter=1, kernel=(3, 3), pad=(1, 1),
+                           no_bias=True, stride=(1, 1))
+        for i in range(nchannel)])
+    kernel = mx.nd.array(np.array([[0, -1, 0],
+                                   [-1, 4, -1],
+                                   [0, -1, 0]]).reshape((1, 1, 3, 3)), ctx) / 8.0
+    out = out * tv_weight
+    return out.bind(ctx, args={'img': img, 'kernel': kernel})
+
+
+# ---------------------------------------------------------------- the run
+
+def pick_context(gpu):
+    """mx.gpu(gpu) when that GPU is usable, else the CPU, with a one-line warning."""
+    if gpu < 0:
+        return mx.cpu()
+    try:
+        count = mx.context.num_gpus()
+    except mx.base.MXNetError:
+        count = 0
+    if gpu >= count:
+        logging.warning('--gpu %d: no usable GPU (this MXNet sees %d); running on the CPU '
+                        '(pass --gpu -1 to choose the CPU)', gpu, count)
+        return mx.cpu()
+    return mx.gpu(gpu)
+
+
+def prepare_output_dir(output_dir, overwrite):
+    """Create the folder, make sure it is writable, and refuse to replace an earlier run's results."""
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+        probe = os.path.join(output_dir, '.nstyle-write-test.%d' % os.getpid())
+        with open(probe, 'w'):
+            pass
+        os.remove(probe)
+    except OSError as error:
+        raise NstyleError('--output_dir %s: cannot write there (%s); choose another folder'
+                          % (output_dir, error.strerror or error)) from None
+    earlier = sorted(name for name in os.listdir(output_dir) if re.fullmatch(r'final\.jpg|e_\d+\.jpg', name))
+    if earlier and not overwrite:
+        raise NstyleError('--output_dir %s already holds results of an earlier run (%s): pass --overwrite to '
+                          'replace them, or choose another --output_dir'
+                          % (output_dir, ', '.join(earlier[:3] + ['...'] * (len(earlier) > 3))))
+
+
+def _duration(seconds):
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return '%dm%02ds' % (minutes, seconds) if minutes else '%ds' % seconds
+
+
+def train_nstyle(args, callback=None):
+    """Train a neural style network.
+    Args are from argparse and control input, output, hyper-parameters.
+    callback allows for display of training progress: it is called every epoch with
+    {'eps', 'epoch'}, plus 'filename' and 'img' on epochs that saved a checkpoint.
+    Raises NstyleError for problems the user can fix; KeyboardInterrupt after saving final.jpg.
+    """
+    model_module = importlib.import_module('model_' + args.model)
+    dev = pick_context(args.gpu)
+    prepare_output_dir(args.output_dir, args.overwrite)
+
+    # input
+    content_np = PreprocessContentImage(args.content_image, args.max_long_edge, model_module.MIN_INPUT_SIDE)
+    style_np = PreprocessStyleImage(args.style_image, shape=content_np.shape)
+    size = content_np.shape[2:]
+    try:
+        params = model_module.load_params(args.vgg_params)
+    except model_module.WeightsError as error:
+        raise NstyleError('--vgg-params: %s' % error) from None
+
+    # model: a first executor computes the targets, then the loss executor replaces it
+    style, content = model_module.get_symbol()
+    gram, gscale = style_gram_symbol(size, style)
+    model_executor = model_module.get_executor(gram, content, size, dev, params)
+    model_executor.data[:] = style_np
+    model_executor.executor.forward()
+    style_array = []
+    for i in range(len(model_executor.style)):
+        style_array.append(model_executor.style[i].copyto(mx.cpu()))
+
+    model_executor.data[:] = content_np
+    model_executor.executor.forward()
+    content_array = model_executor.content.copyto(mx.cpu())
+
+    # delete the executor
+    del model_executor
+
+    style_loss, content_loss = get_loss(gram, content)
+    model_executor = model_module.get_executor(style_loss, content_loss, size, dev, params)
+    del params
+
+    # head gradients: the weight of each loss (a style loss is scaled down by its Gram's size)
+    loss_weights = [float(args.style_weight) / gscale[i] for i in range(len(style_array))]
+    loss_weights.append(float(args.content_weight))
+    grad_array = []
+    for i in range(len(style_array)):
+        style_array[i].copyto(model_executor.arg_dict['target_gram_%d' % i])
+        grad_array.append(mx.nd.ones((1,), dev) * (float(args.style_weight) / gscale[i]))
+    grad_array.append(mx.nd.ones((1,), dev) * (float(args.content_weight)))
+
+    print([x.asscalar() for x in grad_array])
+    content_array.copyto(model_executor.arg_dict['target_content'])
+
+    # train
+    # initialize img with random noise
+    img = mx.nd.zeros(content_np.shape, ctx=dev)
+    if args.seed is not None:
+        mx.random.seed(args.seed)
+    img[:] = mx.rnd.uniform(-0.1, 0.1, img.shape)
+
+    lr = mx.lr_scheduler.FactorScheduler(step=args.lr_sched_delay, factor=args.lr_sched_factor)
+
+    optimizer = mx.optimizer.NAG(
+        learning_rate=args.lr,
+        wd=0.0001,
+        momentum=0.95,
+        lr_scheduler=lr)
+    optim_state = optimizer.create_state(0, img)
+
+    logging.info('start training arguments %s', args)
+    old_img = img.copyto(dev)
+    clip_norm = 1 * np.prod(img.shape)
+    tv_grad_executor = get_tv_grad_executor(img, dev, args.tv_weight)
+    final_fn = os.path.join(args.output_dir, 'final.jpg')
+    last_checkpoint = None
+    start_time = time.time()
+
+    e = 0
+    try:
+        for e in range(args.max_num_epochs):
+            img.copyto(model_executor.data)
+            model_executor.executor.forward()
+            model_executor.executor.backward(grad_array)
+            gnorm = mx.nd.norm(model_executor.data_grad).asscalar()
+            if gnorm > clip_norm:
+                model_executor.data_grad[:] *= clip_norm / gnorm
+
+            if tv_grad_executor is not None:
+                tv_grad_executor.forward()
+                optimizer.update(0, img, model_executor.data_grad + tv_grad_executor.outputs[0], optim_state)
+            else:
+                optimizer.update(0, img, model_executor.data_grad, optim_state)
+            new_img = img
+            eps = (mx.nd.norm(old_img - new_img) / mx.nd.norm(new_img)).asscalar()
+
+            old_img = new_img.copyto(dev)
+            logging.info('epoch %d, relative change %f', e, eps)
+            if not np.isfinite(eps):
+                raise NstyleError('the image became NaN or infinite at epoch %d: stopped without writing %s '
+                                  '(last good checkpoint: %s); try a smaller --lr or smaller loss weights'
+                                  % (e, final_fn, last_checkpoint or 'none was written'))
+            if eps < args.stop_eps:
+                logging.info('eps < args.stop_eps, training finished')
+                break
+
+            if callback:
+                cbdata = {
+                    'eps': eps,
+                    'epoch': e + 1,
+                }
+            if (e + 1) % args.save_epochs == 0:
+                outfn = os.path.join(args.output_dir, 'e_' + str(e + 1) + '.jpg')
+                npimg = new_img.asnumpy()
+                SaveImage(npimg, outfn, args.remove_noise)
+                last_checkpoint = outfn
+                log_progress(model_executor.executor.outputs, loss_weights, e + 1, args.max_num_epochs, start_time)
+                if callback:
+                    cbdata['filename'] = outfn
+                    cbdata['img'] = npimg
+            if callback:
+                callback(cbdata)
+    except KeyboardInterrupt:
+        logging.warning('interrupted during epoch %d: saving the current image as %s', e, final_fn)
+        SaveImage(img.asnumpy(), final_fn)
+        raise
+
+    SaveImage(img.asnumpy(), final_fn)
+
+
+def log_progress(loss_outputs, loss_weights, epoch, max_num_epochs, start_time):
+    """Content and style loss (weighted as in the gradient), elapsed time, and time left at most."""
+    losses = [weight * output.asscalar() for weight, output in zip(loss_weights, loss_outputs)]
+    elapsed = time.time() - start_time
+    left = elapsed / epoch * (max_num_epochs - epoch)
+    logging.info('epoch %d: content loss %.4g, style loss %.4g, %s elapsed, at most %s left',
+                 epoch, losses[-1], sum(losses[:-1]), _duration(elapsed), _duration(left))
+
+
+def main(arglist=None):
+    args = get_args(arglist)
+    logging.basicConfig(level=logging.INFO)
+    try:
+        train_nstyle(args)
+    except NstyleError as error:
+        print('%s: error: %s' % (os.path.basename(sys.argv[0]) or 'nstyle.py', error), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
