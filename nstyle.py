@@ -286,6 +286,8 @@ def pick_context(gpu):
 
 def prepare_output_dir(output_dir, overwrite):
     """Create the folder, make sure it is writable, and refuse to replace an earlier run's results."""
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise NstyleError('--output_dir %s is a file, not a folder; choose another folder' % output_dir)
     try:
         os.makedirs(output_dir, exist_ok=True)
         probe = os.path.join(output_dir, '.nstyle-write-test.%d' % os.getpid())
@@ -316,12 +318,12 @@ def train_nstyle(args, callback=None):
     """
     model_module = importlib.import_module('model_' + args.model)
     dev = pick_context(args.gpu)
-    prepare_output_dir(args.output_dir, args.overwrite)
 
     # input
     content_np = PreprocessContentImage(args.content_image, args.max_long_edge, model_module.MIN_INPUT_SIDE)
     style_np = PreprocessStyleImage(args.style_image, shape=content_np.shape)
     size = content_np.shape[2:]
+    prepare_output_dir(args.output_dir, args.overwrite)
     try:
         params = model_module.load_params(args.vgg_params)
     except model_module.WeightsError as error:
@@ -384,7 +386,7 @@ def train_nstyle(args, callback=None):
     last_checkpoint = None
     start_time = time.time()
 
-    e = 0
+    epochs_done = 0
     try:
         for e in range(args.max_num_epochs):
             img.copyto(model_executor.data)
@@ -399,6 +401,7 @@ def train_nstyle(args, callback=None):
                 optimizer.update(0, img, model_executor.data_grad + tv_grad_executor.outputs[0], optim_state)
             else:
                 optimizer.update(0, img, model_executor.data_grad, optim_state)
+            epochs_done = e + 1
             new_img = img
             eps = (mx.nd.norm(old_img - new_img) / mx.nd.norm(new_img)).asscalar()
 
@@ -429,7 +432,7 @@ def train_nstyle(args, callback=None):
             if callback:
                 callback(cbdata)
     except KeyboardInterrupt:
-        logging.warning('interrupted during epoch %d: saving the current image as %s', e, final_fn)
+        logging.warning('interrupted after %d epochs: saving the current image as %s', epochs_done, final_fn)
         SaveImage(img.asnumpy(), final_fn)
         raise
 
