@@ -1,0 +1,63 @@
+"""The original's 16 flags with their names, types and defaults (SPEC's table), plus ours."""
+import subprocess
+import sys
+
+import pytest
+
+import nstyle
+from conftest import PROJECT
+
+# SPEC: flag, type, default
+ORIGINAL_FLAGS = [
+    ('--model', str, 'vgg19'),
+    ('--content-image', str, 'input/IMG_4343.jpg'),
+    ('--style-image', str, 'input/starry_night.jpg'),
+    ('--stop-eps', float, 0.005),
+    ('--content-weight', float, 10),
+    ('--style-weight', float, 1),
+    ('--tv-weight', float, 0.01),
+    ('--max-num-epochs', int, 1000),
+    ('--max-long-edge', int, 600),
+    ('--lr', float, 0.001),
+    ('--gpu', int, 0),
+    ('--output_dir', str, 'output/'),
+    ('--save-epochs', int, 50),
+    ('--remove-noise', float, 0.02),
+    ('--lr-sched-delay', int, 75),
+    ('--lr-sched-factor', float, 0.9),
+]
+NEW_FLAGS = [('--seed', int, None), ('--vgg-params', str, 'model/vgg19.params'), ('--overwrite', bool, False)]
+
+
+def dest(flag):
+    return flag.lstrip('-').replace('-', '_')
+
+
+def test_defaults_are_the_originals():
+    args = nstyle.get_args([])
+    for flag, _, default in ORIGINAL_FLAGS + NEW_FLAGS:
+        assert getattr(args, dest(flag)) == default, flag
+    assert len(vars(args)) == len(ORIGINAL_FLAGS) + len(NEW_FLAGS)
+
+
+@pytest.mark.parametrize('flag,kind,default', ORIGINAL_FLAGS + NEW_FLAGS[:2])
+def test_each_flag_parses_to_its_type(flag, kind, default):
+    text = {str: 'vgg19' if flag == '--model' else 'some/path', float: '0.5', int: '7'}[kind]
+    value = getattr(nstyle.get_args([flag, text]), dest(flag))
+    assert type(value) is kind and value == kind(text)
+
+
+def test_defects_of_the_original_flags_are_fixed():
+    # defect 1: the default model name was rejected by choices=['vgg']
+    assert nstyle.get_args(['--model', 'vgg19']).model == 'vgg19'
+    # defect 2: --lr-sched-factor was type=int, so 0.8 was rejected
+    assert nstyle.get_args(['--lr-sched-factor', '0.8']).lr_sched_factor == 0.8
+    assert nstyle.get_args(['--overwrite']).overwrite is True
+
+
+def test_help_lists_every_flag():
+    result = subprocess.run([sys.executable, 'nstyle.py', '-h'], cwd=PROJECT, capture_output=True, text=True)
+    assert result.returncode == 0
+    for flag, _, _ in ORIGINAL_FLAGS + NEW_FLAGS:
+        assert flag in result.stdout, flag
+    assert 'Traceback' not in result.stderr
