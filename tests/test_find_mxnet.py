@@ -1,0 +1,31 @@
+"""find_mxnet: a clear one-line message with the install command when MXNet cannot be imported."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import PROJECT
+
+
+@pytest.mark.parametrize('failure,expected', [
+    ("raise ImportError('No module named mxnet')", 'pip install -r requirements.txt'),
+    ("raise AttributeError(\"module 'numpy' has no attribute 'bool'\")", 'pip install "numpy<1.24"'),
+])
+def test_a_broken_mxnet_gets_one_line_with_the_fix(tmp_path, failure, expected):
+    fake = tmp_path / 'mxnet'
+    fake.mkdir()
+    (fake / '__init__.py').write_text(failure + '\n')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), PROJECT]))
+    result = subprocess.run([sys.executable, '-c', 'import find_mxnet'], cwd=str(tmp_path), env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error:') and expected in lines[0]
+    assert 'Traceback' not in result.stderr
+
+
+def test_the_real_mxnet_imports_through_it():
+    result = subprocess.run([sys.executable, '-c', 'import find_mxnet, mxnet; print(mxnet.__version__)'],
+                            cwd=PROJECT, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == '1.9.1'
