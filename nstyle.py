@@ -13,11 +13,12 @@ import argparse
 import glob
 import importlib
 import logging
+import math
 import os
+import signal
 import re
 import sys
 import time
-from collections import namedtuple
 
 import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
 import mxnet as mx
@@ -29,8 +30,6 @@ from skimage.restoration import denoise_tv_chambolle
 HERE = os.path.dirname(os.path.abspath(__file__))
 # ImageNet mean colour (R, G, B) that VGG-19 was trained with.
 MEAN_RGB = np.array([123.68, 116.779, 103.939])
-
-CallbackData = namedtuple('CallbackData', field_names=['eps', 'epoch', 'img', 'filename'])
 
 
 class NstyleError(Exception):
@@ -58,6 +57,9 @@ def _checked(kind, test, requirement):
     return parse
 
 
+NON_NEGATIVE = _checked(float, lambda v: 0 <= v < math.inf, '>= 0 and finite')
+
+
 def available_models():
     return sorted(os.path.basename(path)[len('model_'):-len('.py')]
                   for path in glob.glob(os.path.join(HERE, 'model_*.py')))
@@ -80,19 +82,19 @@ def get_args(arglist=None):
                         help='the content image')
     parser.add_argument('--style-image', type=str, default='input/starry_night.jpg',
                         help='the style image (stretched to the content image\'s size)')
-    parser.add_argument('--stop-eps', type=float, default=.005,
+    parser.add_argument('--stop-eps', type=_checked(float, math.isfinite, 'a finite number'), default=.005,
                         help='stop when the relative change of the image in one epoch is below this')
-    parser.add_argument('--content-weight', type=float, default=10,
+    parser.add_argument('--content-weight', type=NON_NEGATIVE, default=10,
                         help='the weight of the content loss')
-    parser.add_argument('--style-weight', type=float, default=1,
+    parser.add_argument('--style-weight', type=NON_NEGATIVE, default=1,
                         help='the weight of the style loss')
-    parser.add_argument('--tv-weight', type=float, default=1e-2,
+    parser.add_argument('--tv-weight', type=_checked(float, math.isfinite, 'a finite number'), default=1e-2,
                         help='the magnitude of the total-variation (smoothness) gradient; <= 0 disables it')
     parser.add_argument('--max-num-epochs', type=_checked(int, lambda v: v >= 0, '>= 0'), default=1000,
                         help='the maximal number of epochs (one optimisation step each)')
     parser.add_argument('--max-long-edge', type=_checked(int, lambda v: v > 0, '> 0'), default=600,
                         help='resize the content image so that its long edge is this many pixels')
-    parser.add_argument('--lr', type=_checked(float, lambda v: v > 0, '> 0'), default=.001,
+    parser.add_argument('--lr', type=_checked(float, lambda v: 0 < v < math.inf, '> 0 and finite'), default=.001,
                         help='the initial learning rate')
     parser.add_argument('--gpu', type=int, default=0,
                         help='which GPU to use, -1 means the CPU; without a usable GPU the run '
@@ -101,7 +103,7 @@ def get_args(arglist=None):
                         help='the folder for the checkpoints e_<epoch>.jpg and final.jpg (created if missing)')
     parser.add_argument('--save-epochs', type=_checked(int, lambda v: v > 0, '> 0'), default=50,
                         help='save a checkpoint every n epochs')
-    parser.add_argument('--remove-noise', type=_checked(float, lambda v: v >= 0, '>= 0'), default=.02,
+    parser.add_argument('--remove-noise', type=NON_NEGATIVE, default=.02,
                         help='the weight of the TV-Chambolle denoising of the checkpoints; 0 disables it '
                              '(final.jpg is never denoised)')
     parser.add_argument('--lr-sched-delay', type=_checked(int, lambda v: v > 0, '> 0'), default=75,
@@ -116,7 +118,8 @@ def get_args(arglist=None):
                         help='the VGG-19 weights (./download.sh fetches them); a relative path is tried '
                              'against the working directory, then beside model_vgg19.py')
     parser.add_argument('--overwrite', action='store_true',
-                        help='replace the results of an earlier run in --output_dir (refused otherwise)')
+                        help='replace the results of an earlier run in --output_dir (its final.jpg and e_*.jpg '
+                             'are removed first); without it such a run is refused')
 
     if arglist is None:
         return parser.parse_args()
@@ -128,6 +131,8 @@ def get_args(arglist=None):
 def read_rgb_image(path, flag):
     """Read an image as 8-bit RGB (h, w, 3): grayscale, alpha, palette, CMYK and
     16-bit inputs are converted (alpha is blended onto white)."""
+    if os.path.isdir(path):
+        raise NstyleError('%s %s is a folder; give an image file' % (flag, path))
     if not os.path.isfile(path):
         raise NstyleError('%s %s: no such file (relative paths start from %s)' % (flag, path, os.getcwd()))
     try:
@@ -137,7 +142,7 @@ def read_rgb_image(path, flag):
                 if pil_img.mode == 'CMYK':
                     img = np.asarray(pil_img.convert('RGB'))
     except Exception as error:  # imageio and Pillow raise many kinds (OSError, ValueError, SyntaxError ...)
-        reason = (str(error).splitlines() or [type(error).__name__])[0].strip()
+        reason = 'the file is truncated' if 'truncated' in str(error) else 'not an image format Pillow can decode'
         raise NstyleError('%s %s: cannot read it as an image (%s); give a JPEG or PNG file'
                           % (flag, path, reason)) from None
     if img.ndim == 2:
@@ -286,6 +291,7 @@ def pick_context(gpu):
 
 def prepare_output_dir(output_dir, overwrite):
     """Create the folder, make sure it is writable, and refuse to replace an earlier run's results."""
+    output_dir = output_dir or '.'  # the original joined '' + 'final.jpg': the working directory
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise NstyleError('--output_dir %s is a file, not a folder; choose another folder' % output_dir)
     try:
@@ -302,6 +308,10 @@ def prepare_output_dir(output_dir, overwrite):
         raise NstyleError('--output_dir %s already holds results of an earlier run (%s): pass --overwrite to '
                           'replace them, or choose another --output_dir'
                           % (output_dir, ', '.join(earlier[:3] + ['...'] * (len(earlier) > 3))))
+    if earlier:  # --overwrite: no checkpoint of the earlier run stays mixed in with this run's
+        logging.info('--overwrite: removing %d results of an earlier run from %s', len(earlier), output_dir)
+        for name in earlier:
+            os.remove(os.path.join(output_dir, name))
 
 
 def _duration(seconds):
@@ -323,11 +333,11 @@ def train_nstyle(args, callback=None):
     content_np = PreprocessContentImage(args.content_image, args.max_long_edge, model_module.MIN_INPUT_SIDE)
     style_np = PreprocessStyleImage(args.style_image, shape=content_np.shape)
     size = content_np.shape[2:]
-    prepare_output_dir(args.output_dir, args.overwrite)
     try:
         params = model_module.load_params(args.vgg_params)
     except model_module.WeightsError as error:
         raise NstyleError('--vgg-params: %s' % error) from None
+    prepare_output_dir(args.output_dir, args.overwrite)
 
     # model: a first executor computes the targets, then the loss executor replaces it
     style, content = model_module.get_symbol()
@@ -353,11 +363,9 @@ def train_nstyle(args, callback=None):
     # head gradients: the weight of each loss (a style loss is scaled down by its Gram's size)
     loss_weights = [float(args.style_weight) / gscale[i] for i in range(len(style_array))]
     loss_weights.append(float(args.content_weight))
-    grad_array = []
+    grad_array = [mx.nd.ones((1,), dev) * weight for weight in loss_weights]
     for i in range(len(style_array)):
         style_array[i].copyto(model_executor.arg_dict['target_gram_%d' % i])
-        grad_array.append(mx.nd.ones((1,), dev) * (float(args.style_weight) / gscale[i]))
-    grad_array.append(mx.nd.ones((1,), dev) * (float(args.content_weight)))
 
     print([x.asscalar() for x in grad_array])
     content_array.copyto(model_executor.arg_dict['target_content'])
@@ -433,7 +441,11 @@ def train_nstyle(args, callback=None):
                 callback(cbdata)
     except KeyboardInterrupt:
         logging.warning('interrupted after %d epochs: saving the current image as %s', epochs_done, final_fn)
-        SaveImage(img.asnumpy(), final_fn)
+        previous_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the save
+        try:
+            SaveImage(img.asnumpy(), final_fn)
+        finally:
+            signal.signal(signal.SIGINT, previous_handler)
         raise
 
     SaveImage(img.asnumpy(), final_fn)
@@ -457,6 +469,7 @@ def main(arglist=None):
         print('%s: error: %s' % (os.path.basename(sys.argv[0]) or 'nstyle.py', error), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print('%s: interrupted' % os.path.basename(sys.argv[0]), file=sys.stderr)
         return 130
     return 0
 
