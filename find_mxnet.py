@@ -1,8 +1,30 @@
 """Import MXNet, or say in one line how to install it.
 
 The original example fell back to a source checkout's python folder; today
-MXNet 1.9.1 comes from PyPI (the CPU build `mxnet`, the GPU build `mxnet-cu112`)."""
+MXNet 1.9.1 comes from PyPI (the CPU build `mxnet`, the GPU build `mxnet-cu112`).
+
+Threads: when OMP_NUM_THREADS is unset, MXNet runs oneDNN on half the logical
+CPUs (src/engine/openmp.cc assumes hyper-threading), so on a machine without SMT
+half of it idles. We set OMP_NUM_THREADS to the CPUs this process may use before
+MXNet loads; an explicit OMP_NUM_THREADS is kept.
+"""
+import os
 import sys
+
+
+def usable_cpu_count():
+    """The CPUs this process may run on (its affinity), not all the machine has."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+if os.environ.get('OMP_NUM_THREADS'):
+    THREADS, THREADS_SOURCE = os.environ['OMP_NUM_THREADS'], 'OMP_NUM_THREADS'
+else:
+    THREADS, THREADS_SOURCE = str(usable_cpu_count()), 'the CPUs this process may use'
+    os.environ['OMP_NUM_THREADS'] = THREADS
 
 try:
     import mxnet as mx  # noqa: F401

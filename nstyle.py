@@ -20,7 +20,7 @@ import re
 import sys
 import time
 
-import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
+import find_mxnet  # makes `import mxnet` work (or says how to install it) and sets the thread count
 import mxnet as mx
 import numpy as np
 from PIL import Image
@@ -328,6 +328,8 @@ def train_nstyle(args, callback=None):
     """
     model_module = importlib.import_module('model_' + args.model)
     dev = pick_context(args.gpu)
+    if dev.device_type == 'cpu':
+        logging.info('running on the CPU with %s threads (from %s)', find_mxnet.THREADS, find_mxnet.THREADS_SOURCE)
 
     # input
     content_np = PreprocessContentImage(args.content_image, args.max_long_edge, model_module.MIN_INPUT_SIDE)

@@ -132,6 +132,8 @@ def test_seeded_runs_repeat_exactly_and_other_seeds_differ(tmp_path, vgg_params)
         result = run_nstyle(flags + ['--vgg-params', vgg_params, '--output_dir', tmp_path / name,
                                      '--max-num-epochs', '4', '--save-epochs', '2'])
         assert result.returncode == 0, result.stderr
+        expected_threads = os.environ.get('OMP_NUM_THREADS') or str(len(os.sched_getaffinity(0)))
+        assert 'running on the CPU with %s threads' % expected_threads in result.stderr
         images = {f: (tmp_path / name / f).read_bytes() for f in ('e_2.jpg', 'e_4.jpg', 'final.jpg')}
         runs.append((epoch_lines(result.stderr), images))
     assert len(runs[0][0]) == 4

@@ -1,0 +1,161 @@
+"""Benchmark: the port's epochs beside the PyTorch peer, in one run on one machine.
+
+    python bench.py                      # 300x200, 600x400, 1200x800; writes output/bench.json
+    python bench.py --sizes 600x400 --epochs 3 --no-peer
+
+For each size, in a fresh process each (so memory and start-up are its own): the
+median seconds per epoch after one warm-up epoch, the time from process start to the
+end of the first epoch, the peak resident memory, and the effective GFLOP/s from
+the convolution count (forward + input gradient). The peer is the same step in
+PyTorch (benchmarks/torch_gatys.py), run in its own environment .venv-torch
+(created with torch==2.13.0 when missing). Weights are RANDOM, in the real file
+format (tests/weights.py): an epoch costs the same as with the real VGG-19.
+This asserts nothing; it prints a table and writes JSON.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEER = os.path.join(HERE, 'benchmarks', 'torch_gatys.py')
+PEER_VENV = os.path.join(HERE, '.venv-torch')
+# (input channels, output channels, pooling levels above) of VGG-19's convolutions up to conv5_1
+CONVOLUTIONS = [(3, 64, 0), (64, 64, 0), (64, 128, 1), (128, 128, 1),
+                (128, 256, 2), (256, 256, 2), (256, 256, 2), (256, 256, 2),
+                (256, 512, 3), (512, 512, 3), (512, 512, 3), (512, 512, 3), (512, 512, 4)]
+
+
+def epoch_gflop(h, w):
+    """Forward convolutions plus the input gradient (about as much again), 2 FLOP per MAC."""
+    macs = sum(cin * cout * 9 * (h >> level) * (w >> level) for cin, cout, level in CONVOLUTIONS)
+    return 2 * 2 * macs / 1e9
+
+
+def parse_size(text):
+    w, h = text.lower().split('x')
+    return int(w), int(h)
+
+
+# ---------------------------------------------------------------- one size, in its own process
+
+def port_worker(size, epochs, process_start, dtype):
+    sys.path.insert(0, HERE)
+    import nstyle
+    from tests.weights import random_vgg19_arrays, save_params
+    w, h = size
+    with tempfile.TemporaryDirectory() as folder:
+        params = os.path.join(folder, 'vgg19.params')
+        making_weights = time.time()
+        save_params(params, random_vgg19_arrays())
+        weights_time = time.time() - making_weights  # the benchmark's own work, not the program's
+        args = nstyle.get_args(['--gpu', '-1', '--max-long-edge', str(max(w, h)), '--max-num-epochs', str(epochs + 1),
+                                '--save-epochs', '1000000', '--stop-eps', '0', '--seed', '0', '--vgg-params', params,
+                                '--output_dir', os.path.join(folder, 'out')] + (['--dtype', dtype] if dtype else []))
+        stamps = []
+        nstyle.train_nstyle(args, callback=lambda data: stamps.append(time.time()))
+    times = [b - a for a, b in zip(stamps, stamps[1:])]
+    return {'s_per_epoch': statistics.median(times),
+            # to the end of epoch 0, and to its start (its end less a median epoch)
+            'start_to_first_epoch_s': stamps[0] - process_start - weights_time,
+            'start_up_s': stamps[0] - process_start - weights_time - statistics.median(times),
+            'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            'threads': nstyle.find_mxnet.THREADS}
+
+
+def run_port(size, epochs, dtype=None):
+    started = time.time()
+    command = [sys.executable, __file__, '--worker', '%dx%d' % size, '--epochs', str(epochs),
+               '--process-start', repr(started)] + (['--dtype', dtype] if dtype else [])
+    result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ))
+    if result.returncode != 0:
+        return {'error': (result.stderr.strip().splitlines() or ['exit %d' % result.returncode])[-1]}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def ensure_peer_environment():
+    python = os.path.join(PEER_VENV, 'bin', 'python')
+    if not os.path.exists(python):
+        print('creating %s with torch==2.13.0 for the peer ...' % PEER_VENV, flush=True)
+        subprocess.run([sys.executable, '-m', 'venv', PEER_VENV], check=True)
+        subprocess.run([python, '-m', 'pip', 'install', '--quiet', 'torch==2.13.0', 'numpy'], check=True)
+    return python
+
+
+def run_peer(python, size, epochs):
+    w, h = size
+    result = subprocess.run([python, PEER, '--height', str(h), '--width', str(w), '--epochs', str(epochs)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        return {'error': (result.stderr.strip().splitlines() or ['exit %d' % result.returncode])[-1]}
+    words = result.stdout.split()  # "torch s/epoch <median> threads <n>"
+    return {'s_per_epoch': float(words[2]), 'threads': int(words[4])}
+
+
+# ---------------------------------------------------------------- the table
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--sizes', default='300x200,600x400,1200x800', help='WxH,WxH,...')
+    parser.add_argument('--epochs', type=int, default=5, help='timed epochs per size, after one warm-up')
+    parser.add_argument('--no-peer', action='store_true', help='skip the PyTorch peer')
+    parser.add_argument('--json', default=os.path.join(HERE, 'output', 'bench.json'), help='where to write the figures')
+    parser.add_argument('--worker', help=argparse.SUPPRESS)
+    parser.add_argument('--process-start', type=float, help=argparse.SUPPRESS)
+    parser.add_argument('--dtype', default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        print(json.dumps(port_worker(parse_size(args.worker), args.epochs, args.process_start, args.dtype)))
+        return
+
+    sizes = [parse_size(text) for text in args.sizes.split(',')]
+    peer_python = None if args.no_peer else ensure_peer_environment()
+    print('machine: %s, %d CPUs usable, %s; random weights (not VGG-19)'
+          % (platform.processor() or platform.machine(), len(os.sched_getaffinity(0)), cpu_model()), flush=True)
+    rows = []
+    for size in sizes:
+        port = run_port(size, args.epochs)
+        peer = run_peer(peer_python, size, args.epochs) if peer_python else {}
+        rows.append({'size': '%dx%d' % size, 'gflop_per_epoch': epoch_gflop(size[1], size[0]),
+                     'port': port, 'peer': peer})
+        print_row(rows[-1], flush=True)
+    report = {'machine': cpu_model(), 'cpus': len(os.sched_getaffinity(0)), 'weights': 'random (tests/weights.py)',
+              'epochs_timed': args.epochs, 'rows': rows}
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, 'w') as out:
+        json.dump(report, out, indent=2)
+    print('wrote %s' % args.json)
+
+
+def print_row(row, flush=False):
+    port, peer = row['port'], row['peer']
+    if 'error' in port:
+        print('%-9s port failed: %s' % (row['size'], port['error']), flush=flush)
+        return
+    ratio = '%.2f' % (port['s_per_epoch'] / peer['s_per_epoch']) if 's_per_epoch' in peer else '-'
+    print('%-9s port %6.2f s/epoch (%5.1f GFLOP/s, %s threads)  peer %s s/epoch  port/peer %s  '
+          'start-up %.1f s (to the end of epoch 0: %.1f s)  peak %.0f MB'
+          % (row['size'], port['s_per_epoch'], row['gflop_per_epoch'] / port['s_per_epoch'], port['threads'],
+             '%.2f' % peer['s_per_epoch'] if 's_per_epoch' in peer else '-', ratio,
+             port['start_up_s'], port['start_to_first_epoch_s'], port['peak_rss_mb']), flush=flush)
+
+
+def cpu_model():
+    try:
+        for line in open('/proc/cpuinfo'):
+            if line.startswith('model name'):
+                return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+if __name__ == '__main__':
+    main()
