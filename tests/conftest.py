@@ -48,3 +48,19 @@ def epoch_lines(log):
     import re
     return [(int(m.group(1)), float(m.group(2)))
             for m in re.finditer(r'epoch (\d+), relative change (\S+)', log)]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests marked `gpu` when MXNet sees no GPU (the CPU build never does)."""
+    gpu_tests = [item for item in items if item.get_closest_marker('gpu')]
+    if not gpu_tests:
+        return
+    import find_mxnet  # noqa: F401
+    import mxnet as mx
+    try:
+        count = mx.context.num_gpus()
+    except mx.base.MXNetError:
+        count = 0
+    if count == 0:
+        for item in gpu_tests:
+            item.add_marker(pytest.mark.skip(reason='needs a GPU that MXNet sees (this MXNet sees none)'))
