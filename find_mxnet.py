@@ -4,6 +4,10 @@ The original example fell back to a source checkout's python folder; today
 MXNet 1.9.1 comes from PyPI (the CPU build `mxnet`, the GPU build `mxnet-cu112`)."""
 import sys
 
+import gpu_build
+
+gpu_build.preload_cuda_libraries()  # the GPU build only: its CUDA libraries, from the nvidia-* wheels
+
 try:
     import mxnet as mx  # noqa: F401
 except ImportError as error:
@@ -13,3 +17,7 @@ except AttributeError as error:
     # mxnet 1.9.1 uses np.bool, which numpy 1.24 removed
     sys.exit('error: mxnet 1.9.1 does not work with numpy %s (%s): pip install "numpy<1.24"'
              % (getattr(sys.modules.get('numpy'), '__version__', '?'), error))
+except OSError as error:
+    # libmxnet.so itself failed to load: a library the GPU build needs that gpu_build.py does not know
+    sys.exit('error: cannot load MXNet\'s library (%s): reinstall with `make clean run`, or choose the CPU '
+             'build with `NSTYLE_BUILD=cpu make clean run`' % error)

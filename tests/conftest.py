@@ -11,6 +11,7 @@ TESTS = os.path.join(PROJECT, 'tests')
 sys.path.insert(0, PROJECT)
 sys.path.insert(0, TESTS)
 
+import find_mxnet  # noqa: E402,F401  (the GPU build's CUDA libraries load before a test imports mxnet)
 from weights import random_vgg19_arrays, save_params  # noqa: E402
 
 CONTENT = os.path.join(PROJECT, 'input', 'IMG_4343.jpg')
@@ -55,8 +56,7 @@ def pytest_collection_modifyitems(config, items):
     gpu_tests = [item for item in items if item.get_closest_marker('gpu')]
     if not gpu_tests:
         return
-    import find_mxnet  # noqa: F401
-    import mxnet as mx
+    import mxnet as mx  # noqa: E402  (find_mxnet, above, made it importable)
     try:
         count = mx.context.num_gpus()
     except mx.base.MXNetError:

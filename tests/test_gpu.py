@@ -116,7 +116,134 @@ def test_gpu_info_without_a_working_driver_is_none(tmp_path):
     assert gpu_build.gpu_info(0, fake_driver(str(tmp_path), fail_init=True)) is None
 
 
+# ---------------------------------------------------------------- the CUDA libraries of the wheels
+
+# What each library needs, as far as the wheels show (their dynamic string tables; cuDNN 8's
+# documented dependencies): a stand-in library gets the same, so loading them checks the order.
+NEEDS = {
+    'libcublas.so.11': ['libcublasLt.so.11', 'libcuda.so.1'],
+    'libcudnn_ops_infer.so.8': ['libcublas.so.11', 'libcublasLt.so.11'],
+    'libcudnn_ops_train.so.8': ['libcudnn_ops_infer.so.8'],
+    'libcudnn_cnn_infer.so.8': ['libcudnn_ops_infer.so.8'],
+    'libcudnn_cnn_train.so.8': ['libcudnn_ops_infer.so.8', 'libcudnn_ops_train.so.8', 'libcudnn_cnn_infer.so.8'],
+    'libcudnn_adv_infer.so.8': ['libcudnn_ops_infer.so.8'],
+    'libcudnn_adv_train.so.8': ['libcudnn_ops_infer.so.8', 'libcudnn_ops_train.so.8', 'libcudnn_adv_infer.so.8'],
+    'libcufft.so.10': ['libcuda.so.1'],
+    'libcusolver.so.11': ['libcublas.so.11', 'libcublasLt.so.11'],
+    'libnccl.so.2': ['libcuda.so.1'],
+}
+
+
+def fake_site_packages(root, skip=(), real=False):
+    """site-packages/nvidia/<folder>/lib/<soname> for every library; real=True compiles them."""
+    for folder, soname, _ in gpu_build.CUDA_LIBRARIES:
+        if soname in skip:
+            continue
+        lib = os.path.join(str(root), 'nvidia', folder, 'lib')
+        if real:
+            compile_library(lib, soname, needed=NEEDS.get(soname, ()))
+        else:
+            os.makedirs(lib, exist_ok=True)
+            open(os.path.join(lib, soname), 'w').close()
+    return str(root)
+
+
+def test_every_library_is_found_in_load_order(tmp_path):
+    root = fake_site_packages(tmp_path / 'site-packages')
+    found = gpu_build.find_cuda_libraries([str(tmp_path / 'elsewhere'), root])
+    assert [soname for soname, _, _ in found] == [soname for _, soname, _ in gpu_build.CUDA_LIBRARIES]
+    assert all(path == os.path.join(root, 'nvidia', folder, 'lib', soname)
+               for (soname, path, _), (folder, _, _) in zip(found, gpu_build.CUDA_LIBRARIES))
+    # each library comes after what it needs
+    order = [soname for soname, _, _ in found]
+    for soname, needs in NEEDS.items():
+        assert all(order.index(need) < order.index(soname) for need in needs if need in order), soname
+
+
+def test_a_missing_library_is_named_with_the_pip_command(tmp_path):
+    root = fake_site_packages(tmp_path, skip={'libcudnn.so.8'})
+    found = dict((soname, (path, package)) for soname, path, package in gpu_build.find_cuda_libraries([root]))
+    assert found['libcudnn.so.8'] == (None, 'nvidia-cudnn-cu11')
+    assert found['libcudart.so.11.0'][0] is not None
+    assert gpu_build.missing_library_message('libcudnn.so.8', 'nvidia-cudnn-cu11') == (
+        'error: the GPU build of MXNet (mxnet-cu112) needs libcudnn.so.8, which is not installed: '
+        'pip install "nvidia-cudnn-cu11==8.9.6.50" (or pip install -r requirements-cu112.txt; '
+        'NSTYLE_BUILD=cpu make run switches to the CPU build)')
+
+
+def load_in_a_subprocess(root, driver_folder):
+    """gpu_build.load_cuda_libraries on the tree at `root`, in a fresh process whose loader path
+    holds only `driver_folder` (where libcuda.so.1 may be); returns (its message, loaded paths)."""
+    code = ('import gpu_build\n'
+            'print(gpu_build.load_cuda_libraries(gpu_build.find_cuda_libraries([%r])))\n'
+            'print(open("/proc/self/maps").read())\n' % root)
+    env = dict(os.environ, LD_LIBRARY_PATH=driver_folder, PYTHONPATH=PROJECT)
+    result = subprocess.run([sys.executable, '-c', code], env=env, cwd=PROJECT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    message, maps = result.stdout.split('\n', 1)
+    return message, maps
+
+
+def test_the_libraries_load_in_dependency_order_without_a_loader_path(tmp_path):
+    root = fake_site_packages(tmp_path / 'site', real=True)
+    message, maps = load_in_a_subprocess(root, fake_driver(str(tmp_path / 'driver')).rsplit('/', 1)[0])
+    assert message == 'None'
+    for folder, soname, _ in gpu_build.CUDA_LIBRARIES:
+        assert os.path.join(root, 'nvidia', folder, 'lib', soname) in maps, soname
+
+
+def test_a_missing_library_stops_the_loading_with_its_name(tmp_path):
+    root = fake_site_packages(tmp_path / 'site', skip={'libcublasLt.so.11'}, real=True)
+    message, _ = load_in_a_subprocess(root, fake_driver(str(tmp_path / 'driver')).rsplit('/', 1)[0])
+    assert message.startswith('error: the GPU build of MXNet (mxnet-cu112) needs libcublasLt.so.11')
+    assert 'pip install "nvidia-cublas-cu11==11.11.3.6"' in message
+
+
+def test_without_the_driver_the_message_says_so(tmp_path):
+    root = fake_site_packages(tmp_path / 'site')
+    message, _ = load_in_a_subprocess(root, str(tmp_path / 'no-driver'))
+    assert message == gpu_build.driver_missing_message()
+    assert 'NVIDIA driver is not (libcuda.so.1 not found)' in message
+
+
+def test_the_cpu_build_loads_no_cuda_library():
+    if gpu_build.is_gpu_build():
+        pytest.skip('MXNet here is the GPU build')
+    code = 'import find_mxnet, mxnet; print(open("/proc/self/maps").read())'
+    result = subprocess.run([sys.executable, '-c', code], cwd=PROJECT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert '/nvidia/' not in result.stdout and 'libcuda' not in result.stdout
+
+
+# ---------------------------------------------------------------- the requirements files
+
+def pins(name):
+    with open(os.path.join(PROJECT, name)) as f:
+        return dict(line.split('#')[0].strip().split('==') for line in f if line.split('#')[0].strip())
+
+
+def test_both_builds_pin_the_same_versions_of_everything_else():
+    cpu, gpu = pins('requirements.txt'), pins('requirements-cu112.txt')
+    assert cpu.pop('mxnet') == '1.9.1' and gpu.pop('mxnet-cu112') == '1.9.1'
+    cuda = {name: gpu.pop(name) for name in list(gpu) if name.startswith('nvidia-')}
+    assert gpu == cpu
+    assert sorted(cuda) == sorted({package for _, _, package in gpu_build.CUDA_LIBRARIES})
+    assert cuda['nvidia-cudnn-cu11'].startswith('8.')  # libcudnn.so.8; the 9.x wheels have libcudnn.so.9
+
+
 # ---------------------------------------------------------------- on a GPU (skipped without one)
+
+@pytest.mark.gpu
+def test_the_gpu_build_loaded_its_libraries_from_the_wheels():
+    if not gpu_build.is_gpu_build():
+        pytest.skip('MXNet here is not the GPU build')
+    code = 'import find_mxnet, mxnet; print(open("/proc/self/maps").read())'
+    env = {key: value for key, value in os.environ.items() if key != 'LD_LIBRARY_PATH'}
+    result = subprocess.run([sys.executable, '-c', code], cwd=PROJECT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for folder, soname, _ in gpu_build.CUDA_LIBRARIES:
+        assert re.search(r'/nvidia/%s/lib/%s\n' % (folder, re.escape(soname)), result.stdout), soname
+
 
 @pytest.mark.gpu
 def test_pick_context_follows_the_capability_of_gpu_0():
