@@ -231,6 +231,82 @@ def test_both_builds_pin_the_same_versions_of_everything_else():
     assert cuda['nvidia-cudnn-cu11'].startswith('8.')  # libcudnn.so.8; the 9.x wheels have libcudnn.so.9
 
 
+# ---------------------------------------------------------------- which build `make` installs
+
+def fake_bin(tmp_path, smi_script=None):
+    """A PATH holding only a stand-in nvidia-smi (or nothing)."""
+    folder = tmp_path / 'bin'
+    folder.mkdir()
+    if smi_script is not None:
+        smi = folder / 'nvidia-smi'
+        smi.write_text('#!/bin/sh\n' + smi_script)
+        smi.chmod(0o755)
+    return str(folder)
+
+
+def pick(tmp_path, smi_script=None, build=None):
+    env = dict(os.environ, PATH=fake_bin(tmp_path, smi_script))
+    env.pop('NSTYLE_BUILD', None)
+    if build is not None:
+        env['NSTYLE_BUILD'] = build
+    return subprocess.run([sys.executable, 'pick_requirements.py'], cwd=PROJECT, env=env,
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize('smi_script,build,expected,note', [
+    (None, None, 'requirements.txt', None),  # no NVIDIA driver: CI, most laptops
+    ('echo 8.6', None, 'requirements-cu112.txt', 'GPU compute capability 8.6: installing the GPU build'),
+    ('echo 5.0', None, 'requirements-cu112.txt', 'GPU compute capability 5.0: installing the GPU build'),
+    ('echo 9.0', None, 'requirements.txt', 'GPU compute capability 9.0, which mxnet-cu112 has no code for'),
+    ('echo 3.7', None, 'requirements.txt', 'GPU compute capability 3.7, which mxnet-cu112 has no code for'),
+    ('printf "9.0\\n8.9\\n"', None, 'requirements-cu112.txt', 'GPU compute capability 9.0, 8.9: installing'),
+    ('echo "Field \\"compute_cap\\" is not a valid field to query." >&2; exit 2', None, 'requirements.txt',
+     'nvidia-smi cannot report'),
+    ('exit 0', None, 'requirements.txt', 'nvidia-smi lists no GPU'),
+    ('echo 8.6', 'cpu', 'requirements.txt', None),
+    (None, 'gpu', 'requirements-cu112.txt', None),
+    ('echo 9.0', 'gpu', 'requirements-cu112.txt', None),
+])
+def test_the_requirements_file_follows_the_gpu(tmp_path, smi_script, build, expected, note):
+    result = pick(tmp_path, smi_script, build)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected + '\n'
+    if note is None:
+        assert result.stderr == ''
+    else:
+        assert result.stderr.startswith('note: ') and note in result.stderr and result.stderr.count('\n') == 1
+
+
+def test_a_bad_override_is_one_clear_line(tmp_path):
+    result = pick(tmp_path, build='cuda')
+    assert result.returncode == 1 and result.stdout == ''
+    assert result.stderr == ('error: NSTYLE_BUILD=cuda: use NSTYLE_BUILD=gpu or NSTYLE_BUILD=cpu, or leave it unset '
+                             'to choose by the GPU that nvidia-smi reports\n')
+
+
+@pytest.mark.parametrize('smi_script,build,installs,removes', [
+    (None, None, 'requirements.txt', 'mxnet-cu112'),
+    ('echo 8.6', None, 'requirements-cu112.txt', 'mxnet'),
+    ('echo 9.0', None, 'requirements.txt', 'mxnet-cu112'),
+    ('echo 8.6', 'cpu', 'requirements.txt', 'mxnet-cu112'),
+])
+def test_make_installs_the_chosen_build_and_removes_the_other(tmp_path, smi_script, build, installs, removes):
+    make = shutil.which('make')
+    if make is None:
+        pytest.skip('needs make')
+    env = dict(os.environ, PATH=fake_bin(tmp_path, smi_script))
+    env.pop('NSTYLE_BUILD', None)
+    if build:
+        env['NSTYLE_BUILD'] = build
+    venv = str(tmp_path / 'venv')
+    result = subprocess.run([make, '-n', 'test', 'VENV=' + venv, 'PYTHON=' + sys.executable], cwd=PROJECT, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert '-m pip install --quiet -r %s\n' % installs in result.stdout
+    assert '-m pip uninstall --quiet --yes %s;' % removes in result.stdout
+    assert 'touch %s/installed.%s\n' % (venv, installs) in result.stdout
+
+
 # ---------------------------------------------------------------- on a GPU (skipped without one)
 
 @pytest.mark.gpu
