@@ -1,24 +1,37 @@
 # Two commands: `make run` (the main job) and `make test` (the test suite).
-# Each creates the virtual environment .venv and installs the pinned requirements first.
+# Each creates the virtual environment .venv and installs the pinned requirements first:
+# the GPU build (requirements-cu112.txt) when nvidia-smi reports a GPU it can drive, else the
+# CPU build (requirements.txt); NSTYLE_BUILD=gpu or NSTYLE_BUILD=cpu chooses (pick_requirements.py).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
+REQUIREMENTS := $(shell $(PYTHON) pick_requirements.py)
+ifeq ($(REQUIREMENTS),)
+$(error pick_requirements.py chose no requirements file: see its message above)
+endif
+# the stamp names the build installed, so that switching builds reinstalls
+INSTALLED := $(VENV)/installed.$(REQUIREMENTS)
+# the two builds both install the package `mxnet`: remove the other one first
+OTHER_MXNET := $(if $(filter requirements.txt,$(REQUIREMENTS)),mxnet-cu112,mxnet)
+
 .PHONY: run test clean
 
-$(VENV)/installed: requirements.txt
+$(INSTALLED): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt
+	rm -f $(VENV)/installed $(VENV)/installed.*
+	if $(PY) -m pip show --quiet $(OTHER_MXNET) 2>/dev/null; then $(PY) -m pip uninstall --quiet --yes $(OTHER_MXNET); fi
+	$(PY) -m pip install --quiet -r $(REQUIREMENTS)
 	touch $@
 
 # Fetch what is missing (weights ~80 MB, sample inputs), then run with the original's defaults.
 # Extra flags: make run ARGS="--gpu -1 --max-num-epochs 200"
-run: $(VENV)/installed
+run: $(INSTALLED)
 	./download.sh
 	$(PY) nstyle.py $(ARGS)
 
-test: $(VENV)/installed
+test: $(INSTALLED)
 	$(PY) -m pytest
 
 clean:

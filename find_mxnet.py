@@ -11,6 +11,8 @@ MXNet loads; an explicit OMP_NUM_THREADS is kept.
 import os
 import sys
 
+import gpu_build
+
 
 def usable_cpu_count():
     """The CPUs this process may run on (its affinity), not all the machine has."""
@@ -26,6 +28,8 @@ else:
     THREADS, THREADS_SOURCE = str(usable_cpu_count()), 'the CPUs this process may use'
     os.environ['OMP_NUM_THREADS'] = THREADS
 
+gpu_build.preload_cuda_libraries()  # the GPU build only: its CUDA libraries, from the nvidia-* wheels
+
 try:
     import mxnet as mx  # noqa: F401
 except ImportError as error:
@@ -35,3 +39,7 @@ except AttributeError as error:
     # mxnet 1.9.1 uses np.bool, which numpy 1.24 removed
     sys.exit('error: mxnet 1.9.1 does not work with numpy %s (%s): pip install "numpy<1.24"'
              % (getattr(sys.modules.get('numpy'), '__version__', '?'), error))
+except OSError as error:
+    # libmxnet.so itself failed to load: a library the GPU build needs that gpu_build.py does not know
+    sys.exit('error: cannot load MXNet\'s library (%s): reinstall with `make clean run`, or choose the CPU '
+             'build with `NSTYLE_BUILD=cpu make clean run`' % error)

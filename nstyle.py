@@ -21,6 +21,7 @@ import sys
 import time
 
 import find_mxnet  # makes `import mxnet` work (or says how to install it) and sets the thread count
+import gpu_build
 import mxnet as mx
 import numpy as np
 from PIL import Image
@@ -282,9 +283,10 @@ def pick_context(gpu):
         count = mx.context.num_gpus()
     except mx.base.MXNetError:
         count = 0
-    if gpu >= count:
-        logging.warning('--gpu %d: no usable GPU (this MXNet sees %d); running on the CPU '
-                        '(pass --gpu -1 to choose the CPU)', gpu, count)
+    info = gpu_build.gpu_info(gpu) if gpu < count else None  # (name, compute capability) from the driver
+    usable, warning = gpu_build.gpu_decision(gpu, count, info)
+    if not usable:  # no such GPU, or one the build has no code for (H100, H200)
+        logging.warning('%s', warning)
         return mx.cpu()
     return mx.gpu(gpu)
 

@@ -11,6 +11,7 @@ TESTS = os.path.join(PROJECT, 'tests')
 sys.path.insert(0, PROJECT)
 sys.path.insert(0, TESTS)
 
+import find_mxnet  # noqa: E402,F401  (the GPU build's CUDA libraries load before a test imports mxnet)
 from weights import random_vgg19_arrays, save_params  # noqa: E402
 
 CONTENT = os.path.join(PROJECT, 'input', 'IMG_4343.jpg')
@@ -48,3 +49,18 @@ def epoch_lines(log):
     import re
     return [(int(m.group(1)), float(m.group(2)))
             for m in re.finditer(r'epoch (\d+), relative change (\S+)', log)]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests marked `gpu` when MXNet sees no GPU (the CPU build never does)."""
+    gpu_tests = [item for item in items if item.get_closest_marker('gpu')]
+    if not gpu_tests:
+        return
+    import mxnet as mx  # noqa: E402  (find_mxnet, above, made it importable)
+    try:
+        count = mx.context.num_gpus()
+    except mx.base.MXNetError:
+        count = 0
+    if count == 0:
+        for item in gpu_tests:
+            item.add_marker(pytest.mark.skip(reason='needs a GPU that MXNet sees (this MXNet sees none)'))

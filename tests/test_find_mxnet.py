@@ -11,6 +11,7 @@ from conftest import PROJECT
 @pytest.mark.parametrize('failure,expected', [
     ("raise ImportError('No module named mxnet')", 'pip install -r requirements.txt'),
     ("raise AttributeError(\"module 'numpy' has no attribute 'bool'\")", 'pip install "numpy<1.24"'),
+    ("raise OSError('libfoo.so.1: cannot open shared object file')", 'NSTYLE_BUILD=cpu make clean run'),
 ])
 def test_a_broken_mxnet_gets_one_line_with_the_fix(tmp_path, failure, expected):
     fake = tmp_path / 'mxnet'
