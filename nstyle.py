@@ -60,6 +60,14 @@ def _checked(kind, test, requirement):
 NON_NEGATIVE = _checked(float, lambda v: 0 <= v < math.inf, '>= 0 and finite')
 
 
+def _layer_names(text):
+    names = [name.strip() for name in text.split(',')]
+    if '' in names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError('expected comma-separated layer names, each once (such as '
+                                         'relu1_1,relu2_1), got %r' % text)
+    return names
+
+
 def available_models():
     return sorted(os.path.basename(path)[len('model_'):-len('.py')]
                   for path in glob.glob(os.path.join(HERE, 'model_*.py')))
@@ -120,6 +128,11 @@ def get_args(arglist=None):
     parser.add_argument('--overwrite', action='store_true',
                         help='replace the results of an earlier run in --output_dir (its final.jpg and e_*.jpg '
                              'are removed first); without it such a run is refused')
+    parser.add_argument('--content-layers', type=_layer_names, default='relu4_2',
+                        help='the ReLU outputs whose features the result keeps, comma-separated (their '
+                             'losses are summed)')
+    parser.add_argument('--style-layers', type=_layer_names, default='relu1_1,relu2_1,relu3_1,relu4_1,relu5_1',
+                        help='the ReLU outputs whose Gram matrices make the style, comma-separated')
 
     if arglist is None:
         return parser.parse_args()
@@ -241,15 +254,24 @@ def style_gram_symbol(input_size, style):
     return mx.sym.Group(gram_list), grad_scale
 
 
+def content_target_name(i):
+    """The variable of content layer i's target: the original's name for the first."""
+    return 'target_content_%d' % i if i else 'target_content'
+
+
 def get_loss(gram, content):
-    """Squared distances to the targets: one loss per Gram matrix, and the content loss."""
+    """Squared distances to the targets: one loss per Gram matrix, and the content loss (summed
+    over the content layers). A None input (a loss of weight 0, not built) gives None."""
     gram_loss = []
-    for i in range(len(gram.list_outputs())):
+    for i in range(len(gram.list_outputs()) if gram is not None else 0):
         gvar = mx.sym.Variable('target_gram_%d' % i)
         gram_loss.append(mx.sym.sum(mx.sym.square(gvar - gram[i])))
-    cvar = mx.sym.Variable('target_content')
-    content_loss = mx.sym.sum(mx.sym.square(cvar - content))
-    return mx.sym.Group(gram_loss), content_loss
+    content_loss = None
+    if content is not None:
+        content_losses = [mx.sym.sum(mx.sym.square(mx.sym.Variable(content_target_name(i)) - content[i]))
+                          for i in range(len(content.list_outputs()))]
+        content_loss = sum(content_losses[1:], content_losses[0])
+    return (mx.sym.Group(gram_loss) if gram_loss else None), content_loss
 
 
 def get_tv_grad_executor(img, ctx, tv_weight):
@@ -314,6 +336,20 @@ def prepare_output_dir(output_dir, overwrite):
             os.remove(os.path.join(output_dir, name))
 
 
+def chosen_layers(args, model_module):
+    """The style and content layers this run computes: a loss of weight 0 is left out, with the
+    layers only it needs. With both weights 0 the content branch stays, so that there is a graph
+    (its gradient is 0: the update is the TV gradient alone)."""
+    for flag, names in (('--content-layers', args.content_layers), ('--style-layers', args.style_layers)):
+        try:
+            model_module.check_layers(names)
+        except ValueError as error:
+            raise NstyleError('%s: %s (model %s)' % (flag, error, args.model)) from None
+    style_layers = args.style_layers if args.style_weight > 0 else []
+    content_layers = args.content_layers if args.content_weight > 0 or not style_layers else []
+    return style_layers, content_layers
+
+
 def _duration(seconds):
     minutes, seconds = divmod(int(round(seconds)), 60)
     return '%dm%02ds' % (minutes, seconds) if minutes else '%ds' % seconds
@@ -329,8 +365,11 @@ def train_nstyle(args, callback=None):
     model_module = importlib.import_module('model_' + args.model)
     dev = pick_context(args.gpu)
 
+    style_layers, content_layers = chosen_layers(args, model_module)
+
     # input
-    content_np = PreprocessContentImage(args.content_image, args.max_long_edge, model_module.MIN_INPUT_SIDE)
+    content_np = PreprocessContentImage(args.content_image, args.max_long_edge,
+                                        model_module.min_input_side(style_layers + content_layers))
     style_np = PreprocessStyleImage(args.style_image, shape=content_np.shape)
     size = content_np.shape[2:]
     try:
@@ -340,18 +379,21 @@ def train_nstyle(args, callback=None):
     prepare_output_dir(args.output_dir, args.overwrite)
 
     # model: a first executor computes the targets, then the loss executor replaces it
-    style, content = model_module.get_symbol()
-    gram, gscale = style_gram_symbol(size, style)
+    style, content = model_module.get_symbol(style_layers, content_layers)
+    gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
     model_executor = model_module.get_executor(gram, content, size, dev, params)
-    model_executor.data[:] = style_np
-    model_executor.executor.forward()
     style_array = []
-    for i in range(len(model_executor.style)):
-        style_array.append(model_executor.style[i].copyto(mx.cpu()))
+    if gram is not None:
+        model_executor.data[:] = style_np
+        model_executor.executor.forward()
+        for i in range(len(model_executor.style)):
+            style_array.append(model_executor.style[i].copyto(mx.cpu()))
 
-    model_executor.data[:] = content_np
-    model_executor.executor.forward()
-    content_array = model_executor.content.copyto(mx.cpu())
+    content_array = []
+    if content is not None:
+        model_executor.data[:] = content_np
+        model_executor.executor.forward()
+        content_array = [x.copyto(mx.cpu()) for x in model_executor.executor.outputs[len(style_array):]]
 
     # delete the executor
     del model_executor
@@ -362,13 +404,15 @@ def train_nstyle(args, callback=None):
 
     # head gradients: the weight of each loss (a style loss is scaled down by its Gram's size)
     loss_weights = [float(args.style_weight) / gscale[i] for i in range(len(style_array))]
-    loss_weights.append(float(args.content_weight))
+    if content_loss is not None:
+        loss_weights.append(float(args.content_weight))
     grad_array = [mx.nd.ones((1,), dev) * weight for weight in loss_weights]
     for i in range(len(style_array)):
         style_array[i].copyto(model_executor.arg_dict['target_gram_%d' % i])
 
     print([x.asscalar() for x in grad_array])
-    content_array.copyto(model_executor.arg_dict['target_content'])
+    for i in range(len(content_array)):
+        content_array[i].copyto(model_executor.arg_dict[content_target_name(i)])
 
     # train
     # initialize img with random noise
@@ -433,7 +477,8 @@ def train_nstyle(args, callback=None):
                 npimg = new_img.asnumpy()
                 SaveImage(npimg, outfn, args.remove_noise)
                 last_checkpoint = outfn
-                log_progress(model_executor.executor.outputs, loss_weights, e + 1, args.max_num_epochs, start_time)
+                log_progress(model_executor.executor.outputs, loss_weights, len(style_array), e + 1,
+                             args.max_num_epochs, start_time)
                 if callback:
                     cbdata['filename'] = outfn
                     cbdata['img'] = npimg
@@ -451,13 +496,14 @@ def train_nstyle(args, callback=None):
     SaveImage(img.asnumpy(), final_fn)
 
 
-def log_progress(loss_outputs, loss_weights, epoch, max_num_epochs, start_time):
-    """Content and style loss (weighted as in the gradient), elapsed time, and time left at most."""
+def log_progress(loss_outputs, loss_weights, style_count, epoch, max_num_epochs, start_time):
+    """Content and style loss (weighted as in the gradient; 0 when not built), elapsed time, and time
+    left at most. The first `style_count` outputs are the style losses."""
     losses = [weight * output.asscalar() for weight, output in zip(loss_weights, loss_outputs)]
     elapsed = time.time() - start_time
     left = elapsed / epoch * (max_num_epochs - epoch)
     logging.info('epoch %d: content loss %.4g, style loss %.4g, %s elapsed, at most %s left',
-                 epoch, losses[-1], sum(losses[:-1]), _duration(elapsed), _duration(left))
+                 epoch, sum(losses[style_count:]), sum(losses[:style_count]), _duration(elapsed), _duration(left))
 
 
 def main(arglist=None):
