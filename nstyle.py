@@ -214,11 +214,15 @@ def PostprocessImage(img):
 
 
 def write_image_atomically(filename, pixels):
-    """Write to a temporary name in the same folder, then rename: never a half-written file."""
+    write_atomically(filename, lambda temporary: io.imsave(temporary, pixels, check_contrast=False))
+
+
+def write_atomically(filename, write):
+    """write(temporary) to a temporary name in the same folder, then rename: never a half-written file."""
     folder, name = os.path.split(filename)
     temporary = os.path.join(folder, '.%s.%d.tmp%s' % (name, os.getpid(), os.path.splitext(name)[1]))
     try:
-        io.imsave(temporary, pixels, check_contrast=False)
+        write(temporary)
         os.replace(temporary, filename)
     except BaseException as error:
         if os.path.exists(temporary):
