@@ -1,6 +1,7 @@
 """VGG-19 up to relu5_1, as the neural-style example uses it: the symbol, its
 pretrained weights and an executor that gives the gradient of its outputs with
 respect to the input image (Simonyan & Zisserman 2014; Gatys et al. 2015)."""
+import hashlib
 import os
 from collections import namedtuple
 
@@ -23,6 +24,8 @@ CONTENT_LAYER = 'relu4_2'
 
 DEFAULT_PARAMS = 'model/vgg19.params'  # the original's path, relative to the working directory
 PARAMS_SIZE_HINT = '~80 MB'
+# git hash-object of the published weights (dmlc/web-data, mxnet/neural-style/model/vgg19.params)
+REAL_PARAMS_BLOB_ID = '9dfbe2ed44e0e8914f9551888bf763e14c09c778'
 
 
 class WeightsError(Exception):
@@ -107,6 +110,17 @@ def load_params(path=DEFAULT_PARAMS):
         raise WeightsError('%s is not usable VGG-19 weights (%s): run ./download.sh to fetch them again'
                            % (path, ', '.join(problems)))
     return params
+
+
+def are_real_weights(path=DEFAULT_PARAMS):
+    """Whether the weights file is the published VGG-19 one, by its git blob id (the sha1 of
+    "blob <size>", a zero byte, then the file): any other, such as the tests' random weights, is not."""
+    path = find_params(path)
+    digest = hashlib.sha1(b'blob %d\0' % os.path.getsize(path))
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest() == REAL_PARAMS_BLOB_ID
 
 
 def get_executor(style, content, input_size, ctx, params=None):
