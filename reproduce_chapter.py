@@ -17,6 +17,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import sys
 import time
 
@@ -85,9 +86,9 @@ def runs_of(figure, args):
         return [(layer, texture + ['--style-layers', layer]) for layer in LAYERS] + [('all five', texture)]
     if figure == '13-4':
         return [('transfer', ['--save-epochs', str(args.checkpoint_every)])]
-    return [('%s + %s' % (short_name(content), short_name(style)),
+    return [('pair %d, %s + %s' % (number, short_name(content), short_name(style)),
              ['--style-weight', '2', '--content-image', content, '--style-image', style])
-            for content, style in args.pair]
+            for number, (content, style) in enumerate(args.pair, 1)]
 
 
 def short_name(path):
@@ -95,7 +96,7 @@ def short_name(path):
 
 
 def run_folder(args, figure, label):
-    return os.path.join(args.output_dir, 'runs', figure, label.replace(' ', '_').replace('+', ''))
+    return os.path.join(args.output_dir, 'runs', figure, re.sub(r'\W+', '_', label))
 
 
 def train(args, figure, label, flags, step):
@@ -158,6 +159,8 @@ def reproduce(args):
     except model_vgg19.WeightsError as error:
         raise nstyle.NstyleError('--vgg-params: %s' % error) from None
     print('weights: %s' % ('VGG-19 (%s)' % args.vgg_params if real else RANDOM_WEIGHTS), flush=True)
+    if nstyle.pick_context(args.gpu).device_type == 'cpu':
+        args.gpu = -1  # warned once here, not at every run
     # every input is read once now, so that a bad one stops the command before hours of runs
     for flag, path in [('--content-image', args.content_image), ('--style-image', args.style_image)] + \
             [('--pair', path) for pair in args.pair for path in pair]:

@@ -71,7 +71,7 @@ def test_figure_montage_holds_each_runs_image_in_order(chapter, figure, inputs, 
 
 def test_figure_13_5_is_one_row_per_pair_and_textures_keep_the_style_aspect(chapter):
     out, proc = chapter
-    finals = [os.path.join(out, 'runs', '13-5', name, 'final.jpg') for name in ('content__style', 'style__content')]
+    finals = [os.path.join(out, 'runs', '13-5', name, 'final.jpg') for name in ('pair_1_content_style', 'pair_2_style_content')]
     sizes = [Image.open(path).size for path in finals]
     assert sizes == [(32, 21), (32, 20)]  # 48x32 and 40x25 inputs at a long edge of 32
     sheet = Image.open(out / 'figure_13-5.png')
@@ -88,7 +88,7 @@ def test_output_says_random_weights_and_lists_the_figures(chapter):
                                            "pipeline, not the chapter's pictures")
     for figure, panels in (('13-1', 6), ('13-2', 7), ('13-4', 5), ('13-5', 6)):
         assert 'wrote %s: %d panels' % (out / ('figure_%s.png' % figure), panels) in proc.stdout
-    assert '[14/14] figure 13-5, style + content: done in' in proc.stderr
+    assert '[14/14] figure 13-5, pair 2, style + content: done in' in proc.stderr
     assert 'Traceback' not in proc.stderr
 
 
