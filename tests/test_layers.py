@@ -129,26 +129,34 @@ def test_a_loss_of_weight_0_is_not_built(tmp_path, vgg_params, monkeypatch, caps
 def test_shallow_layers_run_on_images_too_small_for_relu5_1(tmp_path, vgg_params):
     # 12x8 after resizing: the default layers refuse it (16), relu2_1 and relu3_1 need only 4
     flags = ['--gpu', '-1', '--max-long-edge', '12', '--max-num-epochs', '2', '--content-image', CONTENT,
-             '--style-image', STYLE, '--vgg-params', vgg_params]
-    refused = run_nstyle(flags + ['--output_dir', tmp_path / 'a'])
-    assert refused.returncode == 1 and 'at least 16 pixels' in refused.stderr
-    shallow = run_nstyle(flags + ['--output_dir', tmp_path / 'b', '--content-layers', 'relu2_1',
-                                  '--style-layers', 'relu1_1,relu3_1'])
-    assert shallow.returncode == 0, shallow.stderr
-    assert (tmp_path / 'b' / 'final.jpg').exists()
+             '--style-image', STYLE, '--vgg-params', vgg_params, '--output_dir', str(tmp_path)]
+    with pytest.raises(nstyle.NstyleError, match='resized to 12x8 .* at least 16 pixels on each side'):
+        nstyle.train_nstyle(nstyle.get_args(flags))
+    nstyle.train_nstyle(nstyle.get_args(flags + ['--content-layers', 'relu2_1', '--style-layers', 'relu1_1,relu3_1']))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['final.jpg']
+    with pytest.raises(nstyle.NstyleError, match='resized to 3x2 .* at least 4 pixels on each side'):
+        nstyle.train_nstyle(nstyle.get_args(flags + ['--max-long-edge', '3', '--content-layers', 'relu2_1',
+                                                     '--style-layers', 'relu1_1,relu3_1', '--overwrite']))
 
 
-@pytest.mark.parametrize('flags,message', [
-    (['--style-layers', 'relu1_1,relu6_1'],
+@pytest.mark.parametrize('flags,code,message', [
+    (['--style-layers', 'relu1_1,relu6_1'], 1,
      'nstyle.py: error: --style-layers: unknown layer relu6_1; the layers are relu1_1, relu1_2, relu2_1'),
-    (['--content-layers', 'conv4_2'], 'nstyle.py: error: --content-layers: unknown layer conv4_2; the layers are'),
-    (['--content-layers', 'relu4_2,'], "nstyle.py: error: argument --content-layers: expected comma-separated"),
-    (['--style-layers', 'relu1_1,relu1_1'], 'nstyle.py: error: argument --style-layers: expected comma-separated'),
+    (['--content-layers', 'relu4_2,'], 2, "nstyle.py: error: argument --content-layers: expected comma-separated"),
 ])
-def test_bad_layer_names_get_one_line(tmp_path, flags, message):
+def test_bad_layer_names_get_one_line(tmp_path, flags, code, message):
     out = tmp_path / 'out'
     proc = run_nstyle(['--gpu', '-1', '--output_dir', out] + flags)
-    assert proc.returncode in (1, 2) and 'Traceback' not in proc.stderr
+    assert proc.returncode == code and 'Traceback' not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message), proc.stderr
     assert not out.exists()
+
+
+def test_more_bad_layer_names():
+    args = nstyle.get_args(['--content-layers', 'conv4_2'])
+    with pytest.raises(nstyle.NstyleError, match='^--content-layers: unknown layer conv4_2; the layers are relu1_1'):
+        nstyle.train_nstyle(args)
+    for bad in ('relu1_1,relu1_1', '', 'relu1_1,,relu2_1'):
+        with pytest.raises(SystemExit):
+            nstyle.get_args(['--style-layers', bad])
