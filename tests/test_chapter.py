@@ -103,3 +103,11 @@ def test_unknown_figure_and_missing_pair_image_get_one_line(tmp_path, vgg_params
     assert proc.stderr.strip().splitlines()[-1].startswith('reproduce_chapter.py: error: --pair %s: no such file'
                                                            % (tmp_path / 'nope.jpg'))
     assert not (tmp_path / 'out').exists()
+
+
+def test_real_weights_are_told_by_their_git_blob_id(tmp_path, vgg_params, monkeypatch):
+    import model_vgg19
+    assert not model_vgg19.are_real_weights(vgg_params)
+    (tmp_path / 'vgg19.params').write_bytes(b'hello\n')
+    monkeypatch.setattr(model_vgg19, 'REAL_PARAMS_BLOB_ID', 'ce013625030ba8dba906f756967f9e9ca394464a')  # of hello
+    assert model_vgg19.are_real_weights(str(tmp_path / 'vgg19.params'))
