@@ -21,7 +21,6 @@ import re
 import sys
 import time
 
-import numpy as np
 from PIL import Image
 
 import model_vgg19
@@ -123,7 +122,7 @@ def panel(path, flag, size=None):
     img = Image.fromarray(nstyle.read_rgb_image(path, flag))
     if size is not None:
         img = img.resize(size, Image.Resampling.LANCZOS)
-    return view_checkpoints.shrink(np.asarray(img))
+    return view_checkpoints.shrink(img)
 
 
 def figure_panels(figure, args):

@@ -36,9 +36,8 @@ def checkpoints(folder):
     return found
 
 
-def shrink(pixels, long_edge=PANEL_LONG_EDGE):
-    """An (h, w, 3) uint8 image with its long edge at most long_edge (never enlarged)."""
-    img = Image.fromarray(pixels)
+def shrink(img, long_edge=PANEL_LONG_EDGE):
+    """The PIL image with its long edge at most long_edge (never enlarged)."""
     factor = long_edge / max(img.size)
     if factor < 1:
         img = img.resize((max(1, round(img.width * factor)), max(1, round(img.height * factor))),
@@ -97,7 +96,7 @@ def view(folder, columns=5):
     found = checkpoints(folder)
     images = [(label, Image.fromarray(nstyle.read_rgb_image(path, 'checkpoint'))) for label, path in found]
     sheet_path = os.path.join(folder, 'contact_sheet.png')
-    write_png(sheet_path, montage([(label, shrink(np.asarray(img))) for label, img in images], columns,
+    write_png(sheet_path, montage([(label, shrink(img)) for label, img in images], columns,
                                   title='checkpoints of %s: e_N.jpg, then final.jpg' % folder))
     cell = cell_size(images)  # one for all frames: a GIF's frames have one size
     frames = [montage([panel], 1, cell=cell) for panel in images]
