@@ -1,6 +1,7 @@
 """VGG-19 up to relu5_1, as the neural-style example uses it: the symbol, its
 pretrained weights and an executor that gives the gradient of its outputs with
 respect to the input image (Simonyan & Zisserman 2014; Gatys et al. 2015)."""
+import hashlib
 import os
 from collections import namedtuple
 
@@ -17,24 +18,27 @@ LAYERS = [('conv1_1', 64), ('conv1_2', 64), 'pool1',
           ('conv4_1', 512), ('conv4_2', 512), ('conv4_3', 512), ('conv4_4', 512), 'pool4',
           ('conv5_1', 512)]
 CONV_LAYERS = [layer for layer in LAYERS if isinstance(layer, tuple)]
+RELU_LAYERS = [name.replace('conv', 'relu') for name, _ in CONV_LAYERS]  # the layers one can choose
 STYLE_LAYERS = ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1']
 CONTENT_LAYER = 'relu4_2'
-# relu5_1 lies behind four 2x2 poolings: a side shorter than 2**4 reaches it as an empty map.
-MIN_INPUT_SIDE = 16
 
 DEFAULT_PARAMS = 'model/vgg19.params'  # the original's path, relative to the working directory
 PARAMS_SIZE_HINT = '~80 MB'
+# git hash-object of the published weights (dmlc/web-data, mxnet/neural-style/model/vgg19.params)
+REAL_PARAMS_BLOB_ID = '9dfbe2ed44e0e8914f9551888bf763e14c09c778'
 
 
 class WeightsError(Exception):
     """The weights file is missing or unusable; the message says what to do."""
 
 
-def get_symbol():
-    """The VGG-19 feature symbol: (group of the style ReLUs, group of the content ReLU)."""
+def get_symbol(style_layers=STYLE_LAYERS, content_layers=(CONTENT_LAYER,)):
+    """The VGG-19 feature symbol: (group of the style ReLUs, group of the content ReLUs),
+    built only as deep as the deepest layer asked for; a group is None when it has no layer."""
+    check_layers(list(style_layers) + list(content_layers))
     data = mx.sym.Variable('data')
     x, relus = data, {}
-    for layer in LAYERS:
+    for layer in layers_up_to(list(style_layers) + list(content_layers)):
         if isinstance(layer, str):
             x = mx.sym.Pooling(name=layer, data=x, pad=(0, 0), kernel=(2, 2), stride=(2, 2), pool_type='avg')
             continue
@@ -43,9 +47,29 @@ def get_symbol():
                                stride=(1, 1), no_bias=False, workspace=1024)
         relu_name = name.replace('conv', 'relu')
         x = relus[relu_name] = mx.sym.Activation(name=relu_name, data=x, act_type='relu')
-    style = mx.sym.Group([relus[name] for name in STYLE_LAYERS])
-    content = mx.sym.Group([relus[CONTENT_LAYER]])
+    style = mx.sym.Group([relus[name] for name in style_layers]) if style_layers else None
+    content = mx.sym.Group([relus[name] for name in content_layers]) if content_layers else None
     return style, content
+
+
+def check_layers(relu_names):
+    """A ValueError that lists the valid names when one of these is not a ReLU of the model."""
+    unknown = [name for name in relu_names if name not in RELU_LAYERS]
+    if unknown:
+        raise ValueError('unknown layer %s; the layers are %s' % (', '.join(unknown), ', '.join(RELU_LAYERS)))
+
+
+def layers_up_to(relu_names):
+    """LAYERS up to the convolution of the deepest of these ReLUs: what they need, no more."""
+    deepest = max(RELU_LAYERS.index(name) for name in relu_names)
+    end = LAYERS.index(CONV_LAYERS[deepest])
+    return LAYERS[:end + 1]
+
+
+def min_input_side(relu_names):
+    """The smallest input side that reaches the deepest of these ReLUs as a map of at least 1x1:
+    each 2x2 pooling on the way halves it (16 for relu5_1, behind four poolings)."""
+    return 2 ** sum(1 for layer in layers_up_to(relu_names) if isinstance(layer, str))
 
 
 def find_params(path=DEFAULT_PARAMS):
@@ -88,12 +112,25 @@ def load_params(path=DEFAULT_PARAMS):
     return params
 
 
+def are_real_weights(path=DEFAULT_PARAMS):
+    """Whether the weights file is the published VGG-19 one, by its git blob id (the sha1 of
+    "blob <size>", a zero byte, then the file): any other, such as the tests' random weights, is not."""
+    path = find_params(path)
+    digest = hashlib.sha1(b'blob %d\0' % os.path.getsize(path))
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest() == REAL_PARAMS_BLOB_ID
+
+
 def get_executor(style, content, input_size, ctx, params=None):
     """Bind [style, content] on a (1, 3, h, w) input, with the input's gradient only.
+    Either may be None (a loss of weight 0 is not built): then `style` is empty, or `content` None.
+    `content` is the last output (the content loss, or the last content layer's features).
     `params`: weights from load_params (loaded from the default path when None)."""
     if params is None:
         params = load_params()
-    out = mx.sym.Group([style, content])
+    out = mx.sym.Group([group for group in (style, content) if group is not None])
     arg_shapes, output_shapes, aux_shapes = out.infer_shape(data=(1, 3, input_size[0], input_size[1]))
     arg_names = out.list_arguments()
     arg_dict = dict(zip(arg_names, [mx.nd.zeros(shape, ctx=ctx) for shape in arg_shapes]))
@@ -109,8 +146,8 @@ def get_executor(style, content, input_size, ctx, params=None):
     return ConvExecutor(executor=executor,
                         data=arg_dict['data'],
                         data_grad=grad_dict['data'],
-                        style=executor.outputs[:-1],
-                        content=executor.outputs[-1],
+                        style=executor.outputs[:len(style.list_outputs()) if style is not None else 0],
+                        content=executor.outputs[-1] if content is not None else None,
                         arg_dict=arg_dict)
 
 

@@ -10,6 +10,7 @@ targets; each epoch takes one Nesterov step on the image along the gradient of
 the weighted losses plus a Laplacian smoothness term.
 """
 import argparse
+import contextlib
 import glob
 import importlib
 import logging
@@ -18,6 +19,7 @@ import os
 import signal
 import re
 import sys
+import threading
 import time
 
 import find_mxnet  # makes `import mxnet` work (or says how to install it) and sets the thread count
@@ -59,6 +61,14 @@ def _checked(kind, test, requirement):
 
 
 NON_NEGATIVE = _checked(float, lambda v: 0 <= v < math.inf, '>= 0 and finite')
+
+
+def _layer_names(text):
+    names = [name.strip() for name in text.split(',')]
+    if '' in names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError('expected comma-separated layer names, each once (such as '
+                                         'relu1_1,relu2_1), got %r' % text)
+    return names
 
 
 def available_models():
@@ -121,6 +131,11 @@ def get_args(arglist=None):
     parser.add_argument('--overwrite', action='store_true',
                         help='replace the results of an earlier run in --output_dir (its final.jpg and e_*.jpg '
                              'are removed first); without it such a run is refused')
+    parser.add_argument('--content-layers', type=_layer_names, default='relu4_2',
+                        help='the ReLU outputs whose features the result keeps, comma-separated (their '
+                             'losses are summed)')
+    parser.add_argument('--style-layers', type=_layer_names, default='relu1_1,relu2_1,relu3_1,relu4_1,relu5_1',
+                        help='the ReLU outputs whose Gram matrices make the style, comma-separated')
 
     if arglist is None:
         return parser.parse_args()
@@ -202,11 +217,15 @@ def PostprocessImage(img):
 
 
 def write_image_atomically(filename, pixels):
-    """Write to a temporary name in the same folder, then rename: never a half-written file."""
+    write_atomically(filename, lambda temporary: io.imsave(temporary, pixels, check_contrast=False))
+
+
+def write_atomically(filename, write):
+    """write(temporary) to a temporary name in the same folder, then rename: never a half-written file."""
     folder, name = os.path.split(filename)
     temporary = os.path.join(folder, '.%s.%d.tmp%s' % (name, os.getpid(), os.path.splitext(name)[1]))
     try:
-        io.imsave(temporary, pixels, check_contrast=False)
+        write(temporary)
         os.replace(temporary, filename)
     except BaseException as error:
         if os.path.exists(temporary):
@@ -242,15 +261,24 @@ def style_gram_symbol(input_size, style):
     return mx.sym.Group(gram_list), grad_scale
 
 
+def content_target_name(i):
+    """The variable of content layer i's target: the original's name for the first."""
+    return 'target_content_%d' % i if i else 'target_content'
+
+
 def get_loss(gram, content):
-    """Squared distances to the targets: one loss per Gram matrix, and the content loss."""
+    """Squared distances to the targets: one loss per Gram matrix, and the content loss (summed
+    over the content layers). A None input (a loss of weight 0, not built) gives None."""
     gram_loss = []
-    for i in range(len(gram.list_outputs())):
+    for i in range(len(gram.list_outputs()) if gram is not None else 0):
         gvar = mx.sym.Variable('target_gram_%d' % i)
         gram_loss.append(mx.sym.sum(mx.sym.square(gvar - gram[i])))
-    cvar = mx.sym.Variable('target_content')
-    content_loss = mx.sym.sum(mx.sym.square(cvar - content))
-    return mx.sym.Group(gram_loss), content_loss
+    content_loss = None
+    if content is not None:
+        content_losses = [mx.sym.sum(mx.sym.square(mx.sym.Variable(content_target_name(i)) - content[i]))
+                          for i in range(len(content.list_outputs()))]
+        content_loss = sum(content_losses[1:], content_losses[0])
+    return (mx.sym.Group(gram_loss) if gram_loss else None), content_loss
 
 
 def get_tv_grad_executor(img, ctx, tv_weight):
@@ -316,6 +344,20 @@ def prepare_output_dir(output_dir, overwrite):
             os.remove(os.path.join(output_dir, name))
 
 
+def chosen_layers(args, model_module):
+    """The style and content layers this run computes: a loss of weight 0 is left out, with the
+    layers only it needs. With both weights 0 the content branch stays, so that there is a graph
+    (its gradient is 0: the update is the TV gradient alone)."""
+    for flag, names in (('--content-layers', args.content_layers), ('--style-layers', args.style_layers)):
+        try:
+            model_module.check_layers(names)
+        except ValueError as error:
+            raise NstyleError('%s: %s (model %s)' % (flag, error, args.model)) from None
+    style_layers = args.style_layers if args.style_weight > 0 else []
+    content_layers = args.content_layers if args.content_weight > 0 or not style_layers else []
+    return style_layers, content_layers
+
+
 def _duration(seconds):
     minutes, seconds = divmod(int(round(seconds)), 60)
     return '%dm%02ds' % (minutes, seconds) if minutes else '%ds' % seconds
@@ -330,32 +372,37 @@ def train_nstyle(args, callback=None):
     """
     model_module = importlib.import_module('model_' + args.model)
     dev = pick_context(args.gpu)
-    if dev.device_type == 'cpu':
-        logging.info('running on the CPU with %s threads (from %s)', find_mxnet.THREADS, find_mxnet.THREADS_SOURCE)
+    style_layers, content_layers = chosen_layers(args, model_module)
 
     # input
-    content_np = PreprocessContentImage(args.content_image, args.max_long_edge, model_module.MIN_INPUT_SIDE)
+    content_np = PreprocessContentImage(args.content_image, args.max_long_edge,
+                                        model_module.min_input_side(style_layers + content_layers))
     style_np = PreprocessStyleImage(args.style_image, shape=content_np.shape)
     size = content_np.shape[2:]
     try:
         params = model_module.load_params(args.vgg_params)
     except model_module.WeightsError as error:
         raise NstyleError('--vgg-params: %s' % error) from None
+    if dev.device_type == 'cpu':
+        logging.info('running on the CPU with %s threads (from %s)', find_mxnet.THREADS, find_mxnet.THREADS_SOURCE)
     prepare_output_dir(args.output_dir, args.overwrite)
 
     # model: a first executor computes the targets, then the loss executor replaces it
-    style, content = model_module.get_symbol()
-    gram, gscale = style_gram_symbol(size, style)
+    style, content = model_module.get_symbol(style_layers, content_layers)
+    gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
     model_executor = model_module.get_executor(gram, content, size, dev, params)
-    model_executor.data[:] = style_np
-    model_executor.executor.forward()
     style_array = []
-    for i in range(len(model_executor.style)):
-        style_array.append(model_executor.style[i].copyto(mx.cpu()))
+    if gram is not None:
+        model_executor.data[:] = style_np
+        model_executor.executor.forward()
+        for i in range(len(model_executor.style)):
+            style_array.append(model_executor.style[i].copyto(mx.cpu()))
 
-    model_executor.data[:] = content_np
-    model_executor.executor.forward()
-    content_array = model_executor.content.copyto(mx.cpu())
+    content_array = []
+    if content is not None:
+        model_executor.data[:] = content_np
+        model_executor.executor.forward()
+        content_array = [x.copyto(mx.cpu()) for x in model_executor.executor.outputs[len(style_array):]]
 
     # delete the executor
     del model_executor
@@ -366,13 +413,15 @@ def train_nstyle(args, callback=None):
 
     # head gradients: the weight of each loss (a style loss is scaled down by its Gram's size)
     loss_weights = [float(args.style_weight) / gscale[i] for i in range(len(style_array))]
-    loss_weights.append(float(args.content_weight))
+    if content_loss is not None:
+        loss_weights.append(float(args.content_weight))
     grad_array = [mx.nd.ones((1,), dev) * weight for weight in loss_weights]
     for i in range(len(style_array)):
         style_array[i].copyto(model_executor.arg_dict['target_gram_%d' % i])
 
     print([x.asscalar() for x in grad_array])
-    content_array.copyto(model_executor.arg_dict['target_content'])
+    for i in range(len(content_array)):
+        content_array[i].copyto(model_executor.arg_dict[content_target_name(i)])
 
     # train
     # initialize img with random noise
@@ -399,69 +448,86 @@ def train_nstyle(args, callback=None):
     start_time = time.time()
 
     epochs_done = 0
-    try:
-        for e in range(args.max_num_epochs):
-            img.copyto(model_executor.data)
-            model_executor.executor.forward()
-            model_executor.executor.backward(grad_array)
-            gnorm = mx.nd.norm(model_executor.data_grad).asscalar()
-            if gnorm > clip_norm:
-                model_executor.data_grad[:] *= clip_norm / gnorm
-
-            if tv_grad_executor is not None:
-                tv_grad_executor.forward()
-                optimizer.update(0, img, model_executor.data_grad + tv_grad_executor.outputs[0], optim_state)
-            else:
-                optimizer.update(0, img, model_executor.data_grad, optim_state)
-            epochs_done = e + 1
-            new_img = img
-            eps = (mx.nd.norm(old_img - new_img) / mx.nd.norm(new_img)).asscalar()
-
-            old_img = new_img.copyto(dev)
-            logging.info('epoch %d, relative change %f', e, eps)
-            if not np.isfinite(eps):
-                raise NstyleError('the image became NaN or infinite at epoch %d: stopped without writing %s '
-                                  '(last good checkpoint: %s); try a smaller --lr or smaller loss weights'
-                                  % (e, final_fn, last_checkpoint or 'none was written'))
-            if eps < args.stop_eps:
-                logging.info('eps < args.stop_eps, training finished')
-                break
-
-            if callback:
-                cbdata = {
-                    'eps': eps,
-                    'epoch': e + 1,
-                }
-            if (e + 1) % args.save_epochs == 0:
-                outfn = os.path.join(args.output_dir, 'e_' + str(e + 1) + '.jpg')
-                npimg = new_img.asnumpy()
-                SaveImage(npimg, outfn, args.remove_noise)
-                last_checkpoint = outfn
-                log_progress(model_executor.executor.outputs, loss_weights, e + 1, args.max_num_epochs, start_time)
-                if callback:
-                    cbdata['filename'] = outfn
-                    cbdata['img'] = npimg
-            if callback:
-                callback(cbdata)
-    except KeyboardInterrupt:
-        logging.warning('interrupted after %d epochs: saving the current image as %s', epochs_done, final_fn)
-        previous_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the save
+    with ctrl_c_between_epochs() as interrupted:
         try:
-            SaveImage(img.asnumpy(), final_fn)
-        finally:
-            signal.signal(signal.SIGINT, previous_handler)
-        raise
+            for e in range(args.max_num_epochs):
+                if interrupted:
+                    raise KeyboardInterrupt
+                img.copyto(model_executor.data)
+                model_executor.executor.forward()
+                model_executor.executor.backward(grad_array)
+                gnorm = mx.nd.norm(model_executor.data_grad).asscalar()
+                if gnorm > clip_norm:
+                    model_executor.data_grad[:] *= clip_norm / gnorm
 
-    SaveImage(img.asnumpy(), final_fn)
+                if tv_grad_executor is not None:
+                    tv_grad_executor.forward()
+                    optimizer.update(0, img, model_executor.data_grad + tv_grad_executor.outputs[0], optim_state)
+                else:
+                    optimizer.update(0, img, model_executor.data_grad, optim_state)
+                epochs_done = e + 1
+                new_img = img
+                eps = (mx.nd.norm(old_img - new_img) / mx.nd.norm(new_img)).asscalar()
+
+                old_img = new_img.copyto(dev)
+                logging.info('epoch %d, relative change %f', e, eps)
+                if not np.isfinite(eps):
+                    raise NstyleError('the image became NaN or infinite at epoch %d: stopped without writing %s '
+                                      '(last good checkpoint: %s); try a smaller --lr or smaller loss weights'
+                                      % (e, final_fn, last_checkpoint or 'none was written'))
+                if eps < args.stop_eps:
+                    logging.info('eps < args.stop_eps, training finished')
+                    break
+
+                if callback:
+                    cbdata = {
+                        'eps': eps,
+                        'epoch': e + 1,
+                    }
+                if (e + 1) % args.save_epochs == 0:
+                    outfn = os.path.join(args.output_dir, 'e_' + str(e + 1) + '.jpg')
+                    npimg = new_img.asnumpy()
+                    SaveImage(npimg, outfn, args.remove_noise)
+                    last_checkpoint = outfn
+                    log_progress(model_executor.executor.outputs, loss_weights, len(style_array), e + 1,
+                                 args.max_num_epochs, start_time)
+                    if callback:
+                        cbdata['filename'] = outfn
+                        cbdata['img'] = npimg
+                if callback:
+                    callback(cbdata)
+        except KeyboardInterrupt:
+            logging.warning('interrupted after %d epochs: saving the current image as %s', epochs_done, final_fn)
+            SaveImage(img.asnumpy(), final_fn)  # a second Ctrl-C only sets the flag again: the save completes
+            raise
+
+        SaveImage(img.asnumpy(), final_fn)
 
 
-def log_progress(loss_outputs, loss_weights, epoch, max_num_epochs, start_time):
-    """Content and style loss (weighted as in the gradient), elapsed time, and time left at most."""
+@contextlib.contextmanager
+def ctrl_c_between_epochs():
+    """While the loop runs, Ctrl-C only marks the list it yields, and the loop stops at the next
+    epoch. A KeyboardInterrupt raised at any point could land inside an NDArray's __del__, where
+    Python swallows it, and the run would go on. Outside the main thread: nothing to install."""
+    interrupted = []
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def log_progress(loss_outputs, loss_weights, style_count, epoch, max_num_epochs, start_time):
+    """Content and style loss (weighted as in the gradient; 0 when not built), elapsed time, and time
+    left at most. The first `style_count` outputs are the style losses."""
     losses = [weight * output.asscalar() for weight, output in zip(loss_weights, loss_outputs)]
     elapsed = time.time() - start_time
     left = elapsed / epoch * (max_num_epochs - epoch)
     logging.info('epoch %d: content loss %.4g, style loss %.4g, %s elapsed, at most %s left',
-                 epoch, losses[-1], sum(losses[:-1]), _duration(elapsed), _duration(left))
+                 epoch, sum(losses[style_count:]), sum(losses[:style_count]), _duration(elapsed), _duration(left))
 
 
 def main(arglist=None):

@@ -27,6 +27,9 @@ ORIGINAL_FLAGS = [
     ('--lr-sched-factor', float, 0.9),
 ]
 NEW_FLAGS = [('--seed', int, None), ('--vgg-params', str, 'model/vgg19.params'), ('--overwrite', bool, False)]
+LAYER_FLAGS = [('--content-layers', list, ['relu4_2']),
+               ('--style-layers', list, ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'])]
+NEW_FLAGS += LAYER_FLAGS
 
 
 def dest(flag):

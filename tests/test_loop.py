@@ -139,3 +139,21 @@ def test_seeded_runs_repeat_exactly_and_other_seeds_differ(tmp_path, vgg_params)
     assert len(runs[0][0]) == 4
     assert runs[0] == runs[1]
     assert runs[0][0] != runs[2][0]
+
+
+def test_ctrl_c_stops_at_the_next_epoch_and_saves_final(tmp_path, vgg_params, caplog):
+    import signal
+    calls = []
+
+    def press_ctrl_c_at_epoch_2(data):
+        calls.append(data['epoch'])
+        if data['epoch'] == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # only marks the run: epoch 2 finishes, epoch 3 never starts
+
+    args = args_for(tmp_path, vgg_params, '--max-num-epochs', '10', '--save-epochs', '100', '--stop-eps', '0')
+    with caplog.at_level('INFO'), pytest.raises(KeyboardInterrupt):
+        nstyle.train_nstyle(args, callback=press_ctrl_c_at_epoch_2)
+    assert calls == [1, 2]
+    assert 'interrupted after 2 epochs' in caplog.text
+    assert sorted(os.listdir(tmp_path)) == ['final.jpg']
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is given back

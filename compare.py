@@ -1,0 +1,157 @@
+"""How close is a result to the original's? SSIM and PSNR against a reference image, and,
+through VGG-19's features, each image's style distance to the style image and content
+distance to the content image: the two terms the training minimises.
+
+    python compare.py output/final.jpg
+    python compare.py output/final.jpg --json --min-ssim 0.5
+
+The reference defaults to the original's published result for the sample inputs
+(input/reference/4343_starry_night.jpg, from dmlc/web-data, Apache-2.0). Every image is
+resized to the reference's size first; the style image is stretched to it, as training does.
+"""
+import json
+import os
+import sys
+
+import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
+import mxnet as mx
+import numpy as np
+from skimage import transform
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+import model_vgg19
+import nstyle
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_REFERENCE = os.path.join(HERE, 'input', 'reference', '4343_starry_night.jpg')
+ASPECT_TOLERANCE = 0.05  # truncated sizes (600x400 -> 128x85) change the aspect ratio by well under this
+
+
+def get_args(arglist=None):
+    parser = nstyle.OneLineErrorParser(
+        description='compare a neural-style result with a reference: SSIM, PSNR, and the style and content '
+                    'distances (VGG-19 features) of both to the style and content images')
+    parser.add_argument('result', metavar='RESULT', help='the image to judge, e.g. output/final.jpg')
+    parser.add_argument('--reference', default=DEFAULT_REFERENCE,
+                        help='the image to compare with (default: the original\'s result for the sample inputs)')
+    parser.add_argument('--content-image', default=os.path.join(HERE, 'input', 'IMG_4343.jpg'),
+                        help='the content image of the run (default: the sample one)')
+    parser.add_argument('--style-image', default=os.path.join(HERE, 'input', 'starry_night.jpg'),
+                        help='the style image of the run (default: the sample one)')
+    parser.add_argument('--vgg-params', default=model_vgg19.DEFAULT_PARAMS,
+                        help='the VGG-19 weights, as for nstyle.py')
+    parser.add_argument('--json', action='store_true', help='print one JSON object instead of a table')
+    parser.add_argument('--min-ssim', type=nstyle._checked(float, lambda v: -1 <= v <= 1, 'in [-1, 1]'),
+                        help='exit with status 1 when the SSIM is below this')
+    return parser.parse_args(arglist)
+
+
+def check_same_picture(flag, path, pixels, reference):
+    """Sizes may differ; the aspect ratio must not (beyond truncation): else it is another picture."""
+    (h, w), (ref_h, ref_w) = pixels.shape[:2], reference.shape[:2]
+    if abs((w / h) / (ref_w / ref_h) - 1) > ASPECT_TOLERANCE:
+        raise nstyle.NstyleError('%s %s is %dx%d but the reference is %dx%d: not the same picture (the aspect '
+                                 'ratios differ); give the matching --reference and --content-image'
+                                 % (flag, path, w, h, ref_w, ref_h))
+
+
+def feature_distances(images, content, style, params):
+    """For each (h, w, 3) float image in `images` (all of one size): the Gram distance to `style` of
+    each style layer, divided by C*h*w*C as the training's head gradients divide it, and the summed
+    squared distance to `content`'s relu4_2 features (the content loss before its weight)."""
+    size = content.shape[:2]
+    style_symbol, content_symbol = model_vgg19.get_symbol()
+    gram, gscale = nstyle.style_gram_symbol(size, style_symbol)
+    model = model_vgg19.get_executor(gram, content_symbol, size, mx.cpu(), params)
+
+    def features(pixels):
+        model.data[:] = nstyle._to_network_input(pixels)
+        model.executor.forward()
+        return [x.asnumpy().astype(np.float64) for x in model.executor.outputs]
+
+    target_grams = features(style)[:-1]
+    target_content = features(content)[-1]
+    distances = []
+    for pixels in images:
+        *grams, content_features = features(pixels)
+        style_distance = {layer: float(np.sum((g - t) ** 2) / scale)
+                          for layer, g, t, scale in zip(model_vgg19.STYLE_LAYERS, grams, target_grams, gscale)}
+        style_distance['total'] = sum(style_distance.values())
+        distances.append((style_distance, float(np.sum((content_features - target_content) ** 2))))
+    return distances
+
+
+def compare(args):
+    """The report as a dict (the --json output)."""
+    reference = nstyle.read_rgb_image(args.reference, '--reference')
+    result = nstyle.read_rgb_image(args.result, 'RESULT')
+    content = nstyle.read_rgb_image(args.content_image, '--content-image')
+    style = nstyle.read_rgb_image(args.style_image, '--style-image')
+    check_same_picture('RESULT', args.result, result, reference)
+    check_same_picture('--content-image', args.content_image, content, reference)
+    size = reference.shape[:2]
+    if min(size) < model_vgg19.min_input_side(model_vgg19.STYLE_LAYERS):
+        raise nstyle.NstyleError('--reference %s is %dx%d: too small for VGG-19 (at least %d pixels a side); '
+                                 'give a larger reference' % (args.reference, size[1], size[0],
+                                                              model_vgg19.min_input_side(model_vgg19.STYLE_LAYERS)))
+    try:
+        params = model_vgg19.load_params(args.vgg_params)
+        real_weights = model_vgg19.are_real_weights(args.vgg_params)
+    except model_vgg19.WeightsError as error:
+        raise nstyle.NstyleError('--vgg-params: %s' % error) from None
+    # floats in [0, 1] at the reference's size: what training feeds the network, and what SSIM compares
+    reference, result, content, style = (transform.resize(img, size, anti_aliasing=True)
+                                         for img in (reference, result, content, style))
+    identical = np.array_equal(reference, result)  # then PSNR is infinite: reported as None
+    (result_style, result_content), (reference_style, reference_content) = feature_distances(
+        [result, reference], content, style, params)
+    return {
+        'result': args.result, 'reference': args.reference,
+        'content_image': args.content_image, 'style_image': args.style_image,
+        'size': list(size), 'weights': 'VGG-19' if real_weights else 'random test weights (not VGG-19)',
+        'ssim': float(structural_similarity(reference, result, channel_axis=-1, data_range=1)),
+        'psnr': None if identical else float(peak_signal_noise_ratio(reference, result, data_range=1)),
+        'style_distance': {'result': result_style, 'reference': reference_style},
+        'content_distance': {'result': result_content, 'reference': reference_content},
+    }
+
+
+def table(report):
+    lines = ['result     %s' % report['result'],
+             'reference  %s (%dx%d; the result, content and style images are resized to it)'
+             % (report['reference'], report['size'][1], report['size'][0]),
+             'weights    %s' % report['weights'],
+             'SSIM       %.4f' % report['ssim'],
+             'PSNR       %s' % ('identical' if report['psnr'] is None else '%.2f dB' % report['psnr']),
+             '',
+             '%-54s %10s %10s' % ('distance of', 'result', 'reference'),
+             'to the style image %s:' % report['style_image'],
+             '  Gram matrices, each divided by C*h*w*C as in training']
+    for layer in report['style_distance']['result']:
+        lines.append('%-54s %10.4g %10.4g' % ('    ' + layer, report['style_distance']['result'][layer],
+                                              report['style_distance']['reference'][layer]))
+    lines += ['to the content image %s:' % report['content_image'],
+              '%-54s %10.4g %10.4g' % ('  relu4_2, sum of squares (before the content weight)',
+                                       report['content_distance']['result'], report['content_distance']['reference'])]
+    if report['weights'] != 'VGG-19':
+        lines.append('note: random test weights (not VGG-19): the distances show the pipeline, not how close '
+                     'the styles are')
+    return '\n'.join(lines)
+
+
+def main(arglist=None):
+    args = get_args(arglist)
+    try:
+        report = compare(args)
+    except nstyle.NstyleError as error:
+        print('compare.py: error: %s' % error, file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2) if args.json else table(report))
+    if args.min_ssim is not None and report['ssim'] < args.min_ssim:
+        print('compare.py: SSIM %.4f is below --min-ssim %g' % (report['ssim'], args.min_ssim), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""Regenerate the figures of chapter 13 of 《深度学习与计算机视觉》, which runs this example,
+as labelled PNG montages in output/chapter/:
+
+  figure_13-1.png  the content image reconstructed from relu1_1 ... relu5_1 features alone
+  figure_13-2.png  textures from the Gram matrices of relu1_1 ... relu5_1 alone, and of all five
+  figure_13-4.png  the transfer's progression: a checkpoint every 30 epochs, then the final image
+  figure_13-5.png  style weight 2 with other content/style pairs (--pair CONTENT STYLE)
+
+    python reproduce_chapter.py --quick       # small and few epochs: a first look
+    python reproduce_chapter.py               # the example's size and epochs: hours on a CPU
+
+Every run is nstyle.train_nstyle with the flags it needs; its images stay in
+output/chapter/runs/<figure>/<panel>/.
+"""
+import argparse
+import contextlib
+import io
+import logging
+import os
+import re
+import sys
+import time
+
+from PIL import Image
+
+import model_vgg19
+import nstyle
+import view_checkpoints
+
+FIGURES = ['13-1', '13-2', '13-4', '13-5']
+LAYERS = model_vgg19.STYLE_LAYERS
+# (max long edge, max epochs, checkpoint every): the example's defaults and the chapter's 30, or --quick
+FULL = (600, 1000, 30)
+QUICK = (96, 20, 5)
+COLUMNS = {'13-1': 6, '13-2': 7, '13-4': 8, '13-5': 3}
+RANDOM_WEIGHTS = "random test weights (not VGG-19): the figures show the pipeline, not the chapter's pictures"
+
+
+def _figure_list(text):
+    figures = [name.strip() for name in text.split(',')]
+    unknown = [name for name in figures if name not in FIGURES]
+    if unknown:
+        raise argparse.ArgumentTypeError('unknown figure %s; the figures are %s'
+                                                % (', '.join(unknown), ','.join(FIGURES)))
+    return figures
+
+
+def get_args(arglist=None):
+    positive = nstyle._checked(int, lambda v: v > 0, '> 0')
+    parser = nstyle.OneLineErrorParser(
+        description='regenerate the figures of chapter 13 (neural style) as labelled PNG montages')
+    parser.add_argument('--figures', type=_figure_list, default=FIGURES,
+                        help='which figures, comma-separated (default: all of %s)' % ','.join(FIGURES))
+    parser.add_argument('--quick', action='store_true',
+                        help='small images and few epochs (long edge %d, %d epochs, a checkpoint every %d): '
+                             'a first look, and the tests' % QUICK)
+    parser.add_argument('--max-long-edge', type=positive, help='image size (default %d, --quick %d)'
+                                                               % (FULL[0], QUICK[0]))
+    parser.add_argument('--max-num-epochs', type=positive, help='epochs of each run (default %d, --quick %d)'
+                                                                % (FULL[1], QUICK[1]))
+    parser.add_argument('--checkpoint-every', type=positive, help='epochs between the checkpoints of figure '
+                                                                  '13-4 (default %d, --quick %d)' % (FULL[2], QUICK[2]))
+    parser.add_argument('--content-image', default='input/IMG_4343.jpg', help='the content image')
+    parser.add_argument('--style-image', default='input/starry_night.jpg', help='the style image')
+    parser.add_argument('--pair', nargs=2, action='append', metavar=('CONTENT', 'STYLE'),
+                        help='a content/style pair for figure 13-5; repeat for more (default: the two above)')
+    parser.add_argument('--output-dir', default='output/chapter', help='where the figures go')
+    parser.add_argument('--vgg-params', default=model_vgg19.DEFAULT_PARAMS, help='the weights, as for nstyle.py')
+    parser.add_argument('--gpu', type=int, default=0, help='GPU id, -1 for the CPU (as for nstyle.py)')
+    parser.add_argument('--seed', type=int, default=0, help='seed of every run, so that figures repeat')
+    args = parser.parse_args(arglist)
+    for name, value in zip(('max_long_edge', 'max_num_epochs', 'checkpoint_every'), QUICK if args.quick else FULL):
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.pair = args.pair or [(args.content_image, args.style_image)]
+    return args
+
+
+def runs_of(figure, args):
+    """[(panel label, nstyle flags)] of one figure; its flags come after the common ones, so they win."""
+    if figure == '13-1':  # content alone, from one layer each
+        return [(layer, ['--style-weight', '0', '--content-layers', layer]) for layer in LAYERS]
+    if figure == '13-2':  # style alone; the style image is the canvas too, so that it keeps its aspect ratio
+        texture = ['--content-weight', '0', '--content-image', args.style_image]
+        return [(layer, texture + ['--style-layers', layer]) for layer in LAYERS] + [('all five', texture)]
+    if figure == '13-4':
+        return [('transfer', ['--save-epochs', str(args.checkpoint_every)])]
+    return [('pair %d, %s + %s' % (number, short_name(content), short_name(style)),
+             ['--style-weight', '2', '--content-image', content, '--style-image', style])
+            for number, (content, style) in enumerate(args.pair, 1)]
+
+
+def short_name(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def run_folder(args, figure, label):
+    return os.path.join(args.output_dir, 'runs', figure, re.sub(r'\W+', '_', label))
+
+
+def train(args, figure, label, flags, step):
+    """One train_nstyle run with a one-line progress display; its nstyle log and printouts are kept quiet."""
+    common = ['--gpu', str(args.gpu), '--max-long-edge', str(args.max_long_edge), '--max-num-epochs',
+              str(args.max_num_epochs), '--save-epochs', str(args.max_num_epochs + 1), '--seed', str(args.seed),
+              '--vgg-params', args.vgg_params, '--content-image', args.content_image, '--style-image',
+              args.style_image, '--output_dir', run_folder(args, figure, label), '--overwrite']
+    prefix = '[%s] figure %s, %s:' % (step, figure, label)
+    live = sys.stderr.isatty()  # a line that counts the epochs in a terminal; one line a run in a log
+    start = time.time()
+
+    def show(data):
+        print('\r%s epoch %d/%d' % (prefix, data['epoch'], args.max_num_epochs), end='', file=sys.stderr, flush=True)
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        nstyle.train_nstyle(nstyle.get_args(common + flags), callback=show if live else None)
+    print('%s%s done in %.1f s%s' % ('\r' if live else '', prefix, time.time() - start, ' ' * 12 if live else ''),
+          file=sys.stderr, flush=True)
+
+
+def panel(path, flag, size=None):
+    """(label-less) PIL image of a result or an input, at `size` (w, h) when given, shrunk for the montage."""
+    img = Image.fromarray(nstyle.read_rgb_image(path, flag))
+    if size is not None:
+        img = img.resize(size, Image.Resampling.LANCZOS)
+    return view_checkpoints.shrink(img)
+
+
+def figure_panels(figure, args):
+    """[(label, PIL image)] of a figure, from its runs' images (inputs first, at the results' size)."""
+    results = [(label, panel(os.path.join(run_folder(args, figure, label), 'final.jpg'), 'result'))
+               for label, _ in runs_of(figure, args)]
+    size = results[0][1].size
+    if figure == '13-1':
+        return [('content', panel(args.content_image, '--content-image', size))] + results
+    if figure == '13-2':
+        return [('style', panel(args.style_image, '--style-image', size))] + results
+    if figure == '13-4':
+        checkpoints = view_checkpoints.checkpoints(run_folder(args, figure, 'transfer'))
+        return ([('content', panel(args.content_image, '--content-image', size)),
+                 ('style', panel(args.style_image, '--style-image', size))]
+                + [(label, panel(path, 'checkpoint')) for label, path in checkpoints])
+    rows = []
+    for (content, style), (_, result) in zip(args.pair, results):
+        rows += [('content', panel(content, '--pair', result.size)), ('style', panel(style, '--pair', result.size)),
+                 ('style weight 2', result)]
+    return rows
+
+
+TITLES = {'13-1': 'Figure 13-1: the content image reconstructed from one layer\'s features',
+          '13-2': 'Figure 13-2: textures from the Gram matrices of one layer, and of all five',
+          '13-4': 'Figure 13-4: the transfer, a checkpoint every %d epochs, then the final image',
+          '13-5': 'Figure 13-5: style weight 2'}
+
+
+def reproduce(args):
+    try:
+        real = model_vgg19.are_real_weights(args.vgg_params)
+    except model_vgg19.WeightsError as error:
+        raise nstyle.NstyleError('--vgg-params: %s' % error) from None
+    print('weights: %s' % ('VGG-19 (%s)' % args.vgg_params if real else RANDOM_WEIGHTS), flush=True)
+    if nstyle.pick_context(args.gpu).device_type == 'cpu':
+        args.gpu = -1  # warned once here, not at every run
+    # every input is read once now, so that a bad one stops the command before hours of runs
+    for flag, path in [('--content-image', args.content_image), ('--style-image', args.style_image)] + \
+            [('--pair', path) for pair in args.pair for path in pair]:
+        nstyle.read_rgb_image(path, flag)
+    runs = [(figure, label, flags) for figure in args.figures for label, flags in runs_of(figure, args)]
+    for number, (figure, label, flags) in enumerate(runs, 1):
+        train(args, figure, label, flags, '%d/%d' % (number, len(runs)))
+    written = []
+    for figure in args.figures:
+        title = TITLES[figure] % args.checkpoint_every if figure == '13-4' else TITLES[figure]
+        title += '' if real else ' (random test weights, not VGG-19)'
+        panels = figure_panels(figure, args)
+        sheet = view_checkpoints.montage(panels, COLUMNS[figure], title)
+        path = os.path.join(args.output_dir, 'figure_%s.png' % figure)
+        view_checkpoints.write_png(path, sheet)
+        print('wrote %s: %d panels, %dx%d' % (path, len(panels), sheet.width, sheet.height), flush=True)
+        written.append(path)
+    if not real:
+        print('note: %s' % RANDOM_WEIGHTS)
+    return written
+
+
+def main(arglist=None):
+    args = get_args(arglist)
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        reproduce(args)
+    except nstyle.NstyleError as error:
+        print('\nreproduce_chapter.py: error: %s' % error, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print('\nreproduce_chapter.py: interrupted', file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

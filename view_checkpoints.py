@@ -1,0 +1,126 @@
+"""The checkpoints of a run as files: what the original's checkpoint-viewer.ipynb showed,
+e_N.jpg in numeric order and then final.jpg, as a labelled contact sheet (PNG) and an
+animated GIF, both written into the run's folder.
+
+    python view_checkpoints.py output/
+"""
+import math
+import os
+import re
+import sys
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+import nstyle
+
+PANEL_LONG_EDGE = 300  # contact-sheet panels are shrunk to this; the GIF keeps the full size
+GAP = 4
+FONT = ImageFont.load_default(size=13)
+TEXT_HEIGHT = 17
+CHECKPOINT_MS, FINAL_MS = 500, 2000  # GIF frame durations: the result stays longer
+
+
+def checkpoints(folder):
+    """[(label, path)]: e_N.jpg by N (e_10 after e_9), then final.jpg."""
+    if not os.path.isdir(folder):
+        raise nstyle.NstyleError('%s: no such folder; give the --output_dir of a run' % folder)
+    numbered = sorted((int(m.group(1)), name) for name in os.listdir(folder)
+                      for m in [re.fullmatch(r'e_(\d+)\.jpg', name)] if m)
+    found = [('e_%d' % epoch, os.path.join(folder, name)) for epoch, name in numbered]
+    if os.path.isfile(os.path.join(folder, 'final.jpg')):
+        found.append(('final', os.path.join(folder, 'final.jpg')))
+    if not found:
+        raise nstyle.NstyleError('%s holds no e_N.jpg or final.jpg: give the --output_dir of a run of nstyle.py'
+                                 % folder)
+    return found
+
+
+def shrink(img, long_edge=PANEL_LONG_EDGE):
+    """The PIL image with its long edge at most long_edge (never enlarged)."""
+    factor = long_edge / max(img.size)
+    if factor < 1:
+        img = img.resize((max(1, round(img.width * factor)), max(1, round(img.height * factor))),
+                         Image.Resampling.LANCZOS)
+    return img
+
+
+def text_width(text):
+    return math.ceil(FONT.getlength(text))
+
+
+def cell_size(panels):
+    """As wide as the widest image or label, as high as the tallest image plus a label line."""
+    return (max([img.width for _, img in panels] + [text_width(label) for label, _ in panels]),
+            max(img.height for _, img in panels) + TEXT_HEIGHT)
+
+
+def layout(panels, columns, title=None, cell=None):
+    """Where each labelled panel goes: (cell width, cell height, [(x, y) of each cell], sheet size)."""
+    cell_w, cell_h = cell or cell_size(panels)
+    top = GAP + (TEXT_HEIGHT + GAP if title else 0)
+    origins = [(GAP + (i % columns) * (cell_w + GAP), top + (i // columns) * (cell_h + GAP))
+               for i in range(len(panels))]
+    rows = math.ceil(len(panels) / columns)
+    width = max(GAP + min(columns, len(panels)) * (cell_w + GAP), 2 * GAP + text_width(title or ''))
+    return cell_w, cell_h, origins, (width, top + rows * (cell_h + GAP))
+
+
+def montage(panels, columns, title=None, cell=None):
+    """[(label, PIL image)] in rows of `columns` on white, each image centred in its cell over its
+    label; a title line above when given. `cell`: the cell size, when not the panels' own."""
+    cell_w, cell_h, origins, size = layout(panels, columns, title, cell)
+    sheet = Image.new('RGB', size, 'white')
+    draw = ImageDraw.Draw(sheet)
+    if title:
+        draw.text((GAP, GAP), title, fill='black', font=FONT)
+    for (label, img), (x, y) in zip(panels, origins):
+        sheet.paste(img, (x + (cell_w - img.width) // 2, y))
+        draw.text((x + (cell_w - text_width(label)) // 2, y + cell_h - TEXT_HEIGHT + 1), label,
+                  fill='black', font=FONT)
+    return sheet
+
+
+def write_png(filename, sheet):
+    nstyle.write_image_atomically(filename, np.asarray(sheet))
+
+
+def write_gif(filename, frames, durations):
+    """An animated GIF that loops forever; `durations` in milliseconds, one per frame."""
+    nstyle.write_atomically(filename, lambda temporary: frames[0].save(
+        temporary, format='GIF', save_all=True, append_images=frames[1:], duration=durations, loop=0))
+
+
+def view(folder, columns=5):
+    """Write <folder>/contact_sheet.png and <folder>/checkpoints.gif; returns their paths."""
+    found = checkpoints(folder)
+    images = [(label, Image.fromarray(nstyle.read_rgb_image(path, 'checkpoint'))) for label, path in found]
+    sheet_path = os.path.join(folder, 'contact_sheet.png')
+    write_png(sheet_path, montage([(label, shrink(img)) for label, img in images], columns,
+                                  title='checkpoints of %s: e_N.jpg, then final.jpg' % folder))
+    cell = cell_size(images)  # one for all frames: a GIF's frames have one size
+    frames = [montage([panel], 1, cell=cell) for panel in images]
+    gif_path = os.path.join(folder, 'checkpoints.gif')
+    write_gif(gif_path, frames, [FINAL_MS if label == 'final' else CHECKPOINT_MS for label, _ in images])
+    return sheet_path, gif_path
+
+
+def main(arglist=None):
+    parser = nstyle.OneLineErrorParser(
+        description='write a labelled contact sheet (contact_sheet.png) and an animated GIF (checkpoints.gif) of '
+                    'the checkpoints e_N.jpg of a run, in numeric order, then final.jpg')
+    parser.add_argument('output_dir', help='the --output_dir of a run of nstyle.py')
+    parser.add_argument('--columns', type=nstyle._checked(int, lambda v: v > 0, '> 0'), default=5,
+                        help='panels per row of the contact sheet')
+    args = parser.parse_args(arglist)
+    try:
+        for path in view(args.output_dir, args.columns):
+            print('wrote %s' % path)
+    except nstyle.NstyleError as error:
+        print('view_checkpoints.py: error: %s' % error, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
