@@ -45,7 +45,7 @@ def parse_size(text):
 
 # ---------------------------------------------------------------- one size, in its own process
 
-def port_worker(size, epochs, process_start, dtype):
+def port_worker(size, epochs, process_start):
     sys.path.insert(0, HERE)
     import nstyle
     from tests.weights import random_vgg19_arrays, save_params
@@ -57,7 +57,7 @@ def port_worker(size, epochs, process_start, dtype):
         weights_time = time.time() - making_weights  # the benchmark's own work, not the program's
         args = nstyle.get_args(['--gpu', '-1', '--max-long-edge', str(max(w, h)), '--max-num-epochs', str(epochs + 1),
                                 '--save-epochs', '1000000', '--stop-eps', '0', '--seed', '0', '--vgg-params', params,
-                                '--output_dir', os.path.join(folder, 'out')] + (['--dtype', dtype] if dtype else []))
+                                '--output_dir', os.path.join(folder, 'out')])
         stamps = []
         nstyle.train_nstyle(args, callback=lambda data: stamps.append(time.time()))
     times = [b - a for a, b in zip(stamps, stamps[1:])]
@@ -69,10 +69,10 @@ def port_worker(size, epochs, process_start, dtype):
             'threads': nstyle.find_mxnet.THREADS}
 
 
-def run_port(size, epochs, dtype=None):
+def run_port(size, epochs):
     started = time.time()
     command = [sys.executable, __file__, '--worker', '%dx%d' % size, '--epochs', str(epochs),
-               '--process-start', repr(started)] + (['--dtype', dtype] if dtype else [])
+               '--process-start', repr(started)]
     result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ))
     if result.returncode != 0:
         return {'error': (result.stderr.strip().splitlines() or ['exit %d' % result.returncode])[-1]}
@@ -108,11 +108,10 @@ def main():
     parser.add_argument('--json', default=os.path.join(HERE, 'output', 'bench.json'), help='where to write the figures')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     parser.add_argument('--process-start', type=float, help=argparse.SUPPRESS)
-    parser.add_argument('--dtype', default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker:
-        print(json.dumps(port_worker(parse_size(args.worker), args.epochs, args.process_start, args.dtype)))
+        print(json.dumps(port_worker(parse_size(args.worker), args.epochs, args.process_start)))
         return
 
     sizes = [parse_size(text) for text in args.sizes.split(',')]
