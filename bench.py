@@ -26,15 +26,17 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER = os.path.join(HERE, 'benchmarks', 'torch_gatys.py')
 PEER_VENV = os.path.join(HERE, '.venv-torch')
-# (input channels, output channels, pooling levels above) of VGG-19's convolutions up to conv5_1
-CONVOLUTIONS = [(3, 64, 0), (64, 64, 0), (64, 128, 1), (128, 128, 1),
-                (128, 256, 2), (256, 256, 2), (256, 256, 2), (256, 256, 2),
-                (256, 512, 3), (512, 512, 3), (512, 512, 3), (512, 512, 3), (512, 512, 4)]
-
-
 def epoch_gflop(h, w):
-    """Forward convolutions plus the input gradient (about as much again), 2 FLOP per MAC."""
-    macs = sum(cin * cout * 9 * (h >> level) * (w >> level) for cin, cout, level in CONVOLUTIONS)
+    """Forward convolutions plus the input gradient (about as much again), 2 FLOP per MAC,
+    counted over the model's own layer list (a pooling halves the map)."""
+    import model_vgg19
+    macs, channels_in = 0, 3
+    for layer in model_vgg19.LAYERS:
+        if isinstance(layer, str):
+            h, w = h // 2, w // 2
+            continue
+        macs += channels_in * layer[1] * 9 * h * w
+        channels_in = layer[1]
     return 2 * 2 * macs / 1e9
 
 
@@ -61,7 +63,7 @@ def port_worker(size, epochs, process_start):
         stamps = []
         nstyle.train_nstyle(args, callback=lambda data: stamps.append(time.time()))
     times = [b - a for a, b in zip(stamps, stamps[1:])]
-    return {'s_per_epoch': statistics.median(times),
+    return {'s_per_epoch': statistics.median(times), 'gflop_per_epoch': epoch_gflop(h, w),
             # to the end of epoch 0, and to its start (its end less a median epoch)
             'start_to_first_epoch_s': stamps[0] - process_start - weights_time,
             'start_up_s': stamps[0] - process_start - weights_time - statistics.median(times),
@@ -122,8 +124,7 @@ def main():
     for size in sizes:
         port = run_port(size, args.epochs)
         peer = run_peer(peer_python, size, args.epochs) if peer_python else {}
-        rows.append({'size': '%dx%d' % size, 'gflop_per_epoch': epoch_gflop(size[1], size[0]),
-                     'port': port, 'peer': peer})
+        rows.append({'size': '%dx%d' % size, 'port': port, 'peer': peer})
         print_row(rows[-1], flush=True)
     report = {'machine': cpu_model(), 'cpus': len(os.sched_getaffinity(0)), 'weights': 'random (tests/weights.py)',
               'epochs_timed': args.epochs, 'rows': rows}
@@ -141,7 +142,7 @@ def print_row(row, flush=False):
     ratio = '%.2f' % (port['s_per_epoch'] / peer['s_per_epoch']) if 's_per_epoch' in peer else '-'
     print('%-9s port %6.2f s/epoch (%5.1f GFLOP/s, %s threads)  peer %s s/epoch  port/peer %s  '
           'start-up %.1f s (to the end of epoch 0: %.1f s)  peak %.0f MB'
-          % (row['size'], port['s_per_epoch'], row['gflop_per_epoch'] / port['s_per_epoch'], port['threads'],
+          % (row['size'], port['s_per_epoch'], port['gflop_per_epoch'] / port['s_per_epoch'], port['threads'],
              '%.2f' % peer['s_per_epoch'] if 's_per_epoch' in peer else '-', ratio,
              port['start_up_s'], port['start_to_first_epoch_s'], port['peak_rss_mb']), flush=flush)
 
