@@ -16,8 +16,8 @@ import importlib
 import logging
 import math
 import os
-import signal
 import re
+import signal
 import sys
 import threading
 import time
@@ -60,6 +60,7 @@ def _checked(kind, test, requirement):
     return parse
 
 
+FINITE = _checked(float, math.isfinite, 'a finite number')
 NON_NEGATIVE = _checked(float, lambda v: 0 <= v < math.inf, '>= 0 and finite')
 
 
@@ -93,13 +94,13 @@ def get_args(arglist=None):
                         help='the content image')
     parser.add_argument('--style-image', type=str, default='input/starry_night.jpg',
                         help='the style image (stretched to the content image\'s size)')
-    parser.add_argument('--stop-eps', type=_checked(float, math.isfinite, 'a finite number'), default=.005,
+    parser.add_argument('--stop-eps', type=FINITE, default=.005,
                         help='stop when the relative change of the image in one epoch is below this')
     parser.add_argument('--content-weight', type=NON_NEGATIVE, default=10,
                         help='the weight of the content loss')
     parser.add_argument('--style-weight', type=NON_NEGATIVE, default=1,
                         help='the weight of the style loss')
-    parser.add_argument('--tv-weight', type=_checked(float, math.isfinite, 'a finite number'), default=1e-2,
+    parser.add_argument('--tv-weight', type=FINITE, default=1e-2,
                         help='the magnitude of the total-variation (smoothness) gradient; <= 0 disables it')
     parser.add_argument('--max-num-epochs', type=_checked(int, lambda v: v >= 0, '>= 0'), default=1000,
                         help='the maximal number of epochs (one optimisation step each)')
