@@ -10,6 +10,7 @@ targets; each epoch takes one Nesterov step on the image along the gradient of
 the weighted losses plus a Laplacian smoothness term.
 """
 import argparse
+import collections
 import contextlib
 import glob
 import importlib
@@ -364,33 +365,23 @@ def _duration(seconds):
     return '%dm%02ds' % (minutes, seconds) if minutes else '%ds' % seconds
 
 
-def train_nstyle(args, callback=None):
-    """Train a neural style network.
-    Args are from argparse and control input, output, hyper-parameters.
-    callback allows for display of training progress: it is called every epoch with
-    {'eps', 'epoch'}, plus 'filename' and 'img' on epochs that saved a checkpoint.
-    Raises NstyleError for problems the user can fix; KeyboardInterrupt after saving final.jpg.
-    """
-    model_module = importlib.import_module('model_' + args.model)
-    dev = pick_context(args.gpu)
-    style_layers, content_layers = chosen_layers(args, model_module)
+LossExecutor = collections.namedtuple('LossExecutor', ['model_executor', 'grad_array', 'loss_weights', 'style_count'])
 
-    # input
-    content_np = PreprocessContentImage(args.content_image, args.max_long_edge,
-                                        model_module.min_input_side(style_layers + content_layers))
-    style_np = PreprocessStyleImage(args.style_image, shape=content_np.shape)
-    size = content_np.shape[2:]
-    try:
-        params = model_module.load_params(args.vgg_params)
-    except model_module.WeightsError as error:
-        raise NstyleError('--vgg-params: %s' % error) from None
-    if dev.device_type == 'cpu':
-        logging.info('running on the CPU with %s threads (from %s)', find_mxnet.THREADS, find_mxnet.THREADS_SOURCE)
-    prepare_output_dir(args.output_dir, args.overwrite)
 
-    # model: a first executor computes the targets, then the loss executor replaces it
-    style, content = model_module.get_symbol(style_layers, content_layers)
-    gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
+def loaded_params(model_module, path, cache):
+    """The weights, loaded once per path and process (batch mode runs many jobs on them)."""
+    key = ('params', model_module.__name__, os.path.abspath(path))
+    if key not in cache:
+        try:
+            cache[key] = model_module.load_params(path)
+        except model_module.WeightsError as error:
+            raise NstyleError('--vgg-params: %s' % error) from None
+    return cache[key]
+
+
+def compute_targets(model_module, gram, content, size, dev, params, style_np, content_np):
+    """Style targets (the Gram matrices of the style image) and content targets (the content
+    image's features), computed on the CPU side as the original does."""
     model_executor = model_module.get_executor(gram, content, size, dev, params)
     style_array = []
     if gram is not None:
@@ -404,13 +395,20 @@ def train_nstyle(args, callback=None):
         model_executor.data[:] = content_np
         model_executor.executor.forward()
         content_array = [x.copyto(mx.cpu()) for x in model_executor.executor.outputs[len(style_array):]]
+    return style_array, content_array
 
-    # delete the executor
-    del model_executor
+
+def build_loss(args, model_module, style_layers, content_layers, content_np, style_np, dev, params):
+    """The loss executor with its targets filled in, and the head gradients that weight its losses."""
+    size = content_np.shape[2:]
+    # model: a first executor computes the targets, then the loss executor replaces it
+    style, content = model_module.get_symbol(style_layers, content_layers)
+    gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
+    style_array, content_array = compute_targets(model_module, gram, content, size, dev, params,
+                                                 style_np, content_np)
 
     style_loss, content_loss = get_loss(gram, content)
     model_executor = model_module.get_executor(style_loss, content_loss, size, dev, params)
-    del params
 
     # head gradients: the weight of each loss (a style loss is scaled down by its Gram's size)
     loss_weights = [float(args.style_weight) / gscale[i] for i in range(len(style_array))]
@@ -423,14 +421,60 @@ def train_nstyle(args, callback=None):
     print([x.asscalar() for x in grad_array])
     for i in range(len(content_array)):
         content_array[i].copyto(model_executor.arg_dict[content_target_name(i)])
+    return LossExecutor(model_executor, grad_array, loss_weights, len(style_array))
 
-    # train
-    # initialize img with random noise
-    img = mx.nd.zeros(content_np.shape, ctx=dev)
+
+def initial_image(args, shape, dev):
+    """The image the optimisation starts from: the original's uniform noise in [-0.1, 0.1]."""
+    img = mx.nd.zeros(shape, ctx=dev)
     if args.seed is not None:
         mx.random.seed(args.seed)
     img[:] = mx.rnd.uniform(-0.1, 0.1, img.shape)
+    return img
 
+
+def train_nstyle(args, callback=None, cache=None):
+    """Train a neural style network.
+    Args are from argparse and control input, output, hyper-parameters.
+    callback allows for display of training progress: it is called every epoch with
+    {'eps', 'epoch'}, plus 'filename' and 'img' on epochs that saved a checkpoint.
+    cache: a dict kept between calls (batch mode) so that the weights are loaded once.
+    Raises NstyleError for problems the user can fix; KeyboardInterrupt after saving final.jpg.
+    """
+    cache = {} if cache is None else cache
+    model_module = importlib.import_module('model_' + args.model)
+    dev = pick_context(args.gpu)
+    style_layers, content_layers = chosen_layers(args, model_module)
+
+    # input
+    content_np = PreprocessContentImage(args.content_image, args.max_long_edge,
+                                        model_module.min_input_side(style_layers + content_layers))
+    style_np = PreprocessStyleImage(args.style_image, shape=content_np.shape)
+    params = loaded_params(model_module, args.vgg_params, cache)
+    if dev.device_type == 'cpu':
+        logging.info('running on the CPU with %s threads (from %s)', find_mxnet.THREADS, find_mxnet.THREADS_SOURCE)
+    prepare_output_dir(args.output_dir, args.overwrite)
+
+    loss = build_loss(args, model_module, style_layers, content_layers, content_np, style_np, dev, params)
+
+    # train
+    # initialize img with random noise
+    img = initial_image(args, content_np.shape, dev)
+    logging.info('start training arguments %s', args)
+    final_fn = os.path.join(args.output_dir, 'final.jpg')
+    with ctrl_c_between_epochs() as interrupted:
+        try:
+            optimize_nag(args, loss, img, dev, callback, interrupted, final_fn)
+        except KeyboardInterrupt:
+            SaveImage(img.asnumpy(), final_fn)  # a second Ctrl-C only sets the flag again: the save completes
+            raise
+        SaveImage(img.asnumpy(), final_fn)
+
+
+def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn):
+    """The original's loop: a Nesterov step per epoch on the clipped loss gradient plus the TV
+    gradient, stopping when the image changes by less than --stop-eps. Updates img in place."""
+    model_executor, grad_array = loss.model_executor, loss.grad_array
     lr = mx.lr_scheduler.FactorScheduler(step=args.lr_sched_delay, factor=args.lr_sched_factor)
 
     optimizer = mx.optimizer.NAG(
@@ -440,69 +484,58 @@ def train_nstyle(args, callback=None):
         lr_scheduler=lr)
     optim_state = optimizer.create_state(0, img)
 
-    logging.info('start training arguments %s', args)
     old_img = img.copyto(dev)
     clip_norm = 1 * np.prod(img.shape)
     tv_grad_executor = get_tv_grad_executor(img, dev, args.tv_weight)
-    final_fn = os.path.join(args.output_dir, 'final.jpg')
     last_checkpoint = None
     start_time = time.time()
 
-    epochs_done = 0
-    with ctrl_c_between_epochs() as interrupted:
-        try:
-            for e in range(args.max_num_epochs):
-                if interrupted:
-                    raise KeyboardInterrupt
-                img.copyto(model_executor.data)
-                model_executor.executor.forward()
-                model_executor.executor.backward(grad_array)
-                gnorm = mx.nd.norm(model_executor.data_grad).asscalar()
-                if gnorm > clip_norm:
-                    model_executor.data_grad[:] *= clip_norm / gnorm
+    for e in range(args.max_num_epochs):
+        if interrupted:
+            logging.warning('interrupted after %d epochs: saving the current image as %s', e, final_fn)
+            raise KeyboardInterrupt
+        img.copyto(model_executor.data)
+        model_executor.executor.forward()
+        model_executor.executor.backward(grad_array)
+        gnorm = mx.nd.norm(model_executor.data_grad).asscalar()
+        if gnorm > clip_norm:
+            model_executor.data_grad[:] *= clip_norm / gnorm
 
-                if tv_grad_executor is not None:
-                    tv_grad_executor.forward()
-                    optimizer.update(0, img, model_executor.data_grad + tv_grad_executor.outputs[0], optim_state)
-                else:
-                    optimizer.update(0, img, model_executor.data_grad, optim_state)
-                epochs_done = e + 1
-                new_img = img
-                eps = (mx.nd.norm(old_img - new_img) / mx.nd.norm(new_img)).asscalar()
+        if tv_grad_executor is not None:
+            tv_grad_executor.forward()
+            optimizer.update(0, img, model_executor.data_grad + tv_grad_executor.outputs[0], optim_state)
+        else:
+            optimizer.update(0, img, model_executor.data_grad, optim_state)
+        new_img = img
+        eps = (mx.nd.norm(old_img - new_img) / mx.nd.norm(new_img)).asscalar()
 
-                old_img = new_img.copyto(dev)
-                logging.info('epoch %d, relative change %f', e, eps)
-                if not np.isfinite(eps):
-                    raise NstyleError('the image became NaN or infinite at epoch %d: stopped without writing %s '
-                                      '(last good checkpoint: %s); try a smaller --lr or smaller loss weights'
-                                      % (e, final_fn, last_checkpoint or 'none was written'))
-                if eps < args.stop_eps:
-                    logging.info('eps < args.stop_eps, training finished')
-                    break
+        old_img = new_img.copyto(dev)
+        logging.info('epoch %d, relative change %f', e, eps)
+        if not np.isfinite(eps):
+            raise NstyleError('the image became NaN or infinite at epoch %d: stopped without writing %s '
+                              '(last good checkpoint: %s); try a smaller --lr or smaller loss weights'
+                              % (e, final_fn, last_checkpoint or 'none was written'))
+        if eps < args.stop_eps:
+            logging.info('eps < args.stop_eps, training finished')
+            break
 
-                if callback:
-                    cbdata = {
-                        'eps': eps,
-                        'epoch': e + 1,
-                    }
-                if (e + 1) % args.save_epochs == 0:
-                    outfn = os.path.join(args.output_dir, 'e_' + str(e + 1) + '.jpg')
-                    npimg = new_img.asnumpy()
-                    SaveImage(npimg, outfn, args.remove_noise)
-                    last_checkpoint = outfn
-                    log_progress(model_executor.executor.outputs, loss_weights, len(style_array), e + 1,
-                                 args.max_num_epochs, start_time)
-                    if callback:
-                        cbdata['filename'] = outfn
-                        cbdata['img'] = npimg
-                if callback:
-                    callback(cbdata)
-        except KeyboardInterrupt:
-            logging.warning('interrupted after %d epochs: saving the current image as %s', epochs_done, final_fn)
-            SaveImage(img.asnumpy(), final_fn)  # a second Ctrl-C only sets the flag again: the save completes
-            raise
-
-        SaveImage(img.asnumpy(), final_fn)
+        if callback:
+            cbdata = {
+                'eps': eps,
+                'epoch': e + 1,
+            }
+        if (e + 1) % args.save_epochs == 0:
+            outfn = os.path.join(args.output_dir, 'e_' + str(e + 1) + '.jpg')
+            npimg = new_img.asnumpy()
+            SaveImage(npimg, outfn, args.remove_noise)
+            last_checkpoint = outfn
+            log_progress(model_executor.executor.outputs, loss.loss_weights, loss.style_count, e + 1,
+                         args.max_num_epochs, start_time)
+            if callback:
+                cbdata['filename'] = outfn
+                cbdata['img'] = npimg
+        if callback:
+            callback(cbdata)
 
 
 @contextlib.contextmanager
