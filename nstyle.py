@@ -12,12 +12,14 @@ the weighted losses plus a Laplacian smoothness term.
 import argparse
 import collections
 import contextlib
+import csv
 import glob
 import importlib
 import logging
 import math
 import os
 import re
+import shlex
 import signal
 import sys
 import threading
@@ -85,8 +87,8 @@ def _model_name(name):
     return name
 
 
-def get_args(arglist=None):
-    parser = OneLineErrorParser(description='neural style: paint the content image in the style image\'s manner '
+def get_args(arglist=None, parser_class=OneLineErrorParser):
+    parser = parser_class(description='neural style: paint the content image in the style image\'s manner '
                                             '(Gatys et al. 2015), with MXNet')
     parser.add_argument('--model', type=_model_name, default='vgg19',
                         help='the pretrained model to use: model_<name>.py (available: %s)'
@@ -138,10 +140,41 @@ def get_args(arglist=None):
                              'losses are summed)')
     parser.add_argument('--style-layers', type=_layer_names, default='relu1_1,relu2_1,relu3_1,relu4_1,relu5_1',
                         help='the ReLU outputs whose Gram matrices make the style, comma-separated')
+    parser.add_argument('--init', type=str, default='noise',
+                        help="where the image starts: 'noise' (the original's uniform noise), 'content' (the "
+                             "content image) or an image file, resized to the content's size (a checkpoint "
+                             "e_N.jpg resumes a run)")
+    parser.add_argument('--multires', type=_stages, default=None,
+                        help='coarse to fine: long edges, each optionally with its own epoch budget as '
+                             'EDGE:EPOCHS (such as 300:500,600:200; a stage without one gets --max-num-epochs); '
+                             'each stage starts from the previous one\'s result, upsampled. Replaces '
+                             '--max-long-edge')
+    parser.add_argument('--jobs', type=str, default=None,
+                        help='batch mode: a CSV file whose header names the columns content, style, output and '
+                             'optionally options (more flags for that row, such as "--style-weight 2"); each '
+                             'row runs in turn, in this process, with the other flags given here')
 
     if arglist is None:
         return parser.parse_args()
     return parser.parse_args(arglist)
+
+
+def _stages(text):
+    """'300:500,600' -> [(300, 500), (600, None)]: long edges, coarse to fine, and their epoch budgets."""
+    stages = []
+    for item in text.split(','):
+        edge, _, epochs = item.strip().partition(':')
+        try:
+            stage = (int(edge), int(epochs) if epochs else None)
+        except ValueError:
+            raise argparse.ArgumentTypeError('expected long edges such as 300,600 or 300:500,600:200 '
+                                             '(EDGE:EPOCHS), got %r' % text) from None
+        if stage[0] <= 0 or (stage[1] is not None and stage[1] < 0):
+            raise argparse.ArgumentTypeError('each long edge must be > 0 and each epoch budget >= 0, got %r' % text)
+        stages.append(stage)
+    if any(later[0] <= earlier[0] for earlier, later in zip(stages, stages[1:])):
+        raise argparse.ArgumentTypeError('the long edges must grow, coarse to fine, got %r' % text)
+    return stages
 
 
 # ---------------------------------------------------------------- images
@@ -379,10 +412,29 @@ def loaded_params(model_module, path, cache):
     return cache[key]
 
 
-def compute_targets(model_module, gram, content, size, dev, params, style_np, content_np):
+def bound_executor(cache, model_module, outputs, size, dev, params):
+    """model_module.get_executor(*outputs, ...). In batch mode (cache['executors'] exists) it is
+    reused when a job before bound the same graph at the same size: binding allocates the
+    activations and copies the weights. The last few stay, so that memory stays bounded; a single
+    run keeps none (the target executor is freed before the loop, as in the original)."""
+    executors = cache.get('executors')
+    if executors is None:
+        return model_module.get_executor(*outputs, size, dev, params)
+    key = (tuple(x.tojson() if x is not None else None for x in outputs), tuple(size), str(dev), id(params))
+    if key in executors:
+        executors.move_to_end(key)
+        return executors[key]
+    executor = model_module.get_executor(*outputs, size, dev, params)
+    executors[key] = executor
+    while len(executors) > 3:  # a style-target, a content-target and a loss executor
+        executors.popitem(last=False)
+    return executor
+
+
+def compute_targets(model_module, gram, content, size, dev, params, style_np, content_np, cache):
     """Style targets (the Gram matrices of the style image) and content targets (the content
     image's features), computed on the CPU side as the original does."""
-    model_executor = model_module.get_executor(gram, content, size, dev, params)
+    model_executor = bound_executor(cache, model_module, (gram, content), size, dev, params)
     style_array = []
     if gram is not None:
         model_executor.data[:] = style_np
@@ -398,17 +450,19 @@ def compute_targets(model_module, gram, content, size, dev, params, style_np, co
     return style_array, content_array
 
 
-def build_loss(args, model_module, style_layers, content_layers, content_np, style_np, dev, params):
+def build_loss(args, model_module, style_layers, content_layers, content_np, style_np, dev, params, cache):
     """The loss executor with its targets filled in, and the head gradients that weight its losses."""
     size = content_np.shape[2:]
     # model: a first executor computes the targets, then the loss executor replaces it
-    style, content = model_module.get_symbol(style_layers, content_layers)
-    gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
+    with mx.name.NameManager():  # the same automatic names each time, so that batch mode can reuse executors
+        style, content = model_module.get_symbol(style_layers, content_layers)
+        gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
     style_array, content_array = compute_targets(model_module, gram, content, size, dev, params,
-                                                 style_np, content_np)
+                                                 style_np, content_np, cache)
 
-    style_loss, content_loss = get_loss(gram, content)
-    model_executor = model_module.get_executor(style_loss, content_loss, size, dev, params)
+    with mx.name.NameManager():
+        style_loss, content_loss = get_loss(gram, content)
+    model_executor = bound_executor(cache, model_module, (style_loss, content_loss), size, dev, params)
 
     # head gradients: the weight of each loss (a style loss is scaled down by its Gram's size)
     loss_weights = [float(args.style_weight) / gscale[i] for i in range(len(style_array))]
@@ -424,13 +478,39 @@ def build_loss(args, model_module, style_layers, content_layers, content_np, sty
     return LossExecutor(model_executor, grad_array, loss_weights, len(style_array))
 
 
-def initial_image(args, shape, dev):
-    """The image the optimisation starts from: the original's uniform noise in [-0.1, 0.1]."""
-    img = mx.nd.zeros(shape, ctx=dev)
+def read_init_image(args):
+    """The pixels of --init PATH (read before any work, so that a bad file fails fast), else None."""
+    if args.init in ('noise', 'content'):
+        return None
+    return read_rgb_image(args.init, '--init')
+
+
+def initial_image(args, content_np, init_pixels, dev):
+    """The image the optimisation starts from: the original's uniform noise in [-0.1, 0.1], the
+    content image as the network sees it, or an image file's pixels resized to the content's size."""
+    if args.init == 'content':
+        return mx.nd.array(content_np, ctx=dev)
+    if init_pixels is not None:
+        h, w = content_np.shape[2:]
+        pixels = init_pixels.astype(np.float64)
+        if pixels.shape[:2] != (h, w):
+            pixels = transform.resize(pixels, (h, w), preserve_range=True)
+        # the inverse of PostprocessImage, which adds the mean and truncates: +0.5, the middle of a
+        # pixel value's interval, so that a checkpoint read back is written back as the same pixels
+        sample = (pixels + 0.5 - MEAN_RGB).transpose(2, 0, 1)[np.newaxis]
+        return mx.nd.array(sample, ctx=dev)
+    img = mx.nd.zeros(content_np.shape, ctx=dev)
     if args.seed is not None:
         mx.random.seed(args.seed)
     img[:] = mx.rnd.uniform(-0.1, 0.1, img.shape)
     return img
+
+
+def upsampled(img, shape, dev):
+    """The previous stage's image (in the network's values) resized to the next stage's shape."""
+    pixels = img.asnumpy()[0].transpose(1, 2, 0).astype(np.float64)
+    pixels = transform.resize(pixels, shape[2:], preserve_range=True)
+    return mx.nd.array(pixels.transpose(2, 0, 1)[np.newaxis], ctx=dev)
 
 
 def train_nstyle(args, callback=None, cache=None):
@@ -438,42 +518,60 @@ def train_nstyle(args, callback=None, cache=None):
     Args are from argparse and control input, output, hyper-parameters.
     callback allows for display of training progress: it is called every epoch with
     {'eps', 'epoch'}, plus 'filename' and 'img' on epochs that saved a checkpoint.
-    cache: a dict kept between calls (batch mode) so that the weights are loaded once.
+    cache: a dict kept between calls (batch mode) so that the weights are loaded once, and the
+    executors are reused too when it holds an 'executors' OrderedDict.
     Raises NstyleError for problems the user can fix; KeyboardInterrupt after saving final.jpg.
     """
     cache = {} if cache is None else cache
     model_module = importlib.import_module('model_' + args.model)
     dev = pick_context(args.gpu)
     style_layers, content_layers = chosen_layers(args, model_module)
+    # (long edge, epochs) of each stage: one stage unless --multires
+    stages = [(edge, args.max_num_epochs if epochs is None else epochs) for edge, epochs in args.multires or
+              [(args.max_long_edge, args.max_num_epochs)]]
 
-    # input
-    content_np = PreprocessContentImage(args.content_image, args.max_long_edge,
-                                        model_module.min_input_side(style_layers + content_layers))
-    style_np = PreprocessStyleImage(args.style_image, shape=content_np.shape)
+    # input: every stage's content image first, so that a bad size fails before any work
+    min_side = model_module.min_input_side(style_layers + content_layers)
+    content_nps = [PreprocessContentImage(args.content_image, edge, min_side) for edge, _ in stages]
+    style_nps = [PreprocessStyleImage(args.style_image, shape=content_np.shape) for content_np in content_nps]
+    init_pixels = read_init_image(args)
     params = loaded_params(model_module, args.vgg_params, cache)
     if dev.device_type == 'cpu':
         logging.info('running on the CPU with %s threads (from %s)', find_mxnet.THREADS, find_mxnet.THREADS_SOURCE)
     prepare_output_dir(args.output_dir, args.overwrite)
 
-    loss = build_loss(args, model_module, style_layers, content_layers, content_np, style_np, dev, params)
-
-    # train
-    # initialize img with random noise
-    img = initial_image(args, content_np.shape, dev)
-    logging.info('start training arguments %s', args)
     final_fn = os.path.join(args.output_dir, 'final.jpg')
+    img = None
+    epochs_done = 0
     with ctrl_c_between_epochs() as interrupted:
         try:
-            optimize_nag(args, loss, img, dev, callback, interrupted, final_fn)
+            for stage, ((edge, epochs), content_np, style_np) in enumerate(zip(stages, content_nps, style_nps)):
+                if len(stages) > 1:
+                    logging.info('stage %d of %d: long edge %d (%dx%d), up to %d epochs', stage + 1, len(stages),
+                                 edge, content_np.shape[3], content_np.shape[2], epochs)
+                loss = build_loss(args, model_module, style_layers, content_layers, content_np, style_np, dev,
+                                  params, cache)
+                if img is None:
+                    # train
+                    # initialize img with random noise
+                    img = initial_image(args, content_np, init_pixels, dev)
+                    logging.info('start training arguments %s', args)
+                else:
+                    img = upsampled(img, content_np.shape, dev)
+                epochs_done += optimize_nag(args, loss, img, dev, callback, interrupted, final_fn,
+                                            first_epoch=epochs_done, num_epochs=epochs)
         except KeyboardInterrupt:
-            SaveImage(img.asnumpy(), final_fn)  # a second Ctrl-C only sets the flag again: the save completes
+            if img is not None:
+                SaveImage(img.asnumpy(), final_fn)  # a second Ctrl-C only sets the flag again: the save completes
             raise
         SaveImage(img.asnumpy(), final_fn)
 
 
-def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn):
+def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn, first_epoch=0, num_epochs=None):
     """The original's loop: a Nesterov step per epoch on the clipped loss gradient plus the TV
-    gradient, stopping when the image changes by less than --stop-eps. Updates img in place."""
+    gradient, stopping when the image changes by less than --stop-eps. Updates img in place and
+    returns the number of epochs done. Epochs are numbered from first_epoch (the epochs of
+    earlier --multires stages), for the log, the checkpoints and the callback."""
     model_executor, grad_array = loss.model_executor, loss.grad_array
     lr = mx.lr_scheduler.FactorScheduler(step=args.lr_sched_delay, factor=args.lr_sched_factor)
 
@@ -490,7 +588,10 @@ def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn):
     last_checkpoint = None
     start_time = time.time()
 
-    for e in range(args.max_num_epochs):
+    num_epochs = args.max_num_epochs if num_epochs is None else num_epochs
+    max_num_epochs = first_epoch + num_epochs
+    epochs_done = 0
+    for e in range(first_epoch, max_num_epochs):
         if interrupted:
             logging.warning('interrupted after %d epochs: saving the current image as %s', e, final_fn)
             raise KeyboardInterrupt
@@ -506,6 +607,7 @@ def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn):
             optimizer.update(0, img, model_executor.data_grad + tv_grad_executor.outputs[0], optim_state)
         else:
             optimizer.update(0, img, model_executor.data_grad, optim_state)
+        epochs_done += 1
         new_img = img
         eps = (mx.nd.norm(old_img - new_img) / mx.nd.norm(new_img)).asscalar()
 
@@ -530,12 +632,13 @@ def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn):
             SaveImage(npimg, outfn, args.remove_noise)
             last_checkpoint = outfn
             log_progress(model_executor.executor.outputs, loss.loss_weights, loss.style_count, e + 1,
-                         args.max_num_epochs, start_time)
+                         max_num_epochs, start_time, first_epoch)
             if callback:
                 cbdata['filename'] = outfn
                 cbdata['img'] = npimg
         if callback:
             callback(cbdata)
+    return epochs_done
 
 
 @contextlib.contextmanager
@@ -554,20 +657,121 @@ def ctrl_c_between_epochs():
         signal.signal(signal.SIGINT, previous)
 
 
-def log_progress(loss_outputs, loss_weights, style_count, epoch, max_num_epochs, start_time):
+def log_progress(loss_outputs, loss_weights, style_count, epoch, max_num_epochs, start_time, first_epoch=0):
     """Content and style loss (weighted as in the gradient; 0 when not built), elapsed time, and time
     left at most. The first `style_count` outputs are the style losses."""
     losses = [weight * output.asscalar() for weight, output in zip(loss_weights, loss_outputs)]
     elapsed = time.time() - start_time
-    left = elapsed / epoch * (max_num_epochs - epoch)
+    left = elapsed / (epoch - first_epoch) * (max_num_epochs - epoch)
     logging.info('epoch %d: content loss %.4g, style loss %.4g, %s elapsed, at most %s left',
                  epoch, sum(losses[style_count:]), sum(losses[:style_count]), _duration(elapsed), _duration(left))
 
 
+# ---------------------------------------------------------------- batch mode
+
+JOB_COLUMNS = {'content': '--content-image', 'style': '--style-image', 'output': '--output_dir'}
+
+
+def read_jobs(path):
+    """The rows of a --jobs CSV file as (line number, {column: text}); the header must name the
+    columns content, style and output, and may add options."""
+    try:
+        with open(path, newline='') as f:
+            lines = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as error:
+        raise NstyleError('--jobs %s: cannot read it (%s); give a CSV file with the header '
+                          'content,style,output[,options]' % (path, getattr(error, 'strerror', None) or error)) from None
+    except csv.Error as error:
+        raise NstyleError('--jobs %s: not a CSV file (%s)' % (path, error)) from None
+    header = [name.strip().lower() for name in lines[0]] if lines else []
+    unknown = [name for name in header if name not in JOB_COLUMNS and name != 'options']
+    if not lines or unknown or not set(JOB_COLUMNS) <= set(header):
+        raise NstyleError('--jobs %s: the first line must name the columns content,style,output and optionally '
+                          'options (found %s)' % (path, ','.join(header) or 'an empty file'))
+    rows = [(number, dict(zip(header, (cell.strip() for cell in line))))
+            for number, line in enumerate(lines[1:], start=2) if any(cell.strip() for cell in line)]
+    if not rows:
+        raise NstyleError('--jobs %s: no jobs below the header line' % path)
+    return rows
+
+
+class JobArgumentError(NstyleError):
+    """A bad flag in a job's options: reported for that job, and the batch goes on."""
+
+
+class JobArgumentParser(OneLineErrorParser):
+    def error(self, message):
+        raise JobArgumentError(message)
+
+
+def without_jobs_flag(argv):
+    """The command line without --jobs FILE: the flags every job shares."""
+    shared, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == '--jobs':
+            skip = True
+        elif not arg.startswith('--jobs='):
+            shared.append(arg)
+    return shared
+
+
+def job_args(shared_argv, row):
+    """A job's flags: the shared ones, then the row's cells, then its options (the later wins)."""
+    argv = list(shared_argv)
+    for column, flag in JOB_COLUMNS.items():
+        if row.get(column):
+            argv += [flag, row[column]]
+    try:
+        argv += shlex.split(row.get('options') or '')
+    except ValueError as error:
+        raise JobArgumentError('options: %s' % error) from None
+    if not row.get('output'):
+        raise JobArgumentError('the output column is empty: give each job its own output folder')
+    return get_args(argv, parser_class=JobArgumentParser)
+
+
+def run_jobs(jobs_file, shared_argv):
+    """Batch mode: each row of the CSV file in turn, in this process, with the weights loaded once and
+    the executors reused while the size stays. A failed job is reported and the others go on.
+    Returns the exit status: 0 when every job finished, 1 otherwise."""
+    rows = read_jobs(jobs_file)
+    cache = {'executors': collections.OrderedDict()}
+    failed, start = [], time.time()
+    for index, (line, row) in enumerate(rows, start=1):
+        label = 'job %d of %d (%s line %d)' % (index, len(rows), jobs_file, line)
+        job_start = time.time()
+        try:
+            args = job_args(shared_argv, row)
+            logging.info('%s: %s in the style of %s -> %s', label, args.content_image, args.style_image,
+                         args.output_dir)
+            train_nstyle(args, cache=cache)
+        except NstyleError as error:
+            failed.append(index)
+            logging.error('%s failed: %s', label, error)
+            continue
+        except KeyboardInterrupt:
+            logging.error('%s interrupted: the jobs after it were not run', label)
+            raise
+        except Exception as error:  # an unexpected failure of one job (MXNet, memory ...) must not stop the others
+            failed.append(index)
+            logging.error('%s failed: %s: %s', label, type(error).__name__, (str(error).strip().splitlines() or [''])[0])
+            continue
+        logging.info('%s done in %s: %s', label, _duration(time.time() - job_start),
+                     os.path.join(args.output_dir, 'final.jpg'))
+    logging.info('jobs: %d of %d done in %s%s', len(rows) - len(failed), len(rows), _duration(time.time() - start),
+                 '; failed: %s' % ', '.join('job %d' % i for i in failed) if failed else '')
+    return 1 if failed else 0
+
+
 def main(arglist=None):
-    args = get_args(arglist)
+    argv = sys.argv[1:] if arglist is None else [str(arg) for arg in arglist]
+    args = get_args(argv)
     logging.basicConfig(level=logging.INFO)
     try:
+        if args.jobs is not None:
+            return run_jobs(args.jobs, without_jobs_flag(argv))
         train_nstyle(args)
     except NstyleError as error:
         print('%s: error: %s' % (os.path.basename(sys.argv[0]) or 'nstyle.py', error), file=sys.stderr)

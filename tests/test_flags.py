@@ -30,6 +30,9 @@ NEW_FLAGS = [('--seed', int, None), ('--vgg-params', str, 'model/vgg19.params'),
 LAYER_FLAGS = [('--content-layers', list, ['relu4_2']),
                ('--style-layers', list, ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'])]
 NEW_FLAGS += LAYER_FLAGS
+# beyond the original (issue 6), each off by default
+OPTION_FLAGS = [('--init', str, 'noise'), ('--multires', list, None), ('--jobs', str, None)]
+NEW_FLAGS += OPTION_FLAGS
 
 
 def dest(flag):
