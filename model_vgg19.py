@@ -123,14 +123,19 @@ def are_real_weights(path=DEFAULT_PARAMS):
     return digest.hexdigest() == REAL_PARAMS_BLOB_ID
 
 
-def get_executor(style, content, input_size, ctx, params=None):
+def get_executor(style, content, input_size, ctx, params=None, dtype='float32'):
     """Bind [style, content] on a (1, 3, h, w) input, with the input's gradient only.
     Either may be None (a loss of weight 0 is not built): then `style` is empty, or `content` None.
     `content` is the last output (the content loss, or the last content layer's features).
-    `params`: weights from load_params (loaded from the default path when None)."""
+    `params`: weights from load_params (loaded from the default path when None).
+    dtype 'bfloat16': the convolutions (and the ReLUs and poolings between them) compute in
+    bfloat16; the weights, the input, its gradient and the Gram matrices (FullyConnected) and
+    losses stay float32."""
     if params is None:
         params = load_params()
     out = mx.sym.Group([group for group in (style, content) if group is not None])
+    if dtype == 'bfloat16':
+        out = bfloat16_convolutions(out)
     arg_shapes, output_shapes, aux_shapes = out.infer_shape(data=(1, 3, input_size[0], input_size[1]))
     arg_names = out.list_arguments()
     arg_dict = dict(zip(arg_names, [mx.nd.zeros(shape, ctx=ctx) for shape in arg_shapes]))
@@ -149,6 +154,16 @@ def get_executor(style, content, input_size, ctx, params=None):
                         style=executor.outputs[:len(style.list_outputs()) if style is not None else 0],
                         content=executor.outputs[-1] if content is not None else None,
                         arg_dict=arg_dict)
+
+
+def bfloat16_convolutions(symbol):
+    """The symbol with amp_cast nodes that run each Convolution in bfloat16 (MXNet's AMP; oneDNN's
+    avx512_core_bf16 kernels on the CPU). FullyConnected, which computes the Gram matrices, is kept
+    in float32: a Gram matrix sums h*w products, too many for bfloat16's 8-bit mantissa."""
+    from mxnet.contrib import amp
+    return amp.convert_symbol(symbol, target_dtype='bfloat16', target_dtype_ops=['Convolution'],
+                              fp32_ops=['FullyConnected'], conditional_fp32_ops=[], excluded_sym_names=[],
+                              cast_optional_params=False)
 
 
 def get_model(input_size, ctx, params=None):

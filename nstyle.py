@@ -114,6 +114,10 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
     parser.add_argument('--gpu', type=int, default=0,
                         help='which GPU to use, -1 means the CPU; without a usable GPU the run '
                              'warns and continues on the CPU')
+    parser.add_argument('--dtype', choices=['float32', 'bfloat16'], default='float32',
+                        help='the convolutions\' number type: bfloat16 is faster on CPUs with AVX512-BF16 '
+                             'instructions and changes the result slightly (refused elsewhere); float32, the '
+                             'default, gives the original\'s results')
     parser.add_argument('--output_dir', type=str, default='output/',
                         help='the folder for the checkpoints e_<epoch>.jpg and final.jpg (created if missing)')
     parser.add_argument('--save-epochs', type=_checked(int, lambda v: v > 0, '> 0'), default=50,
@@ -354,6 +358,27 @@ def pick_context(gpu):
     return mx.gpu(gpu)
 
 
+def cpu_flags():
+    """The instruction-set flags of the CPU, from /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            return set(next((line.split(':', 1)[1].split() for line in f if line.startswith('flags')), []))
+    except OSError:
+        return set()
+
+
+def check_bfloat16(dev):
+    """--dtype bfloat16 needs oneDNN's bfloat16 kernels: the CPU, with AVX512-BF16 instructions
+    (elsewhere oneDNN emulates them, slower than float32)."""
+    if dev.device_type != 'cpu':
+        raise NstyleError('--dtype bfloat16 runs on the CPU only (MXNet 1.9 has bfloat16 kernels in oneDNN, not '
+                          'in CUDA): pass --gpu -1, or drop --dtype bfloat16')
+    if 'avx512_bf16' not in cpu_flags():
+        raise NstyleError('--dtype bfloat16: this CPU has no AVX512-BF16 instructions (avx512_bf16 is not in '
+                          '/proc/cpuinfo), so bfloat16 would be emulated and slower than float32; use the default '
+                          '--dtype float32')
+
+
 def prepare_output_dir(output_dir, overwrite):
     """Create the folder, make sure it is writable, and refuse to replace an earlier run's results."""
     output_dir = output_dir or '.'  # the original joined '' + 'final.jpg': the working directory
@@ -412,29 +437,29 @@ def loaded_params(model_module, path, cache):
     return cache[key]
 
 
-def bound_executor(cache, model_module, outputs, size, dev, params):
+def bound_executor(cache, model_module, outputs, size, dev, params, dtype):
     """model_module.get_executor(*outputs, ...). In batch mode (cache['executors'] exists) it is
     reused when a job before bound the same graph at the same size: binding allocates the
     activations and copies the weights. The last few stay, so that memory stays bounded; a single
     run keeps none (the target executor is freed before the loop, as in the original)."""
     executors = cache.get('executors')
     if executors is None:
-        return model_module.get_executor(*outputs, size, dev, params)
-    key = (tuple(x.tojson() if x is not None else None for x in outputs), tuple(size), str(dev), id(params))
+        return model_module.get_executor(*outputs, size, dev, params, dtype=dtype)
+    key = (tuple(x.tojson() if x is not None else None for x in outputs), tuple(size), str(dev), id(params), dtype)
     if key in executors:
         executors.move_to_end(key)
         return executors[key]
-    executor = model_module.get_executor(*outputs, size, dev, params)
+    executor = model_module.get_executor(*outputs, size, dev, params, dtype=dtype)
     executors[key] = executor
     while len(executors) > 3:  # a style-target, a content-target and a loss executor
         executors.popitem(last=False)
     return executor
 
 
-def compute_targets(model_module, gram, content, size, dev, params, style_np, content_np, cache):
+def compute_targets(model_module, gram, content, size, dev, params, style_np, content_np, cache, dtype):
     """Style targets (the Gram matrices of the style image) and content targets (the content
     image's features), computed on the CPU side as the original does."""
-    model_executor = bound_executor(cache, model_module, (gram, content), size, dev, params)
+    model_executor = bound_executor(cache, model_module, (gram, content), size, dev, params, dtype)
     style_array = []
     if gram is not None:
         model_executor.data[:] = style_np
@@ -458,11 +483,11 @@ def build_loss(args, model_module, style_layers, content_layers, content_np, sty
         style, content = model_module.get_symbol(style_layers, content_layers)
         gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
     style_array, content_array = compute_targets(model_module, gram, content, size, dev, params,
-                                                 style_np, content_np, cache)
+                                                 style_np, content_np, cache, args.dtype)
 
     with mx.name.NameManager():
         style_loss, content_loss = get_loss(gram, content)
-    model_executor = bound_executor(cache, model_module, (style_loss, content_loss), size, dev, params)
+    model_executor = bound_executor(cache, model_module, (style_loss, content_loss), size, dev, params, args.dtype)
 
     # head gradients: the weight of each loss (a style loss is scaled down by its Gram's size)
     loss_weights = [float(args.style_weight) / gscale[i] for i in range(len(style_array))]
@@ -525,6 +550,8 @@ def train_nstyle(args, callback=None, cache=None):
     cache = {} if cache is None else cache
     model_module = importlib.import_module('model_' + args.model)
     dev = pick_context(args.gpu)
+    if args.dtype == 'bfloat16':
+        check_bfloat16(dev)
     style_layers, content_layers = chosen_layers(args, model_module)
     # (long edge, epochs) of each stage: one stage unless --multires
     stages = [(edge, args.max_num_epochs if epochs is None else epochs) for edge, epochs in args.multires or

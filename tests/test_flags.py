@@ -32,7 +32,7 @@ LAYER_FLAGS = [('--content-layers', list, ['relu4_2']),
 NEW_FLAGS += LAYER_FLAGS
 # beyond the original (issue 6), each off by default
 OPTION_FLAGS = [('--init', str, 'noise'), ('--multires', list, None), ('--jobs', str, None)]
-NEW_FLAGS += OPTION_FLAGS
+NEW_FLAGS += OPTION_FLAGS + [('--dtype', str, 'float32')]  # issue 3
 
 
 def dest(flag):

@@ -1,0 +1,95 @@
+"""--dtype bfloat16: the convolutions in bfloat16, everything else float32; refused where the
+CPU lacks AVX512-BF16 or on a GPU. The float32 default is guarded by tests/test_golden.py."""
+import json
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+import model_vgg19
+import nstyle
+from conftest import CONTENT, STYLE
+
+HAS_BF16 = 'avx512_bf16' in nstyle.cpu_flags()
+SIZE = (48, 64)
+
+
+def loss_symbols():
+    with mx.name.NameManager():
+        style, content = model_vgg19.get_symbol()
+        gram, _ = nstyle.style_gram_symbol(SIZE, style)
+        return nstyle.get_loss(gram, content)
+
+
+def test_only_the_convolutions_are_cast_to_bfloat16():
+    style_loss, content_loss = loss_symbols()
+    nodes = json.loads(model_vgg19.bfloat16_convolutions(mx.sym.Group([style_loss, content_loss])).tojson())['nodes']
+
+    def input_node(node, i=0):
+        return nodes[node['inputs'][i][0]]
+
+    convolutions = [n for n in nodes if n['op'] == 'Convolution']
+    fully_connected = [n for n in nodes if n['op'] == 'FullyConnected']
+    assert len(convolutions) == 13 and len(fully_connected) == 5  # conv1_1 ... conv5_1
+    for conv in convolutions:  # data and weight enter in bfloat16
+        for i in (0, 1):
+            cast = input_node(conv, i)
+            assert cast['op'] == 'amp_cast' and cast['attrs']['dtype'] == 'bfloat16', conv['name']
+    for fc in fully_connected:  # the Gram matrices: float32 inputs
+        for i in (0, 1):
+            cast = input_node(fc, i)
+            while cast['op'] == 'Reshape':
+                cast = input_node(cast)
+            assert cast['op'] == 'amp_cast' and cast['attrs']['dtype'] == 'float32', fc['name']
+
+
+def test_refused_without_avx512_bf16(tmp_path, vgg_params, monkeypatch):
+    monkeypatch.setattr(nstyle, 'cpu_flags', lambda: {'avx2', 'fma', 'avx512f'})
+    args = nstyle.get_args(['--gpu', '-1', '--dtype', 'bfloat16', '--max-long-edge', '32', '--vgg-params', vgg_params,
+                            '--content-image', CONTENT, '--style-image', STYLE, '--output_dir', str(tmp_path / 'out')])
+    with pytest.raises(nstyle.NstyleError, match=r'^--dtype bfloat16: this CPU has no AVX512-BF16 .* use the '
+                                                 r'default --dtype float32$'):
+        nstyle.train_nstyle(args)
+    assert not (tmp_path / 'out').exists()
+
+
+def test_refused_on_a_gpu():
+    with pytest.raises(nstyle.NstyleError, match='runs on the CPU only.*--gpu -1'):
+        nstyle.check_bfloat16(mx.gpu(0))
+
+
+def test_cpu_flags_reads_proc_cpuinfo():
+    flags = nstyle.cpu_flags()
+    with open('/proc/cpuinfo') as f:
+        first = next(line for line in f if line.startswith('flags'))
+    assert flags == set(first.split(':', 1)[1].split()) and 'sse2' in flags
+
+
+def test_other_dtypes_are_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        nstyle.get_args(['--dtype', 'float16'])
+    assert exit_info.value.code == 2 and "argument --dtype: invalid choice: 'float16'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not HAS_BF16, reason='this CPU has no AVX512-BF16 instructions')
+def test_bfloat16_gradient_is_close_to_float32_and_not_equal(params):
+    """One forward and backward of the loss executor on the same image and targets, in both types."""
+    rng = np.random.RandomState(0)
+    image = rng.uniform(-60, 60, size=(1, 3) + SIZE)
+    style_loss, content_loss = loss_symbols()
+    results = {}
+    for dtype in ('float32', 'bfloat16'):
+        executor = model_vgg19.get_executor(style_loss, content_loss, SIZE, mx.cpu(), params, dtype=dtype)
+        target_rng = np.random.RandomState(1)
+        for name, array in executor.arg_dict.items():
+            if name.startswith('target_'):
+                array[:] = target_rng.uniform(0, 1e3, size=array.shape)
+        executor.data[:] = image
+        executor.executor.forward(is_train=True)
+        executor.executor.backward([mx.nd.ones((1,)) * w for w in (1e-6,) * 5 + (1.0,)])
+        results[dtype] = (executor.data_grad.asnumpy(), [o.asscalar() for o in executor.executor.outputs])
+    grad32, losses32 = results['float32']
+    grad16, losses16 = results['bfloat16']
+    relative = np.linalg.norm(grad16 - grad32) / np.linalg.norm(grad32)
+    assert 1e-5 < relative < 5e-2  # bfloat16 really ran (8-bit mantissa), and stays close
+    np.testing.assert_allclose(losses16, losses32, rtol=2e-2)
