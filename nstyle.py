@@ -73,6 +73,19 @@ def _layer_names(text):
     return names
 
 
+def _blend_weights(text):
+    try:
+        weights = [float(part) for part in text.split(',')]
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected comma-separated numbers, one per style image (such as 3,7), '
+                                         'got %r' % text) from None
+    if not all(0 <= weight < math.inf for weight in weights):
+        raise argparse.ArgumentTypeError('each weight must be >= 0 and finite, got %s' % text)
+    if not any(weights):
+        raise argparse.ArgumentTypeError('the weights must not all be 0, got %s' % text)
+    return weights
+
+
 def available_models():
     return sorted(os.path.basename(path)[len('model_'):-len('.py')]
                   for path in glob.glob(os.path.join(HERE, 'model_*.py')))
@@ -94,7 +107,8 @@ def get_args(arglist=None):
     parser.add_argument('--content-image', type=str, default='input/IMG_4343.jpg',
                         help='the content image')
     parser.add_argument('--style-image', type=str, default='input/starry_night.jpg',
-                        help='the style image (stretched to the content image\'s size)')
+                        help='the style image (stretched to the content image\'s size); several, '
+                             'comma-separated, blend their styles (a path that exists as given is one image)')
     parser.add_argument('--stop-eps', type=FINITE, default=.005,
                         help='stop when the relative change of the image in one epoch is below this')
     parser.add_argument('--content-weight', type=NON_NEGATIVE, default=10,
@@ -138,6 +152,9 @@ def get_args(arglist=None):
                              'losses are summed)')
     parser.add_argument('--style-layers', type=_layer_names, default='relu1_1,relu2_1,relu3_1,relu4_1,relu5_1',
                         help='the ReLU outputs whose Gram matrices make the style, comma-separated')
+    parser.add_argument('--style-blend-weights', type=_blend_weights, default=None,
+                        help='with several --style-image: how much of each style, comma-separated weights >= 0, '
+                             'one per image, normalised to sum 1 (default: equal)')
 
     if arglist is None:
         return parser.parse_args()
@@ -208,6 +225,37 @@ def PreprocessStyleImage(path, shape):
     img = read_rgb_image(path, '--style-image')
     resized_img = transform.resize(img, (shape[2], shape[3]))
     return _to_network_input(resized_img)
+
+
+def style_image_paths(text):
+    """--style-image: one path, or several separated by commas. A path that exists as given is
+    one image, even with a comma in its name."""
+    if ',' not in text or os.path.exists(text):
+        return [text]
+    paths = [path.strip() for path in text.split(',')]
+    if '' in paths:
+        raise NstyleError('--style-image %s: an empty name in the comma-separated list; give one path per '
+                          'style image' % text)
+    return paths
+
+
+def style_blend(paths, weights):
+    """The weight of each style image: --style-blend-weights normalised to sum 1, or equal."""
+    if weights is None:
+        return [1.0 / len(paths)] * len(paths)
+    if len(weights) != len(paths):
+        raise NstyleError('--style-blend-weights has %d weights for %d style images (--style-image %s); '
+                          'give one weight per image' % (len(weights), len(paths), ','.join(paths)))
+    largest = max(weights)
+    scaled = [weight / largest for weight in weights]  # first to <= 1: a sum of huge weights stays finite
+    return [weight / sum(scaled) for weight in scaled]
+
+
+def preprocess_style_images(args, content_shape):
+    """Each style image, stretched to the content's size, as network input, and its blend weight."""
+    paths = style_image_paths(args.style_image)
+    blend = style_blend(paths, args.style_blend_weights)
+    return [PreprocessStyleImage(path, shape=content_shape) for path in paths], blend
 
 
 def PostprocessImage(img):
@@ -379,16 +427,18 @@ def loaded_params(model_module, path, cache):
     return cache[key]
 
 
-def compute_targets(model_module, gram, content, size, dev, params, style_np, content_np):
-    """Style targets (the Gram matrices of the style image) and content targets (the content
-    image's features), computed on the CPU side as the original does."""
+def compute_targets(model_module, style, content, size, dev, params, content_np, style_nps, blend):
+    """Style targets: the blend-weighted sum of each style image's Gram matrices; content targets:
+    the content image's features; copied to the CPU as the original does. `style` and `content` are
+    the feature groups (either may be None); one executor computes both, as in the original."""
+    gram = style_gram_symbol(size, style)[0] if style is not None else None
     model_executor = model_module.get_executor(gram, content, size, dev, params)
     style_array = []
     if gram is not None:
-        model_executor.data[:] = style_np
-        model_executor.executor.forward()
-        for i in range(len(model_executor.style)):
-            style_array.append(model_executor.style[i].copyto(mx.cpu()))
+        for weight, style_np in zip(blend, style_nps):
+            # the default's weight 1.0 changes no bit
+            grams = [weight * gram_matrix for gram_matrix in style_grams(model_executor, style_np)]
+            style_array = [total + g for total, g in zip(style_array, grams)] if style_array else grams
 
     content_array = []
     if content is not None:
@@ -398,14 +448,21 @@ def compute_targets(model_module, gram, content, size, dev, params, style_np, co
     return style_array, content_array
 
 
-def build_loss(args, model_module, style_layers, content_layers, content_np, style_np, dev, params):
+def style_grams(model_executor, style_np):
+    """The Gram matrices of one style image, copied to the CPU."""
+    model_executor.data[:] = style_np
+    model_executor.executor.forward()
+    return [gram_matrix.copyto(mx.cpu()) for gram_matrix in model_executor.style]
+
+
+def build_loss(args, model_module, style_layers, content_layers, content_np, style_nps, blend, dev, params):
     """The loss executor with its targets filled in, and the head gradients that weight its losses."""
     size = content_np.shape[2:]
     # model: a first executor computes the targets, then the loss executor replaces it
     style, content = model_module.get_symbol(style_layers, content_layers)
     gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
-    style_array, content_array = compute_targets(model_module, gram, content, size, dev, params,
-                                                 style_np, content_np)
+    style_array, content_array = compute_targets(model_module, style, content, size, dev, params,
+                                                 content_np, style_nps, blend)
 
     style_loss, content_loss = get_loss(gram, content)
     model_executor = model_module.get_executor(style_loss, content_loss, size, dev, params)
@@ -449,13 +506,13 @@ def train_nstyle(args, callback=None, cache=None):
     # input
     content_np = PreprocessContentImage(args.content_image, args.max_long_edge,
                                         model_module.min_input_side(style_layers + content_layers))
-    style_np = PreprocessStyleImage(args.style_image, shape=content_np.shape)
+    style_nps, blend = preprocess_style_images(args, content_np.shape)
     params = loaded_params(model_module, args.vgg_params, cache)
     if dev.device_type == 'cpu':
         logging.info('running on the CPU with %s threads (from %s)', find_mxnet.THREADS, find_mxnet.THREADS_SOURCE)
     prepare_output_dir(args.output_dir, args.overwrite)
 
-    loss = build_loss(args, model_module, style_layers, content_layers, content_np, style_np, dev, params)
+    loss = build_loss(args, model_module, style_layers, content_layers, content_np, style_nps, blend, dev, params)
 
     # train
     # initialize img with random noise

@@ -1,0 +1,163 @@
+"""Several style images blended: --style-image a,b with --style-blend-weights. Off by default,
+and the default run is the original's (test_golden holds it); here runs with it at its neutral
+value are compared byte for byte with the default run."""
+import os
+
+import mxnet as mx
+import numpy as np
+import pytest
+from PIL import Image
+
+import model_vgg19
+import nstyle
+from conftest import CONTENT, STYLE, run_nstyle
+from test_cli_errors import assert_clean_failure, base_args, small  # noqa: F401  (small: a fixture)
+from test_layers import numpy_gram
+
+RUN = ['--gpu', '-1', '--max-long-edge', '64', '--seed', '0', '--max-num-epochs', '4', '--save-epochs', '2',
+       '--stop-eps', '0', '--content-image', CONTENT]
+RESULT_SIZE = (42, 64)  # 1000x1500 content, long edge 64
+TARGET_SIZE = (64, 96)  # for the targets computed directly
+
+
+@pytest.fixture(scope='module')
+def second_style(tmp_path_factory):
+    """A second style image, unlike the first: diagonal colour stripes."""
+    y, x = np.mgrid[:60, :80]
+    stripes = np.zeros((60, 80, 3), np.uint8)
+    stripes[..., 0] = np.where((x + y) // 6 % 2, 230, 20)
+    stripes[..., 1] = np.where((x - y) // 9 % 2, 180, 60)
+    stripes[..., 2] = (x * 3) % 256
+    path = tmp_path_factory.mktemp('styles') / 'stripes.png'
+    Image.fromarray(stripes).save(path)
+    return str(path)
+
+
+def train(out_dir, vgg_params, *flags):
+    """A small seeded run: (the callback's data per epoch, {file name: bytes} of what it wrote)."""
+    calls = []
+    args = nstyle.get_args(RUN + ['--vgg-params', vgg_params, '--output_dir', str(out_dir)] + list(flags))
+    nstyle.train_nstyle(args, callback=calls.append)
+    return calls, {name: (out_dir / name).read_bytes() for name in sorted(os.listdir(out_dir))}
+
+
+@pytest.fixture(scope='module')
+def default_run(tmp_path_factory, vgg_params):
+    return train(tmp_path_factory.mktemp('default'), vgg_params, '--style-image', STYLE)
+
+
+def assert_same_run(run, reference):
+    calls, files = run
+    reference_calls, reference_files = reference
+    assert [c['eps'] for c in calls] == [c['eps'] for c in reference_calls]
+    assert len(calls) == 4 and sorted(files) == ['e_2.jpg', 'e_4.jpg', 'final.jpg']
+    for call, reference_call in zip(calls, reference_calls):
+        assert np.array_equal(call.get('img'), reference_call.get('img'))
+    assert files == reference_files
+
+
+def targets(params, style_images, blend, style_size=TARGET_SIZE, size=TARGET_SIZE):
+    """The Gram targets compute_targets builds for a result of `size` from these style images
+    (paths), stretched to `style_size`."""
+    style, _ = model_vgg19.get_symbol()
+    style_nps = [nstyle.PreprocessStyleImage(path, (1, 3) + tuple(style_size)) for path in style_images]
+    grams, contents = nstyle.compute_targets(model_vgg19, style, None, size, mx.cpu(), params, None, style_nps, blend)
+    assert contents == []
+    return [g.asnumpy() for g in grams]
+
+
+# ---------------------------------------------------------------- several style images
+
+def test_style_image_paths_split_on_commas_unless_the_path_exists(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'a,b.png').write_bytes(b'')
+    assert nstyle.style_image_paths('a,b.png') == ['a,b.png']  # one image with a comma in its name
+    assert nstyle.style_image_paths('a.png,b.png') == ['a.png', 'b.png']
+    assert nstyle.style_image_paths('a.png, b.png') == ['a.png', 'b.png']
+    assert nstyle.style_image_paths('x.png') == ['x.png']
+    with pytest.raises(nstyle.NstyleError, match='^--style-image a.png,,b.png: an empty name'):
+        nstyle.style_image_paths('a.png,,b.png')
+
+
+def test_blend_weights_are_normalised_to_sum_1():
+    assert nstyle.style_blend(['a'], None) == [1.0]
+    assert nstyle.style_blend(['a', 'b', 'c'], None) == [1 / 3] * 3
+    assert nstyle.style_blend(['a', 'b'], [3, 7]) == pytest.approx([0.3, 0.7], rel=1e-15)
+    assert nstyle.style_blend(['a', 'b'], [1, 0]) == [1.0, 0.0]
+    assert nstyle.style_blend(['a', 'b'], [1e308, 1e308]) == [0.5, 0.5]  # no overflow to inf
+    with pytest.raises(nstyle.NstyleError, match='^--style-blend-weights has 3 weights for 2 style images'):
+        nstyle.style_blend(['a', 'b'], [1, 2, 3])
+    assert nstyle.get_args(['--style-blend-weights', '3,7']).style_blend_weights == [3.0, 7.0]
+
+
+def test_blended_targets_are_the_weighted_sums_of_the_single_ones(params, second_style):
+    first = targets(params, [STYLE], [1.0])
+    second = targets(params, [second_style], [1.0])
+    even = targets(params, [STYLE, second_style], nstyle.style_blend([STYLE, second_style], [1, 1]))
+    three_seven = targets(params, [STYLE, second_style], nstyle.style_blend([STYLE, second_style], [3, 7]))
+    assert len(even) == len(three_seven) == 5
+    for a, b, got_even, got_three_seven in zip(first, second, even, three_seven):
+        assert np.abs(a - b).max() > 0.1 * np.abs(a).max()  # two different styles
+        np.testing.assert_array_equal(got_even, (a + b) / 2)  # halves are exact in float32: no rounding apart
+        np.testing.assert_allclose(got_three_seven, 0.3 * a + 0.7 * b, rtol=1e-5, atol=1e-6 * np.abs(a).max())
+    # and against numpy: the Gram of one image's features
+    features = model_vgg19.get_model(TARGET_SIZE, mx.cpu(), params)
+    features.data[:] = nstyle.PreprocessStyleImage(second_style, (1, 3) + TARGET_SIZE)
+    features.executor.forward()
+    for got, feature in zip(second, features.style):
+        expected = numpy_gram(feature.asnumpy()[0].astype(np.float64))
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
+
+
+def test_weights_1_0_give_exactly_the_single_style_run(tmp_path, vgg_params, second_style, default_run):
+    run = train(tmp_path, vgg_params, '--style-image', '%s,%s' % (STYLE, second_style), '--style-blend-weights', '1,0')
+    assert_same_run(run, default_run)
+    # while an even blend is another run
+    even = train(tmp_path / 'even', vgg_params, '--style-image', '%s,%s' % (STYLE, second_style))
+    assert [c['eps'] for c in even[0]] != [c['eps'] for c in default_run[0]]
+
+
+def test_the_run_fills_in_the_blended_targets(tmp_path, vgg_params, params, second_style):
+    args = nstyle.get_args(RUN + ['--vgg-params', vgg_params, '--output_dir', str(tmp_path), '--style-image',
+                                  '%s,%s' % (STYLE, second_style), '--style-blend-weights', '3,7'])
+    content_np = nstyle.PreprocessContentImage(args.content_image, args.max_long_edge)
+    style_nps, blend = nstyle.preprocess_style_images(args, content_np.shape)
+    assert [s.shape for s in style_nps] == [content_np.shape] * 2 and blend == pytest.approx([0.3, 0.7])
+    loss = nstyle.build_loss(args, model_vgg19, model_vgg19.STYLE_LAYERS, ['relu4_2'], content_np, style_nps,
+                             blend, mx.cpu(), params)
+    first, second = (targets(params, [path], [1.0], RESULT_SIZE, RESULT_SIZE) for path in (STYLE, second_style))
+    for i, (a, b) in enumerate(zip(first, second)):
+        np.testing.assert_allclose(loss.model_executor.arg_dict['target_gram_%d' % i].asnumpy(), 0.3 * a + 0.7 * b,
+                                   rtol=1e-5, atol=1e-6 * np.abs(a).max())
+
+
+# ---------------------------------------------------------------- bad inputs through the CLI
+
+def missing_second_style(style, second):
+    missing = os.path.join(os.path.dirname(style), 'missing.jpg')
+    return ['--style-image', '%s,%s' % (style, missing)], 1, ['--style-image %s: no such file' % missing]
+
+
+BAD_STYLE_OPTIONS = {  # name: (style image, second style image) -> (flags, exit code, needles)
+    'missing-second-style': missing_second_style,
+    'weights-count': lambda style, second: (
+        ['--style-image', '%s,%s' % (style, second), '--style-blend-weights', '1,2,3'], 1,
+        ['--style-blend-weights has 3 weights for 2 style images', 'give one weight per image']),
+    'negative-weight': lambda style, second: (
+        ['--style-blend-weights', '1,-1'], 2,
+        ['argument --style-blend-weights: each weight must be >= 0 and finite, got 1,-1']),
+    'nan-weight': lambda style, second: (['--style-blend-weights', 'nan,1'], 2,
+                                         ['--style-blend-weights', '>= 0 and finite']),
+    'zero-weights': lambda style, second: (['--style-blend-weights', '0,0'], 2,
+                                           ['--style-blend-weights', 'must not all be 0']),
+    'not-a-number': lambda style, second: (['--style-blend-weights', '1,x'], 2,
+                                           ['--style-blend-weights', 'expected comma-separated numbers']),
+}
+
+
+@pytest.mark.parametrize('case', sorted(BAD_STYLE_OPTIONS))
+def test_bad_style_options_get_one_line(tmp_path, small, vgg_params, second_style, case):  # noqa: F811
+    flags, code, needles = BAD_STYLE_OPTIONS[case](str(small['style']), second_style)
+    out = tmp_path / 'out'
+    proc = run_nstyle(base_args(out, vgg_params, small) + flags, timeout=120)
+    assert_clean_failure(proc, code, needles, out)
