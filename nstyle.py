@@ -155,6 +155,11 @@ def get_args(arglist=None):
     parser.add_argument('--style-blend-weights', type=_blend_weights, default=None,
                         help='with several --style-image: how much of each style, comma-separated weights >= 0, '
                              'one per image, normalised to sum 1 (default: equal)')
+    parser.add_argument('--style-scale', type=_checked(float, lambda v: 0 < v < math.inf, '> 0 and finite'),
+                        default=1.0,
+                        help='resize the style image to this times the content image\'s size before taking its '
+                             'Gram matrices (larger: larger brush strokes); 1 stretches it to exactly the '
+                             'content\'s size, as the original does')
 
     if arglist is None:
         return parser.parse_args()
@@ -221,7 +226,8 @@ def PreprocessContentImage(path, long_edge, min_side=1):
 
 
 def PreprocessStyleImage(path, shape):
-    """The style image, stretched to the content's (h, w) of `shape` (its aspect ratio is not kept)."""
+    """The style image, stretched to the (h, w) of `shape` (its aspect ratio is not kept): the
+    content's, or --style-scale times it."""
     img = read_rgb_image(path, '--style-image')
     resized_img = transform.resize(img, (shape[2], shape[3]))
     return _to_network_input(resized_img)
@@ -251,11 +257,26 @@ def style_blend(paths, weights):
     return [weight / sum(scaled) for weight in scaled]
 
 
-def preprocess_style_images(args, content_shape):
-    """Each style image, stretched to the content's size, as network input, and its blend weight."""
+def style_image_size(content_size, scale, min_side):
+    """The (h, w) the style images are stretched to: the content's (the original), or --style-scale
+    times it, which must still reach the deepest style layer."""
+    if scale == 1:
+        return tuple(content_size)
+    size = (int(round(content_size[0] * scale)), int(round(content_size[1] * scale)))
+    if min(size) < min_side:
+        raise NstyleError('--style-scale %g: the style image would be %dx%d, too small: the style layers need at '
+                          'least %d pixels on each side; raise --style-scale (or --max-long-edge)'
+                          % (scale, size[1], size[0], min_side))
+    logging.info('resize the style image to %s (--style-scale %g)', size, scale)
+    return size
+
+
+def preprocess_style_images(args, content_shape, min_side):
+    """Each style image at the style size, as network input, and its blend weight."""
     paths = style_image_paths(args.style_image)
     blend = style_blend(paths, args.style_blend_weights)
-    return [PreprocessStyleImage(path, shape=content_shape) for path in paths], blend
+    size = style_image_size(content_shape[2:], args.style_scale, min_side)
+    return [PreprocessStyleImage(path, shape=(1, 3) + size) for path in paths], blend
 
 
 def PostprocessImage(img):
@@ -430,14 +451,29 @@ def loaded_params(model_module, path, cache):
 def compute_targets(model_module, style, content, size, dev, params, content_np, style_nps, blend):
     """Style targets: the blend-weighted sum of each style image's Gram matrices; content targets:
     the content image's features; copied to the CPU as the original does. `style` and `content` are
-    the feature groups (either may be None); one executor computes both, as in the original."""
+    the feature groups (either may be None). One executor at the content's `size` computes both, as
+    in the original; style images of another size (--style-scale) get an executor bound at theirs."""
     gram = style_gram_symbol(size, style)[0] if style is not None else None
     model_executor = model_module.get_executor(gram, content, size, dev, params)
     style_array = []
     if gram is not None:
+        other_size_executor = None
         for weight, style_np in zip(blend, style_nps):
-            # the default's weight 1.0 changes no bit
-            grams = [weight * gram_matrix for gram_matrix in style_grams(model_executor, style_np)]
+            style_size = tuple(style_np.shape[2:])
+            if style_size == tuple(size):
+                grams = style_grams(model_executor, style_np)
+            else:
+                if other_size_executor is None:
+                    other_size_executor = model_module.get_executor(style_gram_symbol(style_size, style)[0], None,
+                                                                    style_size, dev, params)
+                grams = style_grams(other_size_executor, style_np)
+                # A Gram matrix sums over its layer's positions, so it grows with the image. Times content
+                # positions / style positions it is the Gram of a content-sized image with the same
+                # statistics: comparable with the result's, and the loss's gscale stays right.
+                ratios = [content_positions / style_positions for content_positions, style_positions
+                          in zip(feature_positions(style, size), feature_positions(style, style_size))]
+                grams = [gram_matrix * ratio for gram_matrix, ratio in zip(grams, ratios)]
+            grams = [weight * gram_matrix for gram_matrix in grams]  # the default's weight 1.0 changes no bit
             style_array = [total + g for total, g in zip(style_array, grams)] if style_array else grams
 
     content_array = []
@@ -453,6 +489,12 @@ def style_grams(model_executor, style_np):
     model_executor.data[:] = style_np
     model_executor.executor.forward()
     return [gram_matrix.copyto(mx.cpu()) for gram_matrix in model_executor.style]
+
+
+def feature_positions(style, size):
+    """The number of positions (h * w) of each style output for an input of this size."""
+    _, output_shapes, _ = style.infer_shape(data=(1, 3) + tuple(size))
+    return [int(np.prod(shape[2:])) for shape in output_shapes]
 
 
 def build_loss(args, model_module, style_layers, content_layers, content_np, style_nps, blend, dev, params):
@@ -506,7 +548,8 @@ def train_nstyle(args, callback=None, cache=None):
     # input
     content_np = PreprocessContentImage(args.content_image, args.max_long_edge,
                                         model_module.min_input_side(style_layers + content_layers))
-    style_nps, blend = preprocess_style_images(args, content_np.shape)
+    style_nps, blend = preprocess_style_images(args, content_np.shape,
+                                               model_module.min_input_side(style_layers) if style_layers else 1)
     params = loaded_params(model_module, args.vgg_params, cache)
     if dev.device_type == 'cpu':
         logging.info('running on the CPU with %s threads (from %s)', find_mxnet.THREADS, find_mxnet.THREADS_SOURCE)

@@ -1,6 +1,6 @@
-"""Several style images blended: --style-image a,b with --style-blend-weights. Off by default,
-and the default run is the original's (test_golden holds it); here runs with it at its neutral
-value are compared byte for byte with the default run."""
+"""The style options: several style images blended (--style-image a,b with --style-blend-weights)
+and --style-scale. Each is off by default, and the default run is the original's (test_golden
+holds it); here runs with an option at its neutral value are compared byte for byte with it."""
 import os
 
 import mxnet as mx
@@ -121,7 +121,7 @@ def test_the_run_fills_in_the_blended_targets(tmp_path, vgg_params, params, seco
     args = nstyle.get_args(RUN + ['--vgg-params', vgg_params, '--output_dir', str(tmp_path), '--style-image',
                                   '%s,%s' % (STYLE, second_style), '--style-blend-weights', '3,7'])
     content_np = nstyle.PreprocessContentImage(args.content_image, args.max_long_edge)
-    style_nps, blend = nstyle.preprocess_style_images(args, content_np.shape)
+    style_nps, blend = nstyle.preprocess_style_images(args, content_np.shape, 16)
     assert [s.shape for s in style_nps] == [content_np.shape] * 2 and blend == pytest.approx([0.3, 0.7])
     loss = nstyle.build_loss(args, model_vgg19, model_vgg19.STYLE_LAYERS, ['relu4_2'], content_np, style_nps,
                              blend, mx.cpu(), params)
@@ -129,6 +129,74 @@ def test_the_run_fills_in_the_blended_targets(tmp_path, vgg_params, params, seco
     for i, (a, b) in enumerate(zip(first, second)):
         np.testing.assert_allclose(loss.model_executor.arg_dict['target_gram_%d' % i].asnumpy(), 0.3 * a + 0.7 * b,
                                    rtol=1e-5, atol=1e-6 * np.abs(a).max())
+
+
+# ---------------------------------------------------------------- --style-scale
+
+def test_style_size_is_scale_times_the_contents():
+    assert nstyle.style_image_size((64, 96), 0.5, 16) == (32, 48)
+    assert nstyle.style_image_size((42, 64), 2.0, 16) == (84, 128)
+    assert nstyle.style_image_size((100, 100), 0.29, 16) == (29, 29)  # rounded, not 28 from 28.999...
+    assert nstyle.style_image_size((42, 64), 1.0, 16) == (42, 64)
+    with pytest.raises(nstyle.NstyleError, match=r'^--style-scale 0.3: the style image would be 19x13, too small: '
+                                                 r'.* at least 16 pixels on each side; raise --style-scale'):
+        nstyle.style_image_size((42, 64), 0.3, 16)
+
+
+def test_half_scale_targets_are_the_half_size_grams_times_the_positions_ratio(params, tmp_path):
+    flat = tmp_path / 'flat.png'
+    Image.fromarray(np.tile(np.array([200, 40, 90], np.uint8), (50, 70, 1))).save(flat)
+    half_size = (TARGET_SIZE[0] // 2, TARGET_SIZE[1] // 2)
+    full = targets(params, [str(flat)], [1.0])
+    half = targets(params, [str(flat)], [1.0], style_size=half_size)
+    # against numpy: the Gram of the half-size image's features, times 4 (a quarter of the positions
+    # at every layer: 32x48 against 64x96, ... 2x3 against 4x6 at relu5_1)
+    features = model_vgg19.get_model(half_size, mx.cpu(), params)
+    features.data[:] = nstyle.PreprocessStyleImage(str(flat), (1, 3) + half_size)
+    features.executor.forward()
+    for got, feature in zip(half, features.style):
+        expected = 4 * numpy_gram(feature.asnumpy()[0].astype(np.float64))
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
+    # A flat colour has the same statistics at any size, but for the zero padding at the borders: so
+    # the scaled Grams match the full-size ones where the borders are a small part (measured: within
+    # 2.1% and 6.2% at relu1_1 and relu2_1), where unscaled they would be a quarter of them.
+    for layer, tolerance in ((0, 0.03), (1, 0.07)):
+        assert half[layer].sum() / full[layer].sum() == pytest.approx(1, abs=tolerance)
+
+
+def record_executor_sizes(monkeypatch):
+    sizes = []
+    original = model_vgg19.get_executor
+
+    def get_executor(style, content, input_size, *rest):
+        sizes.append(tuple(input_size))
+        return original(style, content, input_size, *rest)
+
+    monkeypatch.setattr(model_vgg19, 'get_executor', get_executor)
+    return sizes
+
+
+def test_half_scale_run_takes_the_grams_on_a_half_size_style_image(tmp_path, vgg_params, monkeypatch, default_run):
+    sizes = record_executor_sizes(monkeypatch)
+    resized = []
+    original_resize = nstyle.transform.resize
+
+    def resize(img, size, *rest, **kwargs):
+        resized.append(tuple(size))
+        return original_resize(img, size, *rest, **kwargs)
+
+    monkeypatch.setattr(nstyle.transform, 'resize', resize)
+    run = train(tmp_path, vgg_params, '--style-image', STYLE, '--style-scale', '0.5')
+    assert resized == [RESULT_SIZE, (21, 32)]  # the content, then the style at half its size
+    assert sizes == [RESULT_SIZE, (21, 32), RESULT_SIZE]  # targets: content's, style's; then the loss
+    assert [c['eps'] for c in run[0]] != [c['eps'] for c in default_run[0]]
+
+
+def test_scale_1_is_the_default_run(tmp_path, vgg_params, monkeypatch, default_run):
+    sizes = record_executor_sizes(monkeypatch)
+    run = train(tmp_path, vgg_params, '--style-image', STYLE, '--style-scale', '1')
+    assert sizes == [RESULT_SIZE, RESULT_SIZE]  # no executor for another size
+    assert_same_run(run, default_run)
 
 
 # ---------------------------------------------------------------- bad inputs through the CLI
@@ -152,6 +220,11 @@ BAD_STYLE_OPTIONS = {  # name: (style image, second style image) -> (flags, exit
                                            ['--style-blend-weights', 'must not all be 0']),
     'not-a-number': lambda style, second: (['--style-blend-weights', '1,x'], 2,
                                            ['--style-blend-weights', 'expected comma-separated numbers']),
+    'scale-0': lambda style, second: (['--style-scale', '0'], 2,
+                                      ['argument --style-scale: must be > 0 and finite, got 0']),
+    'scale-too-small': lambda style, second: (
+        ['--style-scale', '0.3'], 1,
+        ['--style-scale 0.3: the style image would be 10x6, too small', 'at least 16 pixels', 'raise --style-scale']),
 }
 
 
