@@ -28,7 +28,7 @@ import gpu_build
 import mxnet as mx
 import numpy as np
 from PIL import Image
-from skimage import img_as_ubyte, io, transform
+from skimage import color, img_as_ubyte, io, transform
 from skimage.restoration import denoise_tv_chambolle
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -160,6 +160,9 @@ def get_args(arglist=None):
                         help='resize the style image to this times the content image\'s size before taking its '
                              'Gram matrices (larger: larger brush strokes); 1 stretches it to exactly the '
                              'content\'s size, as the original does')
+    parser.add_argument('--original-colors', action='store_true',
+                        help='keep the content image\'s colours: the written images (checkpoints and final.jpg) '
+                             'get the result\'s luminance with the content\'s chroma (YIQ)')
 
     if arglist is None:
         return parser.parse_args()
@@ -306,12 +309,25 @@ def write_atomically(filename, write):
         raise
 
 
-def SaveImage(img, filename, remove_noise=0.):
+def original_colors(result, content):
+    """The result's luminance with the content's chroma (Gatys et al. 2016, "Preserving Color in
+    Neural Artistic Style Transfer"): Y of `result`, I and Q of `content`, both (h, w, 3) uint8.
+    A colour outside RGB is clipped into it, which is all that moves the luminance."""
+    yiq = color.rgb2yiq(content)
+    yiq[..., 0] = color.rgb2yiq(result)[..., 0]
+    return img_as_ubyte(np.clip(color.yiq2rgb(yiq), 0, 1))
+
+
+def SaveImage(img, filename, remove_noise=0., colors_from=None):
+    """Write the network image `img`, denoised if remove_noise != 0; colors_from: the content image
+    (h, w, 3) uint8 at the image's size whose colours it takes (--original-colors), or None."""
     logging.info('save output to %s', filename)
     out = PostprocessImage(img)
     if remove_noise != 0.0:
         # denoise_tv_chambolle returns floats in [0, 1]; JPEG wants 8 bits
         out = img_as_ubyte(denoise_tv_chambolle(out, weight=remove_noise, channel_axis=-1))
+    if colors_from is not None:  # last, so that what is written has exactly the content's chroma
+        out = original_colors(out, colors_from)
     write_image_atomically(filename, out)
 
 
@@ -536,7 +552,9 @@ def train_nstyle(args, callback=None, cache=None):
     """Train a neural style network.
     Args are from argparse and control input, output, hyper-parameters.
     callback allows for display of training progress: it is called every epoch with
-    {'eps', 'epoch'}, plus 'filename' and 'img' on epochs that saved a checkpoint.
+    {'eps', 'epoch'}, plus 'filename' and 'img' on epochs that saved a checkpoint ('img' is the
+    optimised image, (1, 3, h, w) as the network sees it: with --original-colors, only the files
+    written get the content's colours).
     cache: a dict kept between calls (batch mode) so that the weights are loaded once.
     Raises NstyleError for problems the user can fix; KeyboardInterrupt after saving final.jpg.
     """
@@ -550,6 +568,7 @@ def train_nstyle(args, callback=None, cache=None):
                                         model_module.min_input_side(style_layers + content_layers))
     style_nps, blend = preprocess_style_images(args, content_np.shape,
                                                model_module.min_input_side(style_layers) if style_layers else 1)
+    colors_from = PostprocessImage(content_np) if args.original_colors else None  # at the result's size
     params = loaded_params(model_module, args.vgg_params, cache)
     if dev.device_type == 'cpu':
         logging.info('running on the CPU with %s threads (from %s)', find_mxnet.THREADS, find_mxnet.THREADS_SOURCE)
@@ -564,16 +583,18 @@ def train_nstyle(args, callback=None, cache=None):
     final_fn = os.path.join(args.output_dir, 'final.jpg')
     with ctrl_c_between_epochs() as interrupted:
         try:
-            optimize_nag(args, loss, img, dev, callback, interrupted, final_fn)
+            optimize_nag(args, loss, img, dev, callback, interrupted, final_fn, colors_from)
         except KeyboardInterrupt:
-            SaveImage(img.asnumpy(), final_fn)  # a second Ctrl-C only sets the flag again: the save completes
+            # a second Ctrl-C only sets the flag again: the save completes
+            SaveImage(img.asnumpy(), final_fn, colors_from=colors_from)
             raise
-        SaveImage(img.asnumpy(), final_fn)
+        SaveImage(img.asnumpy(), final_fn, colors_from=colors_from)
 
 
-def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn):
+def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn, colors_from=None):
     """The original's loop: a Nesterov step per epoch on the clipped loss gradient plus the TV
-    gradient, stopping when the image changes by less than --stop-eps. Updates img in place."""
+    gradient, stopping when the image changes by less than --stop-eps. Updates img in place.
+    colors_from: the content colours the checkpoints take (SaveImage), or None."""
     model_executor, grad_array = loss.model_executor, loss.grad_array
     lr = mx.lr_scheduler.FactorScheduler(step=args.lr_sched_delay, factor=args.lr_sched_factor)
 
@@ -627,7 +648,7 @@ def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn):
         if (e + 1) % args.save_epochs == 0:
             outfn = os.path.join(args.output_dir, 'e_' + str(e + 1) + '.jpg')
             npimg = new_img.asnumpy()
-            SaveImage(npimg, outfn, args.remove_noise)
+            SaveImage(npimg, outfn, args.remove_noise, colors_from)
             last_checkpoint = outfn
             log_progress(model_executor.executor.outputs, loss.loss_weights, loss.style_count, e + 1,
                          args.max_num_epochs, start_time)

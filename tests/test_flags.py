@@ -30,7 +30,8 @@ NEW_FLAGS = [('--seed', int, None), ('--vgg-params', str, 'model/vgg19.params'),
 LAYER_FLAGS = [('--content-layers', list, ['relu4_2']),
                ('--style-layers', list, ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'])]
 NEW_FLAGS += LAYER_FLAGS
-STYLE_FLAGS = [('--style-blend-weights', list, None), ('--style-scale', float, 1.0)]
+STYLE_FLAGS = [('--style-blend-weights', list, None), ('--style-scale', float, 1.0),
+               ('--original-colors', bool, False)]
 NEW_FLAGS += STYLE_FLAGS
 
 

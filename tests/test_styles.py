@@ -1,12 +1,15 @@
-"""The style options: several style images blended (--style-image a,b with --style-blend-weights)
-and --style-scale. Each is off by default, and the default run is the original's (test_golden
-holds it); here runs with an option at its neutral value are compared byte for byte with it."""
+"""The style options: several style images blended (--style-image a,b with --style-blend-weights),
+--style-scale and --original-colors. Each is off by default, and the default run is the
+original's (test_golden holds it); here runs with an option at its neutral value are compared
+byte for byte with it."""
+import io as bytes_io
 import os
 
 import mxnet as mx
 import numpy as np
 import pytest
 from PIL import Image
+from skimage import color, io
 
 import model_vgg19
 import nstyle
@@ -197,6 +200,60 @@ def test_scale_1_is_the_default_run(tmp_path, vgg_params, monkeypatch, default_r
     run = train(tmp_path, vgg_params, '--style-image', STYLE, '--style-scale', '1')
     assert sizes == [RESULT_SIZE, RESULT_SIZE]  # no executor for another size
     assert_same_run(run, default_run)
+
+
+# ---------------------------------------------------------------- --original-colors
+
+def test_original_colors_takes_luminance_of_the_result_and_chroma_of_the_content():
+    rng = np.random.RandomState(11)
+    result = rng.randint(0, 256, (30, 40, 3)).astype(np.uint8)
+    content = rng.randint(0, 256, (30, 40, 3)).astype(np.uint8)
+    out = nstyle.original_colors(result, content)
+    assert out.dtype == np.uint8 and out.shape == (30, 40, 3)
+    wanted = np.concatenate([color.rgb2yiq(result)[..., :1], color.rgb2yiq(content)[..., 1:]], axis=2)
+    in_rgb = np.all((color.yiq2rgb(wanted) >= 0) & (color.yiq2rgb(wanted) <= 1), axis=2)
+    assert in_rgb.mean() > 0.6  # measured 68%; the others are clipped into RGB
+    # where the colour exists in RGB, only rounding to 8 bits (half a step per channel) moves it:
+    # at most 0.5/255 times the largest sum of absolute YIQ coefficients (1.192, for I)
+    error = np.abs(color.rgb2yiq(out) - wanted)[in_rgb]
+    assert error.max() <= 1.192 * 0.5 / 255 + 1e-12
+    assert np.abs(color.rgb2yiq(result) - wanted)[in_rgb][:, 1:].mean() > 50 * error.max()  # far apart before
+
+
+def decode(jpeg_bytes):
+    return np.asarray(Image.open(bytes_io.BytesIO(jpeg_bytes)).convert('RGB'))
+
+
+def block_means(channel, block=8):
+    """Means over 8x8 blocks: what JPEG's subsampled, quantised chroma keeps."""
+    h, w = channel.shape[0] // block * block, channel.shape[1] // block * block
+    return channel[:h, :w].reshape(h // block, block, w // block, block, -1).mean(axis=(1, 3))
+
+
+def test_written_images_keep_the_contents_colours(tmp_path, vgg_params, default_run):
+    calls, files = train(tmp_path, vgg_params, '--style-image', STYLE, '--original-colors')
+    # the optimisation and the callback's images are those of the run without the option
+    assert [c['eps'] for c in calls] == [c['eps'] for c in default_run[0]]
+    assert all(np.array_equal(c.get('img'), d.get('img')) for c, d in zip(calls, default_run[0]))
+    assert files['final.jpg'] != default_run[1]['final.jpg']
+
+    content = nstyle.PostprocessImage(nstyle.PreprocessContentImage(CONTENT, 64))
+    result = nstyle.PostprocessImage(calls[-1]['img'])  # final.jpg is the last image, not denoised
+    # what is written is the recoloured image, through the same JPEG encoder
+    io.imsave(str(tmp_path / 'expected.jpg'), nstyle.original_colors(result, content), check_contrast=False)
+    assert files['final.jpg'] == (tmp_path / 'expected.jpg').read_bytes()
+
+    # and in the files (checkpoints denoised first): the content's chroma, measured over 8x8 blocks
+    # 0.0087 off at most (0.032 on average without the option), and the luminance of the image
+    # without the option (0.0012 off on average; 0.0021 from the unencoded result)
+    for written, plain in ((files['final.jpg'], default_run[1]['final.jpg']),
+                           (files['e_4.jpg'], default_run[1]['e_4.jpg'])):
+        yiq, plain_yiq = color.rgb2yiq(decode(written)), color.rgb2yiq(decode(plain))
+        chroma_error = np.abs(block_means(yiq[..., 1:] - color.rgb2yiq(content)[..., 1:]))
+        plain_chroma_error = np.abs(block_means(plain_yiq[..., 1:] - color.rgb2yiq(content)[..., 1:]))
+        assert chroma_error.max() < 0.015 and plain_chroma_error.mean() > 0.02
+        assert np.abs(yiq[..., 0] - plain_yiq[..., 0]).mean() < 0.005
+    assert np.abs(color.rgb2yiq(decode(files['final.jpg']))[..., 0] - color.rgb2yiq(result)[..., 0]).mean() < 0.005
 
 
 # ---------------------------------------------------------------- bad inputs through the CLI
