@@ -163,6 +163,9 @@ def get_args(arglist=None):
     parser.add_argument('--original-colors', action='store_true',
                         help='keep the content image\'s colours: the written images (checkpoints and final.jpg) '
                              'get the result\'s luminance with the content\'s chroma (YIQ)')
+    parser.add_argument('--pooling', choices=['avg', 'max'], default='avg',
+                        help='the pooling between the network\'s blocks: avg (Gatys et al., the original) or '
+                             'max (the network as trained)')
 
     if arglist is None:
         return parser.parse_args()
@@ -517,7 +520,7 @@ def build_loss(args, model_module, style_layers, content_layers, content_np, sty
     """The loss executor with its targets filled in, and the head gradients that weight its losses."""
     size = content_np.shape[2:]
     # model: a first executor computes the targets, then the loss executor replaces it
-    style, content = model_module.get_symbol(style_layers, content_layers)
+    style, content = model_module.get_symbol(style_layers, content_layers, pooling=args.pooling)
     gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
     style_array, content_array = compute_targets(model_module, style, content, size, dev, params,
                                                  content_np, style_nps, blend)

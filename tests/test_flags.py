@@ -31,7 +31,7 @@ LAYER_FLAGS = [('--content-layers', list, ['relu4_2']),
                ('--style-layers', list, ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'])]
 NEW_FLAGS += LAYER_FLAGS
 STYLE_FLAGS = [('--style-blend-weights', list, None), ('--style-scale', float, 1.0),
-               ('--original-colors', bool, False)]
+               ('--original-colors', bool, False), ('--pooling', str, 'avg')]
 NEW_FLAGS += STYLE_FLAGS
 
 

@@ -1,8 +1,9 @@
 """The style options: several style images blended (--style-image a,b with --style-blend-weights),
---style-scale and --original-colors. Each is off by default, and the default run is the
-original's (test_golden holds it); here runs with an option at its neutral value are compared
-byte for byte with it."""
+--style-scale, --original-colors and --pooling. Each is off by default, and the default run is
+the original's (test_golden holds it); here runs with an option at its neutral value are
+compared byte for byte with it."""
 import io as bytes_io
+import json
 import os
 
 import mxnet as mx
@@ -15,7 +16,7 @@ import model_vgg19
 import nstyle
 from conftest import CONTENT, STYLE, run_nstyle
 from test_cli_errors import assert_clean_failure, base_args, small  # noqa: F401  (small: a fixture)
-from test_layers import numpy_gram
+from test_layers import numpy_conv3x3_relu, numpy_gram
 
 RUN = ['--gpu', '-1', '--max-long-edge', '64', '--seed', '0', '--max-num-epochs', '4', '--save-epochs', '2',
        '--stop-eps', '0', '--content-image', CONTENT]
@@ -256,6 +257,61 @@ def test_written_images_keep_the_contents_colours(tmp_path, vgg_params, default_
     assert np.abs(color.rgb2yiq(decode(files['final.jpg']))[..., 0] - color.rgb2yiq(result)[..., 0]).mean() < 0.005
 
 
+# ---------------------------------------------------------------- --pooling
+
+def pooling_types(symbol):
+    return [node['attrs']['pool_type'] for node in json.loads(symbol.tojson())['nodes'] if node['op'] == 'Pooling']
+
+
+def test_pooling_is_average_by_default_and_max_when_asked():
+    assert pooling_types(mx.sym.Group(list(model_vgg19.get_symbol()))) == ['avg'] * 4
+    assert pooling_types(mx.sym.Group(list(model_vgg19.get_symbol(pooling='avg')))) == ['avg'] * 4
+    assert pooling_types(mx.sym.Group(list(model_vgg19.get_symbol(pooling='max')))) == ['max'] * 4
+    with pytest.raises(ValueError, match="unknown pooling 'min'; choose one of avg, max"):
+        model_vgg19.get_symbol(pooling='min')
+    assert nstyle.get_args([]).pooling == 'avg'
+
+
+def numpy_pool(x, kind):
+    """(C, h, w) -> (C, h//2, w//2): 2x2 windows, stride 2."""
+    c, h, w = x.shape
+    windows = x[:, :h // 2 * 2, :w // 2 * 2].reshape(c, h // 2, 2, w // 2, 2)
+    return windows.max(axis=(2, 4)) if kind == 'max' else windows.mean(axis=(2, 4))
+
+
+@pytest.mark.parametrize('pooling', ['avg', 'max'])
+def test_relu2_1_is_conv_relu_of_the_pooled_relu1_2(params, weight_arrays, pooling):
+    image = np.random.RandomState(12).uniform(-100, 100, (1, 3, 13, 18)).astype(np.float32)
+    features = {}
+    for kind in ('avg', 'max'):
+        style, _ = model_vgg19.get_symbol(['relu1_2', 'relu2_1'], [], pooling=kind)
+        executor = model_vgg19.get_executor(style, None, image.shape[2:], mx.cpu(), params)
+        executor.data[:] = image
+        executor.executor.forward()
+        features[kind] = [x.asnumpy()[0].astype(np.float64) for x in executor.style]
+    relu1_2, relu2_1 = features[pooling]
+    assert relu2_1.shape == (128, 6, 9)
+    expected = numpy_conv3x3_relu(numpy_pool(relu1_2, pooling), weight_arrays['arg:conv2_1_weight'].astype(np.float64),
+                                  weight_arrays['arg:conv2_1_bias'].astype(np.float64))
+    np.testing.assert_allclose(relu2_1, expected, rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(features['avg'][0], features['max'][0])  # before the first pooling
+    assert np.abs(features['avg'][1] - features['max'][1]).mean() > 0.1 * np.abs(features['avg'][1]).mean()
+
+
+def test_pooling_max_run_builds_max_pooling_graphs(tmp_path, vgg_params, monkeypatch, default_run):
+    graphs = []
+    original = model_vgg19.get_executor
+
+    def get_executor(style, content, *rest):
+        graphs.append(pooling_types(mx.sym.Group([s for s in (style, content) if s is not None])))
+        return original(style, content, *rest)
+
+    monkeypatch.setattr(model_vgg19, 'get_executor', get_executor)
+    run = train(tmp_path, vgg_params, '--style-image', STYLE, '--pooling', 'max')
+    assert graphs == [['max'] * 4, ['max'] * 4]  # the targets' and the loss's
+    assert [c['eps'] for c in run[0]] != [c['eps'] for c in default_run[0]]
+
+
 # ---------------------------------------------------------------- bad inputs through the CLI
 
 def missing_second_style(style, second):
@@ -282,6 +338,7 @@ BAD_STYLE_OPTIONS = {  # name: (style image, second style image) -> (flags, exit
     'scale-too-small': lambda style, second: (
         ['--style-scale', '0.3'], 1,
         ['--style-scale 0.3: the style image would be 10x6, too small', 'at least 16 pixels', 'raise --style-scale']),
+    'pooling': lambda style, second: (['--pooling', 'min'], 2, ["argument --pooling: invalid choice: 'min'"]),
 }
 
 
