@@ -101,10 +101,10 @@ def loss_worker(size, epochs, images):
         save_params(params, random_vgg19_arrays())
         args = run_args(nstyle, size, epochs, params, folder, 'float32')
         content_np = nstyle.PreprocessContentImage(args.content_image, args.max_long_edge)
-        style_np = nstyle.PreprocessStyleImage(args.style_image, content_np.shape)
         style_layers, content_layers = nstyle.chosen_layers(args, model_vgg19)
-        loss = nstyle.build_loss(args, model_vgg19, style_layers, content_layers, content_np, style_np, mx.cpu(),
-                                 model_vgg19.load_params(params), {})
+        style_nps, blend = nstyle.preprocess_style_images(args, content_np.shape, 1)
+        loss = nstyle.build_loss(args, model_vgg19, style_layers, content_layers, content_np, style_nps, blend,
+                                 mx.cpu(), model_vgg19.load_params(params), {})
         losses = []
         for image in images:
             loss.model_executor.data[:] = np.load(image)

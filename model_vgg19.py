@@ -11,7 +11,8 @@ import mxnet as mx
 ConvExecutor = namedtuple('ConvExecutor', ['executor', 'data', 'data_grad', 'style', 'content', 'arg_dict'])
 
 # VGG-19's convolutions up to conv5_1 (3x3, pad 1, each followed by a ReLU) and
-# its poolings between blocks. Gatys et al. replace max by average pooling.
+# its poolings between blocks. Gatys et al. replace the trained network's max pooling by average
+# pooling (get_symbol's default); pooling='max' gives the network as trained.
 LAYERS = [('conv1_1', 64), ('conv1_2', 64), 'pool1',
           ('conv2_1', 128), ('conv2_2', 128), 'pool2',
           ('conv3_1', 256), ('conv3_2', 256), ('conv3_3', 256), ('conv3_4', 256), 'pool3',
@@ -21,6 +22,7 @@ CONV_LAYERS = [layer for layer in LAYERS if isinstance(layer, tuple)]
 RELU_LAYERS = [name.replace('conv', 'relu') for name, _ in CONV_LAYERS]  # the layers one can choose
 STYLE_LAYERS = ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1']
 CONTENT_LAYER = 'relu4_2'
+POOLING_TYPES = ('avg', 'max')
 
 DEFAULT_PARAMS = 'model/vgg19.params'  # the original's path, relative to the working directory
 PARAMS_SIZE_HINT = '~80 MB'
@@ -32,15 +34,18 @@ class WeightsError(Exception):
     """The weights file is missing or unusable; the message says what to do."""
 
 
-def get_symbol(style_layers=STYLE_LAYERS, content_layers=(CONTENT_LAYER,)):
+def get_symbol(style_layers=STYLE_LAYERS, content_layers=(CONTENT_LAYER,), pooling='avg'):
     """The VGG-19 feature symbol: (group of the style ReLUs, group of the content ReLUs),
-    built only as deep as the deepest layer asked for; a group is None when it has no layer."""
+    built only as deep as the deepest layer asked for; a group is None when it has no layer.
+    pooling: 'avg' (Gatys et al., the original example) or 'max', between the blocks."""
     check_layers(list(style_layers) + list(content_layers))
+    if pooling not in POOLING_TYPES:
+        raise ValueError('unknown pooling %r; choose one of %s' % (pooling, ', '.join(POOLING_TYPES)))
     data = mx.sym.Variable('data')
     x, relus = data, {}
     for layer in layers_up_to(list(style_layers) + list(content_layers)):
         if isinstance(layer, str):
-            x = mx.sym.Pooling(name=layer, data=x, pad=(0, 0), kernel=(2, 2), stride=(2, 2), pool_type='avg')
+            x = mx.sym.Pooling(name=layer, data=x, pad=(0, 0), kernel=(2, 2), stride=(2, 2), pool_type=pooling)
             continue
         name, channels = layer
         x = mx.sym.Convolution(name=name, data=x, num_filter=channels, pad=(1, 1), kernel=(3, 3),

@@ -30,7 +30,7 @@ import gpu_build
 import mxnet as mx
 import numpy as np
 from PIL import Image
-from skimage import img_as_ubyte, io, transform
+from skimage import color, img_as_ubyte, io, transform
 from skimage.restoration import denoise_tv_chambolle
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,6 +75,19 @@ def _layer_names(text):
     return names
 
 
+def _blend_weights(text):
+    try:
+        weights = [float(part) for part in text.split(',')]
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected comma-separated numbers, one per style image (such as 3,7), '
+                                         'got %r' % text) from None
+    if not all(0 <= weight < math.inf for weight in weights):
+        raise argparse.ArgumentTypeError('each weight must be >= 0 and finite, got %s' % text)
+    if not any(weights):
+        raise argparse.ArgumentTypeError('the weights must not all be 0, got %s' % text)
+    return weights
+
+
 def available_models():
     return sorted(os.path.basename(path)[len('model_'):-len('.py')]
                   for path in glob.glob(os.path.join(HERE, 'model_*.py')))
@@ -96,7 +109,8 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
     parser.add_argument('--content-image', type=str, default='input/IMG_4343.jpg',
                         help='the content image')
     parser.add_argument('--style-image', type=str, default='input/starry_night.jpg',
-                        help='the style image (stretched to the content image\'s size)')
+                        help='the style image (stretched to the content image\'s size); several, '
+                             'comma-separated, blend their styles (a path that exists as given is one image)')
     parser.add_argument('--stop-eps', type=FINITE, default=.005,
                         help='stop when the relative change of the image in one epoch is below this')
     parser.add_argument('--content-weight', type=NON_NEGATIVE, default=10,
@@ -157,6 +171,20 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
                         help='batch mode: a CSV file whose header names the columns content, style, output and '
                              'optionally options (more flags for that row, such as "--style-weight 2"); each '
                              'row runs in turn, in this process, with the other flags given here')
+    parser.add_argument('--style-blend-weights', type=_blend_weights, default=None,
+                        help='with several --style-image: how much of each style, comma-separated weights >= 0, '
+                             'one per image, normalised to sum 1 (default: equal)')
+    parser.add_argument('--style-scale', type=_checked(float, lambda v: 0 < v < math.inf, '> 0 and finite'),
+                        default=1.0,
+                        help='resize the style image to this times the content image\'s size before taking its '
+                             'Gram matrices (larger: larger brush strokes); 1 stretches it to exactly the '
+                             'content\'s size, as the original does')
+    parser.add_argument('--original-colors', action='store_true',
+                        help='keep the content image\'s colours: the written images (checkpoints and final.jpg) '
+                             'get the result\'s luminance with the content\'s chroma (YIQ)')
+    parser.add_argument('--pooling', choices=['avg', 'max'], default='avg',
+                        help='the pooling between the network\'s blocks: avg (Gatys et al., the original) or '
+                             'max (the network as trained)')
 
     if arglist is None:
         return parser.parse_args()
@@ -241,10 +269,57 @@ def PreprocessContentImage(path, long_edge, min_side=1):
 
 
 def PreprocessStyleImage(path, shape):
-    """The style image, stretched to the content's (h, w) of `shape` (its aspect ratio is not kept)."""
+    """The style image, stretched to the (h, w) of `shape` (its aspect ratio is not kept): the
+    content's, or --style-scale times it."""
     img = read_rgb_image(path, '--style-image')
     resized_img = transform.resize(img, (shape[2], shape[3]))
     return _to_network_input(resized_img)
+
+
+def style_image_paths(text):
+    """--style-image: one path, or several separated by commas. A path that exists as given is
+    one image, even with a comma in its name."""
+    if ',' not in text or os.path.exists(text):
+        return [text]
+    paths = [path.strip() for path in text.split(',')]
+    if '' in paths:
+        raise NstyleError('--style-image %s: an empty name in the comma-separated list; give one path per '
+                          'style image' % text)
+    return paths
+
+
+def style_blend(paths, weights):
+    """The weight of each style image: --style-blend-weights normalised to sum 1, or equal."""
+    if weights is None:
+        return [1.0 / len(paths)] * len(paths)
+    if len(weights) != len(paths):
+        raise NstyleError('--style-blend-weights has %d weights for %d style images (--style-image %s); '
+                          'give one weight per image' % (len(weights), len(paths), ','.join(paths)))
+    largest = max(weights)
+    scaled = [weight / largest for weight in weights]  # first to <= 1: a sum of huge weights stays finite
+    return [weight / sum(scaled) for weight in scaled]
+
+
+def style_image_size(content_size, scale, min_side):
+    """The (h, w) the style images are stretched to: the content's (the original), or --style-scale
+    times it, which must still reach the deepest style layer."""
+    if scale == 1:
+        return tuple(content_size)
+    size = (int(round(content_size[0] * scale)), int(round(content_size[1] * scale)))
+    if min(size) < min_side:
+        raise NstyleError('--style-scale %g: the style image would be %dx%d, too small: the style layers need at '
+                          'least %d pixels on each side; raise --style-scale (or --max-long-edge)'
+                          % (scale, size[1], size[0], min_side))
+    logging.info('resize the style image to %s (--style-scale %g)', size, scale)
+    return size
+
+
+def preprocess_style_images(args, content_shape, min_side):
+    """Each style image at the style size, as network input, and its blend weight."""
+    paths = style_image_paths(args.style_image)
+    blend = style_blend(paths, args.style_blend_weights)
+    size = style_image_size(content_shape[2:], args.style_scale, min_side)
+    return [PreprocessStyleImage(path, shape=(1, 3) + size) for path in paths], blend
 
 
 def PostprocessImage(img):
@@ -274,12 +349,25 @@ def write_atomically(filename, write):
         raise
 
 
-def SaveImage(img, filename, remove_noise=0.):
+def original_colors(result, content):
+    """The result's luminance with the content's chroma (Gatys et al. 2016, "Preserving Color in
+    Neural Artistic Style Transfer"): Y of `result`, I and Q of `content`, both (h, w, 3) uint8.
+    A colour outside RGB is clipped into it, which is all that moves the luminance."""
+    yiq = color.rgb2yiq(content)
+    yiq[..., 0] = color.rgb2yiq(result)[..., 0]
+    return img_as_ubyte(np.clip(color.yiq2rgb(yiq), 0, 1))
+
+
+def SaveImage(img, filename, remove_noise=0., colors_from=None):
+    """Write the network image `img`, denoised if remove_noise != 0; colors_from: the content image
+    (h, w, 3) uint8 at the image's size whose colours it takes (--original-colors), or None."""
     logging.info('save output to %s', filename)
     out = PostprocessImage(img)
     if remove_noise != 0.0:
         # denoise_tv_chambolle returns floats in [0, 1]; JPEG wants 8 bits
         out = img_as_ubyte(denoise_tv_chambolle(out, weight=remove_noise, channel_axis=-1))
+    if colors_from is not None:  # last, so that what is written has exactly the content's chroma
+        out = original_colors(out, colors_from)
     write_image_atomically(filename, out)
 
 
@@ -456,16 +544,36 @@ def bound_executor(cache, model_module, outputs, size, dev, params, dtype):
     return executor
 
 
-def compute_targets(model_module, gram, content, size, dev, params, style_np, content_np, cache, dtype):
-    """Style targets (the Gram matrices of the style image) and content targets (the content
-    image's features), computed on the CPU side as the original does."""
+def compute_targets(model_module, style, content, size, dev, params, content_np, style_nps, blend, cache, dtype):
+    """Style targets: the blend-weighted sum of each style image's Gram matrices; content targets:
+    the content image's features; copied to the CPU as the original does. `style` and `content` are
+    the feature groups (either may be None). One executor at the content's `size` computes both, as
+    in the original; style images of another size (--style-scale) get an executor bound at theirs."""
+    with mx.name.NameManager():  # the same automatic names each time, so that batch mode can reuse executors
+        gram = style_gram_symbol(size, style)[0] if style is not None else None
     model_executor = bound_executor(cache, model_module, (gram, content), size, dev, params, dtype)
     style_array = []
     if gram is not None:
-        model_executor.data[:] = style_np
-        model_executor.executor.forward()
-        for i in range(len(model_executor.style)):
-            style_array.append(model_executor.style[i].copyto(mx.cpu()))
+        other_size_executor = None
+        for weight, style_np in zip(blend, style_nps):
+            style_size = tuple(style_np.shape[2:])
+            if style_size == tuple(size):
+                grams = style_grams(model_executor, style_np)
+            else:
+                if other_size_executor is None:
+                    with mx.name.NameManager():
+                        style_size_gram = style_gram_symbol(style_size, style)[0]
+                    other_size_executor = bound_executor(cache, model_module, (style_size_gram, None), style_size,
+                                                         dev, params, dtype)
+                grams = style_grams(other_size_executor, style_np)
+                # A Gram matrix sums over its layer's positions, so it grows with the image. Times content
+                # positions / style positions it is the Gram of a content-sized image with the same
+                # statistics: comparable with the result's, and the loss's gscale stays right.
+                ratios = [content_positions / style_positions for content_positions, style_positions
+                          in zip(feature_positions(style, size), feature_positions(style, style_size))]
+                grams = [gram_matrix * ratio for gram_matrix, ratio in zip(grams, ratios)]
+            grams = [weight * gram_matrix for gram_matrix in grams]  # the default's weight 1.0 changes no bit
+            style_array = [total + g for total, g in zip(style_array, grams)] if style_array else grams
 
     content_array = []
     if content is not None:
@@ -475,15 +583,28 @@ def compute_targets(model_module, gram, content, size, dev, params, style_np, co
     return style_array, content_array
 
 
-def build_loss(args, model_module, style_layers, content_layers, content_np, style_np, dev, params, cache):
+def style_grams(model_executor, style_np):
+    """The Gram matrices of one style image, copied to the CPU."""
+    model_executor.data[:] = style_np
+    model_executor.executor.forward()
+    return [gram_matrix.copyto(mx.cpu()) for gram_matrix in model_executor.style]
+
+
+def feature_positions(style, size):
+    """The number of positions (h * w) of each style output for an input of this size."""
+    _, output_shapes, _ = style.infer_shape(data=(1, 3) + tuple(size))
+    return [int(np.prod(shape[2:])) for shape in output_shapes]
+
+
+def build_loss(args, model_module, style_layers, content_layers, content_np, style_nps, blend, dev, params, cache):
     """The loss executor with its targets filled in, and the head gradients that weight its losses."""
     size = content_np.shape[2:]
     # model: a first executor computes the targets, then the loss executor replaces it
     with mx.name.NameManager():  # the same automatic names each time, so that batch mode can reuse executors
-        style, content = model_module.get_symbol(style_layers, content_layers)
+        style, content = model_module.get_symbol(style_layers, content_layers, pooling=args.pooling)
         gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
-    style_array, content_array = compute_targets(model_module, gram, content, size, dev, params,
-                                                 style_np, content_np, cache, args.dtype)
+    style_array, content_array = compute_targets(model_module, style, content, size, dev, params,
+                                                 content_np, style_nps, blend, cache, args.dtype)
 
     with mx.name.NameManager():
         style_loss, content_loss = get_loss(gram, content)
@@ -542,7 +663,9 @@ def train_nstyle(args, callback=None, cache=None):
     """Train a neural style network.
     Args are from argparse and control input, output, hyper-parameters.
     callback allows for display of training progress: it is called every epoch with
-    {'eps', 'epoch'}, plus 'filename' and 'img' on epochs that saved a checkpoint.
+    {'eps', 'epoch'}, plus 'filename' and 'img' on epochs that saved a checkpoint ('img' is the
+    optimised image, (1, 3, h, w) as the network sees it: with --original-colors, only the files
+    written get the content's colours).
     cache: a dict kept between calls (batch mode) so that the weights are loaded once, and the
     executors are reused too when it holds an 'executors' OrderedDict.
     Raises NstyleError for problems the user can fix; KeyboardInterrupt after saving final.jpg.
@@ -557,10 +680,11 @@ def train_nstyle(args, callback=None, cache=None):
     stages = [(edge, args.max_num_epochs if epochs is None else epochs) for edge, epochs in args.multires or
               [(args.max_long_edge, args.max_num_epochs)]]
 
-    # input: every stage's content image first, so that a bad size fails before any work
+    # input: every stage's content and style images first, so that a bad image or size fails before any work
     min_side = model_module.min_input_side(style_layers + content_layers)
     content_nps = [PreprocessContentImage(args.content_image, edge, min_side) for edge, _ in stages]
-    style_nps = [PreprocessStyleImage(args.style_image, shape=content_np.shape) for content_np in content_nps]
+    style_min_side = model_module.min_input_side(style_layers) if style_layers else 1
+    style_inputs = [preprocess_style_images(args, content_np.shape, style_min_side) for content_np in content_nps]
     init_pixels = read_init_image(args)
     params = loaded_params(model_module, args.vgg_params, cache)
     if dev.device_type == 'cpu':
@@ -568,16 +692,18 @@ def train_nstyle(args, callback=None, cache=None):
     prepare_output_dir(args.output_dir, args.overwrite)
 
     final_fn = os.path.join(args.output_dir, 'final.jpg')
-    img = None
+    img = colors_from = None
     epochs_done = 0
     with ctrl_c_between_epochs() as interrupted:
         try:
-            for stage, ((edge, epochs), content_np, style_np) in enumerate(zip(stages, content_nps, style_nps)):
+            for stage, ((edge, epochs), content_np, (style_nps, blend)) in enumerate(
+                    zip(stages, content_nps, style_inputs)):
                 if len(stages) > 1:
                     logging.info('stage %d of %d: long edge %d (%dx%d), up to %d epochs', stage + 1, len(stages),
                                  edge, content_np.shape[3], content_np.shape[2], epochs)
-                loss = build_loss(args, model_module, style_layers, content_layers, content_np, style_np, dev,
-                                  params, cache)
+                colors_from = PostprocessImage(content_np) if args.original_colors else None  # the result's size
+                loss = build_loss(args, model_module, style_layers, content_layers, content_np, style_nps, blend,
+                                  dev, params, cache)
                 if img is None:
                     # train
                     # initialize img with random noise
@@ -585,20 +711,22 @@ def train_nstyle(args, callback=None, cache=None):
                     logging.info('start training arguments %s', args)
                 else:
                     img = upsampled(img, content_np.shape, dev)
-                epochs_done += optimize_nag(args, loss, img, dev, callback, interrupted, final_fn,
+                epochs_done += optimize_nag(args, loss, img, dev, callback, interrupted, final_fn, colors_from,
                                             first_epoch=epochs_done, num_epochs=epochs)
         except KeyboardInterrupt:
-            if img is not None:
-                SaveImage(img.asnumpy(), final_fn)  # a second Ctrl-C only sets the flag again: the save completes
+            if img is not None:  # a second Ctrl-C only sets the flag again: the save completes
+                SaveImage(img.asnumpy(), final_fn, colors_from=colors_from)
             raise
-        SaveImage(img.asnumpy(), final_fn)
+        SaveImage(img.asnumpy(), final_fn, colors_from=colors_from)
 
 
-def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn, first_epoch=0, num_epochs=None):
+def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn, colors_from=None, first_epoch=0,
+                 num_epochs=None):
     """The original's loop: a Nesterov step per epoch on the clipped loss gradient plus the TV
     gradient, stopping when the image changes by less than --stop-eps. Updates img in place and
     returns the number of epochs done. Epochs are numbered from first_epoch (the epochs of
-    earlier --multires stages), for the log, the checkpoints and the callback."""
+    earlier --multires stages), for the log, the checkpoints and the callback.
+    colors_from: the content colours the checkpoints take (SaveImage), or None."""
     model_executor, grad_array = loss.model_executor, loss.grad_array
     lr = mx.lr_scheduler.FactorScheduler(step=args.lr_sched_delay, factor=args.lr_sched_factor)
 
@@ -656,7 +784,7 @@ def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn, first_ep
         if (e + 1) % args.save_epochs == 0:
             outfn = os.path.join(args.output_dir, 'e_' + str(e + 1) + '.jpg')
             npimg = new_img.asnumpy()
-            SaveImage(npimg, outfn, args.remove_noise)
+            SaveImage(npimg, outfn, args.remove_noise, colors_from)
             last_checkpoint = outfn
             log_progress(model_executor.executor.outputs, loss.loss_weights, loss.style_count, e + 1,
                          max_num_epochs, start_time, first_epoch)

@@ -33,6 +33,9 @@ NEW_FLAGS += LAYER_FLAGS
 # beyond the original (issue 6), each off by default
 OPTION_FLAGS = [('--init', str, 'noise'), ('--multires', list, None), ('--jobs', str, None)]
 NEW_FLAGS += OPTION_FLAGS + [('--dtype', str, 'float32')]  # issue 3
+STYLE_FLAGS = [('--style-blend-weights', list, None), ('--style-scale', float, 1.0),
+               ('--original-colors', bool, False), ('--pooling', str, 'avg')]
+NEW_FLAGS += STYLE_FLAGS
 
 
 def dest(flag):

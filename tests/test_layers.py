@@ -90,9 +90,9 @@ def record_executors(monkeypatch):
     seen = []
     original = model_vgg19.get_executor
 
-    def get_executor(style, content, *rest):
+    def get_executor(style, content, *rest, **options):
         seen.append((style, content))
-        return original(style, content, *rest)
+        return original(style, content, *rest, **options)
 
     monkeypatch.setattr(model_vgg19, 'get_executor', get_executor)
     return seen

@@ -141,7 +141,7 @@ def test_batch_runs_the_good_rows_and_reports_the_bad_ones(tmp_path, vgg_params,
     loads, binds = [], []
     real_load, real_bind = model_vgg19.load_params, model_vgg19.get_executor
     monkeypatch.setattr(model_vgg19, 'load_params', lambda *a: loads.append(a) or real_load(*a))
-    monkeypatch.setattr(model_vgg19, 'get_executor', lambda *a: binds.append(a) or real_bind(*a))
+    monkeypatch.setattr(model_vgg19, 'get_executor', lambda *a, **k: binds.append(a) or real_bind(*a, **k))
     with caplog.at_level('INFO'):
         status = nstyle.main(SMALL + ['--vgg-params', vgg_params, '--jobs', str(jobs), '--save-epochs', '100'])
     assert status == 1
