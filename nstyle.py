@@ -7,8 +7,8 @@ to Python 3.11, mxnet 1.9.1 and current scikit-image, faithful to the original.
 The image is optimised directly: VGG-19 features of the content image (relu4_2)
 and Gram matrices of the style image's features (relu1_1 ... relu5_1) are the
 targets; each epoch takes one Nesterov step on the image along the gradient of
-the weighted losses plus a Laplacian smoothness term (or an Adam step:
---optimizer).
+the weighted losses plus a Laplacian smoothness term (or an Adam step, or an
+L-BFGS iteration: --optimizer).
 """
 import argparse
 import collections
@@ -28,6 +28,7 @@ import find_mxnet  # makes `import mxnet` work (or says how to install it) and s
 import gpu_build
 import mxnet as mx
 import numpy as np
+import scipy.optimize
 from PIL import Image
 from skimage import img_as_ubyte, io, transform
 from skimage.restoration import denoise_tv_chambolle
@@ -67,8 +68,8 @@ NON_NEGATIVE = _checked(float, lambda v: 0 <= v < math.inf, '>= 0 and finite')
 # --lr when not given. Adam moves each pixel by about lr per step whatever the gradient's scale, so
 # on pixels of about +-128 it needs a far larger rate than NAG, whose step is lr times the gradient.
 # 5 did best after 300 epochs (on the tests' random weights: 64 px of 1, 3, 10, 30; 128 px of 2, 5,
-# 10), where 10, jcjohnson/neural-style's Adam rate on the same 0-255 scale, oscillated.
-DEFAULT_LR = {'nag': .001, 'adam': 5.}
+# 10), where 10, jcjohnson/neural-style's Adam rate on the same 0-255 scale, oscillated. L-BFGS has none.
+DEFAULT_LR = {'nag': .001, 'adam': 5., 'lbfgs': .001}
 
 
 def _layer_names(text):
@@ -102,7 +103,8 @@ def get_args(arglist=None):
     parser.add_argument('--style-image', type=str, default='input/starry_night.jpg',
                         help='the style image (stretched to the content image\'s size)')
     parser.add_argument('--stop-eps', type=FINITE, default=.005,
-                        help='stop when the relative change of the image in one epoch is below this')
+                        help='stop when the relative change of the image in one epoch is below this '
+                             '(nag and adam; lbfgs has its own tests)')
     parser.add_argument('--content-weight', type=NON_NEGATIVE, default=10,
                         help='the weight of the content loss')
     parser.add_argument('--style-weight', type=NON_NEGATIVE, default=1,
@@ -114,7 +116,8 @@ def get_args(arglist=None):
     parser.add_argument('--max-long-edge', type=_checked(int, lambda v: v > 0, '> 0'), default=600,
                         help='resize the content image so that its long edge is this many pixels')
     parser.add_argument('--lr', type=_checked(float, lambda v: 0 < v < math.inf, '> 0 and finite'), default=None,
-                        help='the initial learning rate (default: %g with --optimizer nag, %g with adam)' % (DEFAULT_LR['nag'], DEFAULT_LR['adam']))
+                        help='the initial learning rate (default: %g with --optimizer nag, %g with adam; '
+                             'lbfgs does not use it)' % (DEFAULT_LR['nag'], DEFAULT_LR['adam']))
     parser.add_argument('--gpu', type=int, default=0,
                         help='which GPU to use, -1 means the CPU; without a usable GPU the run '
                              'warns and continues on the CPU')
@@ -144,9 +147,12 @@ def get_args(arglist=None):
                              'losses are summed)')
     parser.add_argument('--style-layers', type=_layer_names, default='relu1_1,relu2_1,relu3_1,relu4_1,relu5_1',
                         help='the ReLU outputs whose Gram matrices make the style, comma-separated')
-    parser.add_argument('--optimizer', choices=['nag', 'adam'], default='nag',
+    parser.add_argument('--optimizer', choices=['nag', 'adam', 'lbfgs'], default='nag',
                         help='how the image is optimised: nag, the original\'s Nesterov steps (default); adam, '
-                             'Adam steps in the same loop (same clipping, schedule and weight decay)')
+                             'Adam steps in the same loop (same clipping, schedule and weight decay); lbfgs, '
+                             'scipy\'s L-BFGS-B on the losses plus the TV energy, unclipped, --max-num-epochs '
+                             'counting its function evaluations, each iteration logged as an epoch, stopping '
+                             'on scipy\'s tests instead of --stop-eps')
 
     args = parser.parse_args(arglist)  # None: sys.argv
     if args.lr is None:
@@ -474,7 +480,10 @@ def train_nstyle(args, callback=None, cache=None):
     final_fn = os.path.join(args.output_dir, 'final.jpg')
     with ctrl_c_between_epochs() as interrupted:
         try:
-            optimize_steps(args, loss, img, dev, callback, interrupted, final_fn)
+            if args.optimizer == 'lbfgs':
+                optimize_lbfgs(args, loss, img, dev, callback, interrupted, final_fn)
+            else:
+                optimize_steps(args, loss, img, dev, callback, interrupted, final_fn)
         except KeyboardInterrupt:
             SaveImage(img.asnumpy(), final_fn)  # a second Ctrl-C only sets the flag again: the save completes
             raise
@@ -554,6 +563,108 @@ def optimize_steps(args, loss, img, dev, callback, interrupted, final_fn):
                 cbdata['img'] = npimg
         if callback:
             callback(cbdata)
+
+
+def weighted_losses(loss, tv_grad_executor):
+    """(content, style, TV) loss of the image in the loss executor's data, after its forward pass and
+    the TV executor's on the same image, weighted as in the gradient, in float64. The TV loss is
+    0.5 * sum(x * tv_gradient(x)): the TV executor's Laplacian is symmetric, so that is the energy
+    whose gradient it computes."""
+    losses = [weight * float(output.asnumpy()[0])
+              for weight, output in zip(loss.loss_weights, loss.model_executor.executor.outputs)]
+    tv = 0.0
+    if tv_grad_executor is not None:
+        image = loss.model_executor.data.asnumpy().astype(np.float64)
+        tv = 0.5 * float(np.sum(image * tv_grad_executor.outputs[0].asnumpy()))
+    return sum(losses[loss.style_count:]), sum(losses[:loss.style_count]), tv
+
+
+def lbfgs_objective(loss, dev, tv_weight):
+    """The function L-BFGS minimises, over the image's pixels as a flat float64 vector x:
+    objective(x) -> (f, gradient, (content, style, TV)). f is the weighted losses plus the TV energy
+    (weighted_losses), its gradient the loss executor's input gradient plus the TV gradient, not
+    clipped: clipping would make f and its gradient disagree. MXNet computes in float32."""
+    model_executor = loss.model_executor
+    tv_grad_executor = get_tv_grad_executor(model_executor.data, dev, tv_weight)  # sees each x copied in
+
+    def objective(x):
+        model_executor.data[:] = x.reshape(model_executor.data.shape)
+        model_executor.executor.forward()
+        model_executor.executor.backward(loss.grad_array)
+        gradient = model_executor.data_grad.asnumpy().astype(np.float64)
+        if tv_grad_executor is not None:
+            tv_grad_executor.forward()
+            gradient += tv_grad_executor.outputs[0].asnumpy()
+        losses = weighted_losses(loss, tv_grad_executor)
+        return sum(losses), gradient.ravel(), losses
+    return objective
+
+
+class StopLbfgs(Exception):
+    """Raised inside scipy's L-BFGS-B to stop it by a rule of ours; the message says which."""
+
+
+def optimize_lbfgs(args, loss, img, dev, callback, interrupted, final_fn):
+    """scipy's L-BFGS-B on the image's pixels (lbfgs_objective). An epoch is an L-BFGS iteration for
+    the log, the checkpoints and the callback, but --max-num-epochs counts function
+    evaluations (one forward and backward each, the cost of a NAG epoch): a line search can take
+    several per iteration. It stops at scipy's own tests (no more decrease of f, even in the line
+    search, or a gradient of ~0) or when the budget is spent, not on --stop-eps: the change of one
+    iteration jumps up and down by 10x (measured), so a small one says little. Sets img to each
+    new iterate."""
+    objective = lbfgs_objective(loss, dev, args.tv_weight)
+    iterate = img.asnumpy().astype(np.float64).ravel()  # the last accepted image
+    iteration = evaluations = 0
+    evaluated = (None, None)  # the last evaluated x and its losses
+    last_checkpoint = None
+    start_time = time.time()
+
+    def value_and_gradient(x):
+        nonlocal evaluations, evaluated
+        if interrupted:
+            logging.warning('interrupted after %d epochs: saving the current image as %s', iteration, final_fn)
+            raise KeyboardInterrupt
+        if evaluations == args.max_num_epochs:  # scipy's maxfun lets the line search finish first
+            raise StopLbfgs('--max-num-epochs %d function evaluations spent' % args.max_num_epochs)
+        evaluations += 1
+        value, gradient, losses = objective(x)
+        if not (np.isfinite(value) and np.isfinite(gradient).all()):
+            raise NstyleError('the loss became NaN or infinite at epoch %d: stopped without writing %s '
+                              '(last good checkpoint: %s); try smaller loss weights'
+                              % (iteration, final_fn, last_checkpoint or 'none was written'))
+        evaluated = (x.copy(), losses)
+        return value, gradient
+
+    def after_iteration(x):
+        nonlocal iterate, iteration, last_checkpoint
+        eps = np.linalg.norm(x - iterate) / np.linalg.norm(x)
+        iterate = x.copy()
+        img[:] = x.reshape(img.shape)
+        logging.info('epoch %d, relative change %f', iteration, eps)
+        iteration += 1
+        if not np.array_equal(evaluated[0], x):  # the losses logged below must be x's: L-BFGS-B accepts
+            value_and_gradient(x)                # the point it evaluated last, but should it not, evaluate x
+        cbdata = {'eps': eps, 'epoch': iteration}
+        if iteration % args.save_epochs == 0:
+            outfn = os.path.join(args.output_dir, 'e_%d.jpg' % iteration)
+            npimg = img.asnumpy()
+            SaveImage(npimg, outfn, args.remove_noise)
+            last_checkpoint = outfn
+            log_progress(loss.model_executor.executor.outputs, loss.loss_weights, loss.style_count, iteration,
+                         args.max_num_epochs, start_time)
+            cbdata.update(filename=outfn, img=npimg)
+        if callback:
+            callback(cbdata)
+
+    try:
+        result = scipy.optimize.minimize(value_and_gradient, iterate, jac=True, method='L-BFGS-B',
+                                         callback=after_iteration,
+                                         options={'maxfun': args.max_num_epochs, 'maxiter': args.max_num_epochs})
+        reason = result.message
+    except StopLbfgs as stop:
+        reason = str(stop)
+    logging.info('L-BFGS stopped after %d iterations and %d function evaluations: %s',
+                 iteration, evaluations, reason)
 
 
 @contextlib.contextmanager

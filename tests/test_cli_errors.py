@@ -228,7 +228,7 @@ FLAG_CASES = {
     'remove-noise=-1': (['--remove-noise', '-1'], ['argument --remove-noise', 'must be >= 0 and finite, got -1']),
     'model=vgg16': (['--model', 'vgg16'], ['argument --model', "'vgg16'", 'available: vgg19']),
     'optimizer=sgd': (['--optimizer', 'sgd'], ['argument --optimizer', "invalid choice: 'sgd'",
-                                               "'nag', 'adam'"]),
+                                               "'nag', 'adam', 'lbfgs'"]),
 }
 
 
