@@ -153,6 +153,9 @@ def get_args(arglist=None):
                              'scipy\'s L-BFGS-B on the losses plus the TV energy, unclipped, --max-num-epochs '
                              'counting its function evaluations, each iteration logged as an epoch, stopping '
                              'on scipy\'s tests instead of --stop-eps')
+    parser.add_argument('--print-epochs', type=_checked(int, lambda v: v >= 0, '>= 0'), default=0,
+                        help='every n epochs log the content, style and TV losses (weighted as in the '
+                             'gradient) and their sum; 0, the default, logs none')
 
     args = parser.parse_args(arglist)  # None: sys.argv
     if args.lr is None:
@@ -561,6 +564,9 @@ def optimize_steps(args, loss, img, dev, callback, interrupted, final_fn):
             if callback:
                 cbdata['filename'] = outfn
                 cbdata['img'] = npimg
+        if args.print_epochs and (e + 1) % args.print_epochs == 0:
+            # the executors still hold the image this epoch's gradient was computed at (before its step)
+            log_losses(e + 1, weighted_losses(loss, tv_grad_executor))
         if callback:
             callback(cbdata)
 
@@ -577,6 +583,12 @@ def weighted_losses(loss, tv_grad_executor):
         image = loss.model_executor.data.asnumpy().astype(np.float64)
         tv = 0.5 * float(np.sum(image * tv_grad_executor.outputs[0].asnumpy()))
     return sum(losses[loss.style_count:]), sum(losses[:loss.style_count]), tv
+
+
+def log_losses(epoch, losses):
+    content, style, tv = losses
+    logging.info('epoch %d: losses: content %.7g, style %.7g, tv %.7g, total %.7g',
+                 epoch, content, style, tv, content + style + tv)
 
 
 def lbfgs_objective(loss, dev, tv_weight):
@@ -606,7 +618,7 @@ class StopLbfgs(Exception):
 
 def optimize_lbfgs(args, loss, img, dev, callback, interrupted, final_fn):
     """scipy's L-BFGS-B on the image's pixels (lbfgs_objective). An epoch is an L-BFGS iteration for
-    the log, the checkpoints and the callback, but --max-num-epochs counts function
+    the log, the checkpoints, --print-epochs and the callback, but --max-num-epochs counts function
     evaluations (one forward and backward each, the cost of a NAG epoch): a line search can take
     several per iteration. It stops at scipy's own tests (no more decrease of f, even in the line
     search, or a gradient of ~0) or when the budget is spent, not on --stop-eps: the change of one
@@ -653,6 +665,8 @@ def optimize_lbfgs(args, loss, img, dev, callback, interrupted, final_fn):
             log_progress(loss.model_executor.executor.outputs, loss.loss_weights, loss.style_count, iteration,
                          args.max_num_epochs, start_time)
             cbdata.update(filename=outfn, img=npimg)
+        if args.print_epochs and iteration % args.print_epochs == 0:
+            log_losses(iteration, evaluated[1])
         if callback:
             callback(cbdata)
 

@@ -229,6 +229,7 @@ FLAG_CASES = {
     'model=vgg16': (['--model', 'vgg16'], ['argument --model', "'vgg16'", 'available: vgg19']),
     'optimizer=sgd': (['--optimizer', 'sgd'], ['argument --optimizer', "invalid choice: 'sgd'",
                                                "'nag', 'adam', 'lbfgs'"]),
+    'print-epochs=-1': (['--print-epochs', '-1'], ['argument --print-epochs', 'must be >= 0, got -1']),
 }
 
 

@@ -30,7 +30,7 @@ NEW_FLAGS = [('--seed', int, None), ('--vgg-params', str, 'model/vgg19.params'),
 LAYER_FLAGS = [('--content-layers', list, ['relu4_2']),
                ('--style-layers', list, ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'])]
 NEW_FLAGS += LAYER_FLAGS
-NEW_FLAGS += [('--optimizer', str, 'nag')]
+NEW_FLAGS += [('--optimizer', str, 'nag'), ('--print-epochs', int, 0)]
 
 
 def dest(flag):

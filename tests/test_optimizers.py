@@ -1,6 +1,6 @@
-"""--optimizer adam and lbfgs: the L-BFGS objective against finite differences and numpy, L-BFGS
-against NAG on one budget, Adam's steps against numpy, and the loop's contract (log, checkpoints,
-callback, Ctrl-C, NaN) for the new optimizers. All on the seeded random weights
+"""--optimizer adam and lbfgs, and --print-epochs: the L-BFGS objective against finite differences
+and numpy, L-BFGS against NAG on one budget, Adam's steps against numpy, and the loop's contract
+(log, checkpoints, callback, Ctrl-C, NaN) for the new optimizers. All on the seeded random weights
 of conftest, at a 32-pixel long edge."""
 import os
 import re
@@ -273,3 +273,44 @@ def test_nan_stops_without_final(small, vgg_params, tmp_path, optimizer):
         nstyle.train_nstyle(args)
     assert os.listdir(tmp_path) == []
 
+
+# ---------------------------------------------------------------- --print-epochs
+
+LOSS_LINE = re.compile(r'epoch (\d+): losses: content (\S+), style (\S+), tv (\S+), total (\S+)')
+
+
+@pytest.mark.parametrize('optimizer', ['nag', 'adam', 'lbfgs'])
+def test_print_epochs_logs_the_losses(small, vgg_params, params, tmp_path, caplog, monkeypatch, optimizer):
+    """Every 3 epochs one line; its losses are those of the image the epoch's gradient was computed
+    at: for nag and adam the image before the epoch's step, for lbfgs the iteration's image."""
+    images_before_steps = []
+    for step_optimizer in (mx.optimizer.NAG, mx.optimizer.Adam):
+        def update(self, index, weight, grad, state, original=step_optimizer.update):
+            images_before_steps.append(weight.asnumpy())
+            return original(self, index, weight, grad, state)
+        monkeypatch.setattr(step_optimizer, 'update', update)
+    calls = []
+    args = args_for(small, vgg_params, tmp_path / 'out', '--optimizer', optimizer, '--max-num-epochs', '30',
+                    '--print-epochs', '3', '--save-epochs', '3', '--tv-weight', '0.5')
+    with caplog.at_level('INFO'):
+        nstyle.train_nstyle(args, callback=calls.append)
+    epochs = len(epoch_lines(caplog.text))
+    lines = LOSS_LINE.findall(caplog.text)
+    assert [int(line[0]) for line in lines] == list(range(3, epochs + 1, 3)) and len(lines) >= 2
+
+    objective, _, _ = objective_for(args, params)
+    for epoch, content, style, tv, total in lines:
+        epoch = int(epoch)
+        image = images_before_steps[epoch - 1] if optimizer != 'lbfgs' else calls[epoch - 1]['img']
+        expected_tv = numpy_tv_energy(image, 0.5)
+        value, _, _ = objective(image.astype(np.float64).ravel())
+        assert float(tv) == pytest.approx(expected_tv, rel=1e-5)
+        assert float(content) + float(style) == pytest.approx(value - expected_tv, rel=1e-5)
+        assert float(total) == pytest.approx(value, rel=1e-5)
+        assert float(content) > 0 and float(style) > 0 and expected_tv > 0
+
+
+def test_print_epochs_off_by_default(small, vgg_params, tmp_path, caplog):
+    with caplog.at_level('INFO'):
+        nstyle.train_nstyle(args_for(small, vgg_params, tmp_path, '--max-num-epochs', '3'))
+    assert len(epoch_lines(caplog.text)) == 3 and not LOSS_LINE.search(caplog.text)
