@@ -7,7 +7,8 @@ to Python 3.11, mxnet 1.9.1 and current scikit-image, faithful to the original.
 The image is optimised directly: VGG-19 features of the content image (relu4_2)
 and Gram matrices of the style image's features (relu1_1 ... relu5_1) are the
 targets; each epoch takes one Nesterov step on the image along the gradient of
-the weighted losses plus a Laplacian smoothness term.
+the weighted losses plus a Laplacian smoothness term (or an Adam step, or an
+L-BFGS iteration: --optimizer).
 """
 import argparse
 import collections
@@ -29,6 +30,7 @@ import find_mxnet  # makes `import mxnet` work (or says how to install it) and s
 import gpu_build
 import mxnet as mx
 import numpy as np
+import scipy.optimize
 from PIL import Image
 from skimage import color, img_as_ubyte, io, transform
 from skimage.restoration import denoise_tv_chambolle
@@ -65,6 +67,11 @@ def _checked(kind, test, requirement):
 
 FINITE = _checked(float, math.isfinite, 'a finite number')
 NON_NEGATIVE = _checked(float, lambda v: 0 <= v < math.inf, '>= 0 and finite')
+# --lr when not given. Adam moves each pixel by about lr per step whatever the gradient's scale, so
+# on pixels of about +-128 it needs a far larger rate than NAG, whose step is lr times the gradient.
+# 5 did best after 300 epochs (on the tests' random weights: 64 px of 1, 3, 10, 30; 128 px of 2, 5,
+# 10), where 10, jcjohnson/neural-style's Adam rate on the same 0-255 scale, oscillated. L-BFGS has none.
+DEFAULT_LR = {'nag': .001, 'adam': 5., 'lbfgs': .001}
 
 
 def _layer_names(text):
@@ -112,7 +119,8 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
                         help='the style image (stretched to the content image\'s size); several, '
                              'comma-separated, blend their styles (a path that exists as given is one image)')
     parser.add_argument('--stop-eps', type=FINITE, default=.005,
-                        help='stop when the relative change of the image in one epoch is below this')
+                        help='stop when the relative change of the image in one epoch is below this '
+                             '(nag and adam; lbfgs has its own tests)')
     parser.add_argument('--content-weight', type=NON_NEGATIVE, default=10,
                         help='the weight of the content loss')
     parser.add_argument('--style-weight', type=NON_NEGATIVE, default=1,
@@ -123,8 +131,9 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
                         help='the maximal number of epochs (one optimisation step each)')
     parser.add_argument('--max-long-edge', type=_checked(int, lambda v: v > 0, '> 0'), default=600,
                         help='resize the content image so that its long edge is this many pixels')
-    parser.add_argument('--lr', type=_checked(float, lambda v: 0 < v < math.inf, '> 0 and finite'), default=.001,
-                        help='the initial learning rate')
+    parser.add_argument('--lr', type=_checked(float, lambda v: 0 < v < math.inf, '> 0 and finite'), default=None,
+                        help='the initial learning rate (default: %g with --optimizer nag, %g with adam; '
+                             'lbfgs does not use it)' % (DEFAULT_LR['nag'], DEFAULT_LR['adam']))
     parser.add_argument('--gpu', type=int, default=0,
                         help='which GPU to use, -1 means the CPU; without a usable GPU the run '
                              'warns and continues on the CPU')
@@ -185,10 +194,20 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
     parser.add_argument('--pooling', choices=['avg', 'max'], default='avg',
                         help='the pooling between the network\'s blocks: avg (Gatys et al., the original) or '
                              'max (the network as trained)')
+    parser.add_argument('--optimizer', choices=['nag', 'adam', 'lbfgs'], default='nag',
+                        help='how the image is optimised: nag, the original\'s Nesterov steps (default); adam, '
+                             'Adam steps in the same loop (same clipping, schedule and weight decay); lbfgs, '
+                             'scipy\'s L-BFGS-B on the losses plus the TV energy, unclipped, --max-num-epochs '
+                             'counting its function evaluations, each iteration logged as an epoch, stopping '
+                             'on scipy\'s tests instead of --stop-eps')
+    parser.add_argument('--print-epochs', type=_checked(int, lambda v: v >= 0, '>= 0'), default=0,
+                        help='every n epochs log the content, style and TV losses (weighted as in the '
+                             'gradient) and their sum; 0, the default, logs none')
 
-    if arglist is None:
-        return parser.parse_args()
-    return parser.parse_args(arglist)
+    args = parser.parse_args(arglist)  # None: sys.argv
+    if args.lr is None:
+        args.lr = DEFAULT_LR[args.optimizer]
+    return args
 
 
 def _stages(text):
@@ -711,8 +730,9 @@ def train_nstyle(args, callback=None, cache=None):
                     logging.info('start training arguments %s', args)
                 else:
                     img = upsampled(img, content_np.shape, dev)
-                epochs_done += optimize_nag(args, loss, img, dev, callback, interrupted, final_fn, colors_from,
-                                            first_epoch=epochs_done, num_epochs=epochs)
+                optimize = optimize_lbfgs if args.optimizer == 'lbfgs' else optimize_steps
+                epochs_done += optimize(args, loss, img, dev, callback, interrupted, final_fn, colors_from,
+                                        first_epoch=epochs_done, num_epochs=epochs)
         except KeyboardInterrupt:
             if img is not None:  # a second Ctrl-C only sets the flag again: the save completes
                 SaveImage(img.asnumpy(), final_fn, colors_from=colors_from)
@@ -720,21 +740,28 @@ def train_nstyle(args, callback=None, cache=None):
         SaveImage(img.asnumpy(), final_fn, colors_from=colors_from)
 
 
-def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn, colors_from=None, first_epoch=0,
-                 num_epochs=None):
-    """The original's loop: a Nesterov step per epoch on the clipped loss gradient plus the TV
-    gradient, stopping when the image changes by less than --stop-eps. Updates img in place and
-    returns the number of epochs done. Epochs are numbered from first_epoch (the epochs of
-    earlier --multires stages), for the log, the checkpoints and the callback.
-    colors_from: the content colours the checkpoints take (SaveImage), or None."""
-    model_executor, grad_array = loss.model_executor, loss.grad_array
+def step_optimizer(args):
+    """The MXNet optimizer of --optimizer nag (the original's) or adam. Both get the same learning-rate
+    schedule and weight decay, so that those flags mean the same for both."""
     lr = mx.lr_scheduler.FactorScheduler(step=args.lr_sched_delay, factor=args.lr_sched_factor)
-
-    optimizer = mx.optimizer.NAG(
+    if args.optimizer == 'adam':
+        return mx.optimizer.Adam(learning_rate=args.lr, wd=0.0001, lr_scheduler=lr)
+    return mx.optimizer.NAG(
         learning_rate=args.lr,
         wd=0.0001,
         momentum=0.95,
         lr_scheduler=lr)
+
+
+def optimize_steps(args, loss, img, dev, callback, interrupted, final_fn, colors_from=None, first_epoch=0,
+                   num_epochs=None):
+    """The original's loop: a step of the optimizer (NAG, or Adam) per epoch on the clipped loss
+    gradient plus the TV gradient, stopping when the image changes by less than --stop-eps.
+    Updates img in place and returns the number of epochs done. Epochs are numbered from
+    first_epoch (the epochs of earlier --multires stages), for the log, the checkpoints and the
+    callback. colors_from: the content colours the checkpoints take (SaveImage), or None."""
+    model_executor, grad_array = loss.model_executor, loss.grad_array
+    optimizer = step_optimizer(args)
     optim_state = optimizer.create_state(0, img)
 
     old_img = img.copyto(dev)
@@ -791,9 +818,126 @@ def optimize_nag(args, loss, img, dev, callback, interrupted, final_fn, colors_f
             if callback:
                 cbdata['filename'] = outfn
                 cbdata['img'] = npimg
+        if args.print_epochs and (e + 1) % args.print_epochs == 0:
+            # the executors still hold the image this epoch's gradient was computed at (before its step)
+            log_losses(e + 1, weighted_losses(loss, tv_grad_executor))
         if callback:
             callback(cbdata)
     return epochs_done
+
+
+def weighted_losses(loss, tv_grad_executor):
+    """(content, style, TV) loss of the image in the loss executor's data, after its forward pass and
+    the TV executor's on the same image, weighted as in the gradient, in float64. The TV loss is
+    0.5 * sum(x * tv_gradient(x)): the TV executor's Laplacian is symmetric, so that is the energy
+    whose gradient it computes."""
+    losses = [weight * float(output.asnumpy()[0])
+              for weight, output in zip(loss.loss_weights, loss.model_executor.executor.outputs)]
+    tv = 0.0
+    if tv_grad_executor is not None:
+        image = loss.model_executor.data.asnumpy().astype(np.float64)
+        tv = 0.5 * float(np.sum(image * tv_grad_executor.outputs[0].asnumpy()))
+    return sum(losses[loss.style_count:]), sum(losses[:loss.style_count]), tv
+
+
+def log_losses(epoch, losses):
+    content, style, tv = losses
+    logging.info('epoch %d: losses: content %.7g, style %.7g, tv %.7g, total %.7g',
+                 epoch, content, style, tv, content + style + tv)
+
+
+def lbfgs_objective(loss, dev, tv_weight):
+    """The function L-BFGS minimises, over the image's pixels as a flat float64 vector x:
+    objective(x) -> (f, gradient, (content, style, TV)). f is the weighted losses plus the TV energy
+    (weighted_losses), its gradient the loss executor's input gradient plus the TV gradient, not
+    clipped: clipping would make f and its gradient disagree. MXNet computes in float32."""
+    model_executor = loss.model_executor
+    tv_grad_executor = get_tv_grad_executor(model_executor.data, dev, tv_weight)  # sees each x copied in
+
+    def objective(x):
+        model_executor.data[:] = x.reshape(model_executor.data.shape)
+        model_executor.executor.forward()
+        model_executor.executor.backward(loss.grad_array)
+        gradient = model_executor.data_grad.asnumpy().astype(np.float64)
+        if tv_grad_executor is not None:
+            tv_grad_executor.forward()
+            gradient += tv_grad_executor.outputs[0].asnumpy()
+        losses = weighted_losses(loss, tv_grad_executor)
+        return sum(losses), gradient.ravel(), losses
+    return objective
+
+
+class StopLbfgs(Exception):
+    """Raised inside scipy's L-BFGS-B to stop it by a rule of ours; the message says which."""
+
+
+def optimize_lbfgs(args, loss, img, dev, callback, interrupted, final_fn, colors_from=None, first_epoch=0,
+                   num_epochs=None):
+    """scipy's L-BFGS-B on the image's pixels (lbfgs_objective). An epoch is an L-BFGS iteration for
+    the log, the checkpoints, --print-epochs and the callback, but --max-num-epochs counts function
+    evaluations (one forward and backward each, the cost of a NAG epoch): a line search can take
+    several per iteration. It stops at scipy's own tests (no more decrease of f, even in the line
+    search, or a gradient of ~0) or when the budget is spent, not on --stop-eps: the change of one
+    iteration jumps up and down by 10x (measured), so a small one says little. Sets img to each
+    new iterate and returns the number of iterations. first_epoch, num_epochs (the budget),
+    colors_from: as optimize_steps."""
+    budget = args.max_num_epochs if num_epochs is None else num_epochs
+    objective = lbfgs_objective(loss, dev, args.tv_weight)
+    iterate = img.asnumpy().astype(np.float64).ravel()  # the last accepted image
+    iteration, evaluations = first_epoch, 0
+    evaluated = (None, None)  # the last evaluated x and its losses
+    last_checkpoint = None
+    start_time = time.time()
+
+    def value_and_gradient(x):
+        nonlocal evaluations, evaluated
+        if interrupted:
+            logging.warning('interrupted after %d epochs: saving the current image as %s', iteration, final_fn)
+            raise KeyboardInterrupt
+        if evaluations == budget:  # scipy's maxfun lets the line search finish first
+            raise StopLbfgs('the budget of %d function evaluations is spent' % budget)
+        evaluations += 1
+        value, gradient, losses = objective(x)
+        if not (np.isfinite(value) and np.isfinite(gradient).all()):
+            raise NstyleError('the loss became NaN or infinite at epoch %d: stopped without writing %s '
+                              '(last good checkpoint: %s); try smaller loss weights'
+                              % (iteration, final_fn, last_checkpoint or 'none was written'))
+        evaluated = (x.copy(), losses)
+        return value, gradient
+
+    def after_iteration(x):
+        nonlocal iterate, iteration, last_checkpoint
+        eps = np.linalg.norm(x - iterate) / np.linalg.norm(x)
+        iterate = x.copy()
+        img[:] = x.reshape(img.shape)
+        logging.info('epoch %d, relative change %f', iteration, eps)
+        iteration += 1
+        if not np.array_equal(evaluated[0], x):  # the losses logged below must be x's: L-BFGS-B accepts
+            value_and_gradient(x)                # the point it evaluated last, but should it not, evaluate x
+        cbdata = {'eps': eps, 'epoch': iteration}
+        if iteration % args.save_epochs == 0:
+            outfn = os.path.join(args.output_dir, 'e_%d.jpg' % iteration)
+            npimg = img.asnumpy()
+            SaveImage(npimg, outfn, args.remove_noise, colors_from)
+            last_checkpoint = outfn
+            log_progress(loss.model_executor.executor.outputs, loss.loss_weights, loss.style_count, iteration,
+                         first_epoch + budget, start_time, first_epoch)
+            cbdata.update(filename=outfn, img=npimg)
+        if args.print_epochs and iteration % args.print_epochs == 0:
+            log_losses(iteration, evaluated[1])
+        if callback:
+            callback(cbdata)
+
+    try:
+        result = scipy.optimize.minimize(value_and_gradient, iterate, jac=True, method='L-BFGS-B',
+                                         callback=after_iteration,
+                                         options={'maxfun': budget, 'maxiter': budget})
+        reason = result.message
+    except StopLbfgs as stop:
+        reason = str(stop)
+    logging.info('L-BFGS stopped after %d iterations and %d function evaluations: %s',
+                 iteration - first_epoch, evaluations, reason)
+    return iteration - first_epoch
 
 
 @contextlib.contextmanager

@@ -227,6 +227,9 @@ FLAG_CASES = {
     'lr-sched-delay=0': (['--lr-sched-delay', '0'], ['argument --lr-sched-delay', 'must be > 0, got 0']),
     'remove-noise=-1': (['--remove-noise', '-1'], ['argument --remove-noise', 'must be >= 0 and finite, got -1']),
     'model=vgg16': (['--model', 'vgg16'], ['argument --model', "'vgg16'", 'available: vgg19']),
+    'optimizer=sgd': (['--optimizer', 'sgd'], ['argument --optimizer', "invalid choice: 'sgd'",
+                                               "'nag', 'adam', 'lbfgs'"]),
+    'print-epochs=-1': (['--print-epochs', '-1'], ['argument --print-epochs', 'must be >= 0, got -1']),
 }
 
 

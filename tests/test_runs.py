@@ -198,3 +198,17 @@ def test_a_row_without_output_fails_alone(tmp_path, vgg_params, caplog):
     assert status == 1
     assert 'job 1 of 2 (%s line 2) failed: the output column is empty' % jobs in caplog.text
     assert os.listdir(tmp_path / 'ok') == ['final.jpg']
+
+
+def test_multires_with_lbfgs_numbers_its_iterations_across_the_stages(tmp_path, vgg_params):
+    calls = []
+    args = args_for(tmp_path, vgg_params, '--multires', '32:15,64:10', '--optimizer', 'lbfgs', '--save-epochs', '1',
+                    '--original-colors')
+    nstyle.train_nstyle(args, callback=calls.append)
+    epochs = [c['epoch'] for c in calls]
+    assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) >= 4
+    shapes = [c['img'].shape[2:] for c in calls]
+    first_stage = shapes.count((21, 32))
+    assert first_stage >= 1 and shapes == [(21, 32)] * first_stage + [(42, 64)] * (len(shapes) - first_stage)
+    assert io.imread(str(tmp_path / 'final.jpg')).shape == (42, 64, 3)
+    assert io.imread(str(tmp_path / ('e_%d.jpg' % first_stage))).shape == (21, 32, 3)
