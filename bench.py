@@ -29,6 +29,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+WEIGHTS = None  # the random weights file the workers load (make_weights)
 PEER = os.path.join(HERE, 'benchmarks', 'torch_gatys.py')
 PEER_VENV = os.path.join(HERE, '.venv-torch')
 def epoch_gflop(h, w):
@@ -59,18 +60,13 @@ def run_args(nstyle, size, epochs, params, output_dir, dtype):
                             '--output_dir', output_dir, '--dtype', dtype])
 
 
-def port_worker(size, epochs, process_start, dtype='float32', save_image=None):
+def port_worker(size, epochs, process_start, params, dtype='float32', save_image=None):
     """Time epochs + 1 epochs (the first is the warm-up); save_image: the final image as .npy."""
     sys.path.insert(0, HERE)
     import nstyle
     import numpy as np
-    from tests.weights import random_vgg19_arrays, save_params
     w, h = size
     with tempfile.TemporaryDirectory() as folder:
-        params = os.path.join(folder, 'vgg19.params')
-        making_weights = time.time()
-        save_params(params, random_vgg19_arrays())
-        weights_time = time.time() - making_weights  # the benchmark's own work, not the program's
         args = run_args(nstyle, size, epochs + 1, params, os.path.join(folder, 'out'), dtype)
         stamps = []
 
@@ -82,23 +78,20 @@ def port_worker(size, epochs, process_start, dtype='float32', save_image=None):
     times = [b - a for a, b in zip(stamps, stamps[1:])]
     return {'s_per_epoch': statistics.median(times), 'gflop_per_epoch': epoch_gflop(h, w),
             # to the end of epoch 0, and to its start (its end less a median epoch)
-            'start_to_first_epoch_s': stamps[0] - process_start - weights_time,
-            'start_up_s': stamps[0] - process_start - weights_time - statistics.median(times),
+            'start_to_first_epoch_s': stamps[0] - process_start,
+            'start_up_s': stamps[0] - process_start - statistics.median(times),
             'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             'threads': nstyle.find_mxnet.THREADS}
 
 
-def loss_worker(size, epochs, images):
+def loss_worker(size, epochs, images, params):
     """The float32 loss (content and style, weighted as in the gradient) of each saved image."""
     sys.path.insert(0, HERE)
     import model_vgg19
     import mxnet as mx
     import nstyle
     import numpy as np
-    from tests.weights import random_vgg19_arrays, save_params
     with tempfile.TemporaryDirectory() as folder:
-        params = os.path.join(folder, 'vgg19.params')
-        save_params(params, random_vgg19_arrays())
         args = run_args(nstyle, size, epochs, params, folder, 'float32')
         content_np = nstyle.PreprocessContentImage(args.content_image, args.max_long_edge)
         style_layers, content_layers = nstyle.chosen_layers(args, model_vgg19)
@@ -114,9 +107,20 @@ def loss_worker(size, epochs, images):
     return {'losses': losses}
 
 
+def make_weights(folder):
+    """The random weights, made once by the parent: their making is no part of a worker's start-up
+    or memory."""
+    sys.path.insert(0, HERE)
+    from tests.weights import random_vgg19_arrays, save_params
+    global WEIGHTS
+    WEIGHTS = os.path.join(folder, 'vgg19.params')
+    save_params(WEIGHTS, random_vgg19_arrays())
+
+
 def run_worker(*arguments):
     started = time.time()
-    command = [sys.executable, __file__, '--process-start', repr(started)] + [str(a) for a in arguments]
+    command = [sys.executable, __file__, '--process-start', repr(started), '--params', WEIGHTS] + \
+        [str(a) for a in arguments]
     result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ))
     if result.returncode != 0:
         return {'error': (result.stderr.strip().splitlines() or ['exit %d' % result.returncode])[-1]}
@@ -185,18 +189,21 @@ def main():
     parser.add_argument('--save-image', help=argparse.SUPPRESS)
     parser.add_argument('--loss-worker', help=argparse.SUPPRESS)
     parser.add_argument('--images', help=argparse.SUPPRESS)
+    parser.add_argument('--params', help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker:
-        print(json.dumps(port_worker(parse_size(args.worker), args.epochs, args.process_start, args.dtype,
-                                     args.save_image)))
+        print(json.dumps(port_worker(parse_size(args.worker), args.epochs, args.process_start, args.params,
+                                     args.dtype, args.save_image)))
         return
     if args.loss_worker:
-        print(json.dumps(loss_worker(parse_size(args.loss_worker), args.epochs, args.images.split(','))))
+        print(json.dumps(loss_worker(parse_size(args.loss_worker), args.epochs, args.images.split(','), args.params)))
         return
 
     sizes = [parse_size(text) for text in args.sizes.split(',')]
     peer_python = None if args.no_peer else ensure_peer_environment()
+    weights_folder = tempfile.TemporaryDirectory()
+    make_weights(weights_folder.name)
     print('machine: %s, %d CPUs usable, %s; random weights (not VGG-19)'
           % (platform.processor() or platform.machine(), len(os.sched_getaffinity(0)), cpu_model()), flush=True)
     rows = []

@@ -143,15 +143,17 @@ def get_executor(style, content, input_size, ctx, params=None, dtype='float32'):
         out = bfloat16_convolutions(out)
     arg_shapes, output_shapes, aux_shapes = out.infer_shape(data=(1, 3, input_size[0], input_size[1]))
     arg_names = out.list_arguments()
-    arg_dict = dict(zip(arg_names, [mx.nd.zeros(shape, ctx=ctx) for shape in arg_shapes]))
-    grad_dict = {'data': arg_dict['data'].copyto(ctx)}
-    for name in arg_names:
-        if name == 'data':
-            continue
-        if name in params:
-            params[name].copyto(arg_dict[name])
+    arg_dict = {}
+    for name, shape in zip(arg_names, arg_shapes):
+        if name in params and params[name].context == ctx:
+            arg_dict[name] = params[name]  # the weights themselves, never written: a copy would cost 80 MB
         else:
-            print('Skip argument %s' % name)  # the loss targets, filled in by the caller
+            arg_dict[name] = mx.nd.zeros(shape, ctx=ctx)
+            if name in params:
+                params[name].copyto(arg_dict[name])
+            elif name != 'data':
+                print('Skip argument %s' % name)  # the loss targets, filled in by the caller
+    grad_dict = {'data': arg_dict['data'].copyto(ctx)}
     executor = out.bind(ctx=ctx, args=arg_dict, args_grad=grad_dict, grad_req='write')
     return ConvExecutor(executor=executor,
                         data=arg_dict['data'],
