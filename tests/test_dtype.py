@@ -34,7 +34,12 @@ def test_only_the_convolutions_compute_in_bfloat16():
         return {name: t for name, t in types.items() if re.fullmatch(prefix + r'[\d_]+', name)}
 
     assert len(of('conv')) == 13 and len(of('fullyconnected')) == 5  # conv1_1 ... conv5_1; 5 Grams
-    assert set(of('conv').values()) == set(of('relu').values()) == set(of('pool').values()) == {bfloat16}
+    assert set(of('conv').values()) == set(of('pool').values()) == {bfloat16}
+    # the ReLUs that feed the Grams and the content loss stay float32 (a fast gradient sum); the others not
+    taps = {'relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu4_2', 'relu5_1'}
+    assert model_vgg19.feature_taps(mx.sym.Group([style_loss, content_loss])) == taps
+    assert {name for name, t in of('relu').items() if t == np.float32} == taps
+    assert {name for name, t in of('relu').items() if t == bfloat16} == set(of('relu')) - taps
     assert set(of('fullyconnected').values()) == set(of('sum').values()) == {np.dtype(np.float32)}
     outputs = converted.infer_type(**{name: 'float32' for name in converted.list_arguments()})[1]
     assert [np.dtype(t) for t in outputs] == [np.dtype(np.float32)] * 6  # the losses
