@@ -44,6 +44,20 @@ def run_nstyle(args, cwd=PROJECT, timeout=300):
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def record_nag_steps(monkeypatch, take):
+    """take(weight, grad) at every NAG step, before the step: the list of what it returned."""
+    import mxnet as mx
+    seen = []
+    original_update = mx.optimizer.NAG.update
+
+    def update(self, index, weight, grad, state):
+        seen.append(take(weight, grad))
+        return original_update(self, index, weight, grad, state)
+
+    monkeypatch.setattr(mx.optimizer.NAG, 'update', update)
+    return seen
+
+
 def epoch_lines(log):
     """The original's per-epoch log lines, as (epoch, relative change)."""
     import re

@@ -1,14 +1,13 @@
 """The optimisation loop of train_nstyle: clipping, stopping, checkpoints, callback, seeding."""
 import os
 
-import mxnet as mx
 import numpy as np
 import pytest
 from skimage import img_as_ubyte, io
 from skimage.restoration import denoise_tv_chambolle
 
 import nstyle
-from conftest import CONTENT, STYLE, epoch_lines, run_nstyle
+from conftest import CONTENT, STYLE, epoch_lines, record_nag_steps, run_nstyle
 
 # Golden run of the original with these flags: epochs 0, 1, 2 change by 0.897, 0.574, 0.431.
 SMALL = ['--gpu', '-1', '--max-long-edge', '128', '--seed', '0',
@@ -21,15 +20,7 @@ def args_for(tmp_path, vgg_params, *extra):
 
 def record_updates(monkeypatch):
     """The gradients the optimiser receives, epoch by epoch (as numpy)."""
-    seen = []
-    original_update = mx.optimizer.NAG.update
-
-    def update(self, index, weight, grad, state):
-        seen.append(grad.asnumpy())
-        return original_update(self, index, weight, grad, state)
-
-    monkeypatch.setattr(mx.optimizer.NAG, 'update', update)
-    return seen
+    return record_nag_steps(monkeypatch, lambda weight, grad: grad.asnumpy())
 
 
 @pytest.mark.parametrize('content_weight,clipped', [(1e6, True), (1e-9, False)])
@@ -48,14 +39,7 @@ def test_gradient_is_clipped_to_3hw_only_when_above(tmp_path, vgg_params, monkey
 
 
 def test_tv_gradient_is_added_to_the_update(tmp_path, vgg_params, monkeypatch):
-    seen = []
-    original_update = mx.optimizer.NAG.update
-
-    def update(self, index, weight, grad, state):
-        seen.append((grad.asnumpy(), weight.asnumpy()))
-        return original_update(self, index, weight, grad, state)
-
-    monkeypatch.setattr(mx.optimizer.NAG, 'update', update)
+    seen = record_nag_steps(monkeypatch, lambda weight, grad: (grad.asnumpy(), weight.asnumpy()))
     # content and style weights 0: the update is the TV gradient alone, 0.5 * Laplacian(img)
     args = args_for(tmp_path, vgg_params, '--max-num-epochs', '2', '--tv-weight', '0.5', '--stop-eps', '0',
                     '--style-weight', '0', '--content-weight', '0')

@@ -3,14 +3,13 @@ the image each stage starts from, the sizes the stages run at, and a batch whose
 do not stop the others, with its results equal to single runs."""
 import os
 
-import mxnet as mx
 import numpy as np
 import pytest
 from skimage import io, transform
 
 import model_vgg19
 import nstyle
-from conftest import CONTENT, STYLE, run_nstyle
+from conftest import CONTENT, STYLE, record_nag_steps, run_nstyle
 
 SMALL = ['--gpu', '-1', '--max-long-edge', '32', '--seed', '0', '--content-image', CONTENT, '--style-image', STYLE]
 
@@ -19,23 +18,15 @@ def args_for(out_dir, vgg_params, *extra):
     return nstyle.get_args(SMALL + ['--vgg-params', vgg_params, '--output_dir', str(out_dir)] + list(extra))
 
 
-def record_nag_steps(monkeypatch):
-    """(image before the step, its shape) for every NAG step, as numpy."""
-    seen = []
-    original_update = mx.optimizer.NAG.update
-
-    def update(self, index, weight, grad, state):
-        seen.append(weight.asnumpy())
-        return original_update(self, index, weight, grad, state)
-
-    monkeypatch.setattr(mx.optimizer.NAG, 'update', update)
-    return seen
+def images_before_steps(monkeypatch):
+    """The image before each NAG step, as numpy."""
+    return record_nag_steps(monkeypatch, lambda weight, grad: weight.asnumpy())
 
 
 # ---------------------------------------------------------------- --init
 
 def test_init_content_starts_at_the_content_image(tmp_path, vgg_params, monkeypatch):
-    seen = record_nag_steps(monkeypatch)
+    seen = images_before_steps(monkeypatch)
     nstyle.train_nstyle(args_for(tmp_path, vgg_params, '--init', 'content', '--max-num-epochs', '2', '--stop-eps', '0'))
     expected = nstyle.PreprocessContentImage(CONTENT, 32)  # what the content loss compares with
     assert seen[0].shape == expected.shape == (1, 3, 21, 32)
@@ -44,7 +35,7 @@ def test_init_content_starts_at_the_content_image(tmp_path, vgg_params, monkeypa
 
 
 def test_init_noise_is_the_default_and_is_small(tmp_path, vgg_params, monkeypatch):
-    seen = record_nag_steps(monkeypatch)
+    seen = images_before_steps(monkeypatch)
     nstyle.train_nstyle(args_for(tmp_path, vgg_params, '--max-num-epochs', '1'))
     assert nstyle.get_args([]).init == 'noise'
     assert np.abs(seen[0]).max() <= 0.1 and seen[0].std() > 0.05  # uniform(-0.1, 0.1)
@@ -59,7 +50,7 @@ def test_init_from_a_checkpoint_writes_back_the_same_pixels(tmp_path, vgg_params
     start[0, 1] = [255, 255, 255]
     path = tmp_path / 'e_50.png'
     io.imsave(str(path), start, check_contrast=False)
-    seen = record_nag_steps(monkeypatch)
+    seen = images_before_steps(monkeypatch)
     nstyle.train_nstyle(args_for(tmp_path / 'out', vgg_params, '--init', str(path), '--max-num-epochs', '1'))
     # the optimiser's first image, written as the program writes images, is exactly the file
     np.testing.assert_array_equal(nstyle.PostprocessImage(seen[0]), start)
@@ -71,7 +62,7 @@ def test_init_image_of_another_size_is_resized(tmp_path, vgg_params, monkeypatch
     start = rng.randint(0, 256, size=(40, 50, 3)).astype(np.uint8)
     path = tmp_path / 'start.png'
     io.imsave(str(path), start, check_contrast=False)
-    seen = record_nag_steps(monkeypatch)
+    seen = images_before_steps(monkeypatch)
     nstyle.train_nstyle(args_for(tmp_path / 'out', vgg_params, '--init', str(path), '--max-num-epochs', '1'))
     expected = transform.resize(start.astype(np.float64), (21, 32), preserve_range=True)
     assert seen[0].shape == (1, 3, 21, 32)
@@ -90,7 +81,7 @@ def test_init_missing_file_is_one_line_and_writes_nothing(tmp_path, vgg_params):
 # ---------------------------------------------------------------- --multires
 
 def test_multires_runs_each_stage_at_its_size_from_the_previous_result(tmp_path, vgg_params, monkeypatch):
-    seen = record_nag_steps(monkeypatch)
+    seen = images_before_steps(monkeypatch)
     calls = []
     args = args_for(tmp_path, vgg_params, '--multires', '32:2,64:3', '--save-epochs', '1', '--stop-eps', '0')
     nstyle.train_nstyle(args, callback=calls.append)
@@ -107,7 +98,7 @@ def test_multires_runs_each_stage_at_its_size_from_the_previous_result(tmp_path,
 
 
 def test_multires_stage_without_a_budget_gets_max_num_epochs(tmp_path, vgg_params, monkeypatch):
-    seen = record_nag_steps(monkeypatch)
+    seen = images_before_steps(monkeypatch)
     args = args_for(tmp_path, vgg_params, '--multires', '16:1,32', '--max-num-epochs', '2', '--stop-eps', '0',
                     '--style-layers', 'relu1_1,relu2_1', '--content-layers', 'relu2_1')
     nstyle.train_nstyle(args)
