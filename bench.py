@@ -102,8 +102,7 @@ def loss_worker(size, epochs, images, params):
         for image in images:
             loss.model_executor.data[:] = np.load(image)
             loss.model_executor.executor.forward()
-            losses.append(sum(w * out.asscalar() for w, out in zip(loss.loss_weights,
-                                                                 loss.model_executor.executor.outputs)))
+            losses.append(sum(nstyle.content_and_style_losses(loss)))
     return {'losses': losses}
 
 

@@ -67,6 +67,7 @@ def _checked(kind, test, requirement):
 
 FINITE = _checked(float, math.isfinite, 'a finite number')
 NON_NEGATIVE = _checked(float, lambda v: 0 <= v < math.inf, '>= 0 and finite')
+POSITIVE = _checked(float, lambda v: 0 < v < math.inf, '> 0 and finite')
 # --lr when not given. Adam moves each pixel by about lr per step whatever the gradient's scale, so
 # on pixels of about +-128 it needs a far larger rate than NAG, whose step is lr times the gradient.
 # 5 did best after 300 epochs (on the tests' random weights: 64 px of 1, 3, 10, 30; 128 px of 2, 5,
@@ -131,7 +132,7 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
                         help='the maximal number of epochs (one optimisation step each)')
     parser.add_argument('--max-long-edge', type=_checked(int, lambda v: v > 0, '> 0'), default=600,
                         help='resize the content image so that its long edge is this many pixels')
-    parser.add_argument('--lr', type=_checked(float, lambda v: 0 < v < math.inf, '> 0 and finite'), default=None,
+    parser.add_argument('--lr', type=POSITIVE, default=None,
                         help='the initial learning rate (default: %g with --optimizer nag, %g with adam; '
                              'lbfgs does not use it)' % (DEFAULT_LR['nag'], DEFAULT_LR['adam']))
     parser.add_argument('--gpu', type=int, default=0,
@@ -183,8 +184,7 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
     parser.add_argument('--style-blend-weights', type=_blend_weights, default=None,
                         help='with several --style-image: how much of each style, comma-separated weights >= 0, '
                              'one per image, normalised to sum 1 (default: equal)')
-    parser.add_argument('--style-scale', type=_checked(float, lambda v: 0 < v < math.inf, '> 0 and finite'),
-                        default=1.0,
+    parser.add_argument('--style-scale', type=POSITIVE, default=1.0,
                         help='resize the style image to this times the content image\'s size before taking its '
                              'Gram matrices (larger: larger brush strokes); 1 stretches it to exactly the '
                              'content\'s size, as the original does')
@@ -547,7 +547,7 @@ def loaded_params(model_module, path, cache):
 def bound_executor(cache, model_module, outputs, size, dev, params, dtype):
     """model_module.get_executor(*outputs, ...). In batch mode (cache['executors'] exists) it is
     reused when a job before bound the same graph at the same size: binding allocates the
-    activations and copies the weights. The last few stay, so that memory stays bounded; a single
+    activations. The last few stay, so that memory stays bounded; a single
     run keeps none (the target executor is freed before the loop, as in the original)."""
     executors = cache.get('executors')
     if executors is None:
@@ -563,13 +563,13 @@ def bound_executor(cache, model_module, outputs, size, dev, params, dtype):
     return executor
 
 
-def compute_targets(model_module, style, content, size, dev, params, content_np, style_nps, blend, cache, dtype):
+def compute_targets(model_module, style, gram, content, size, dev, params, content_np, style_nps, blend, cache,
+                    dtype):
     """Style targets: the blend-weighted sum of each style image's Gram matrices; content targets:
     the content image's features; copied to the CPU as the original does. `style` and `content` are
-    the feature groups (either may be None). One executor at the content's `size` computes both, as
-    in the original; style images of another size (--style-scale) get an executor bound at theirs."""
-    with mx.name.NameManager():  # the same automatic names each time, so that batch mode can reuse executors
-        gram = style_gram_symbol(size, style)[0] if style is not None else None
+    the feature groups, `gram` the Gram matrices of `style` at `size` (each may be None). One executor
+    at the content's `size` computes both, as in the original; style images of another size
+    (--style-scale) get an executor bound at theirs."""
     model_executor = bound_executor(cache, model_module, (gram, content), size, dev, params, dtype)
     style_array = []
     if gram is not None:
@@ -622,7 +622,7 @@ def build_loss(args, model_module, style_layers, content_layers, content_np, sty
     with mx.name.NameManager():  # the same automatic names each time, so that batch mode can reuse executors
         style, content = model_module.get_symbol(style_layers, content_layers, pooling=args.pooling)
         gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
-    style_array, content_array = compute_targets(model_module, style, content, size, dev, params,
+    style_array, content_array = compute_targets(model_module, style, gram, content, size, dev, params,
                                                  content_np, style_nps, blend, cache, args.dtype)
 
     with mx.name.NameManager():
@@ -723,9 +723,7 @@ def train_nstyle(args, callback=None, cache=None):
                 colors_from = PostprocessImage(content_np) if args.original_colors else None  # the result's size
                 loss = build_loss(args, model_module, style_layers, content_layers, content_np, style_nps, blend,
                                   dev, params, cache)
-                if img is None:
-                    # train
-                    # initialize img with random noise
+                if img is None:  # the first stage starts from --init, the others from the stage before
                     img = initial_image(args, content_np, init_pixels, dev)
                     logging.info('start training arguments %s', args)
                 else:
@@ -774,9 +772,7 @@ def optimize_steps(args, loss, img, dev, callback, interrupted, final_fn, colors
     max_num_epochs = first_epoch + num_epochs
     epochs_done = 0
     for e in range(first_epoch, max_num_epochs):
-        if interrupted:
-            logging.warning('interrupted after %d epochs: saving the current image as %s', e, final_fn)
-            raise KeyboardInterrupt
+        stop_if_interrupted(interrupted, e, final_fn)
         img.copyto(model_executor.data)
         model_executor.executor.forward()
         model_executor.executor.backward(grad_array)
@@ -813,8 +809,7 @@ def optimize_steps(args, loss, img, dev, callback, interrupted, final_fn, colors
             npimg = new_img.asnumpy()
             SaveImage(npimg, outfn, args.remove_noise, colors_from)
             last_checkpoint = outfn
-            log_progress(model_executor.executor.outputs, loss.loss_weights, loss.style_count, e + 1,
-                         max_num_epochs, start_time, first_epoch)
+            log_progress(loss, e + 1, max_num_epochs, start_time, first_epoch)
             if callback:
                 cbdata['filename'] = outfn
                 cbdata['img'] = npimg
@@ -826,18 +821,24 @@ def optimize_steps(args, loss, img, dev, callback, interrupted, final_fn, colors
     return epochs_done
 
 
+def content_and_style_losses(loss):
+    """The content and the style loss of the loss executor's last forward pass, weighted as in the
+    gradient (0 when not built), in float64. The first loss.style_count outputs are the style losses."""
+    losses = [weight * float(output.asnumpy()[0])
+              for weight, output in zip(loss.loss_weights, loss.model_executor.executor.outputs)]
+    return sum(losses[loss.style_count:]), sum(losses[:loss.style_count])
+
+
 def weighted_losses(loss, tv_grad_executor):
     """(content, style, TV) loss of the image in the loss executor's data, after its forward pass and
     the TV executor's on the same image, weighted as in the gradient, in float64. The TV loss is
     0.5 * sum(x * tv_gradient(x)): the TV executor's Laplacian is symmetric, so that is the energy
     whose gradient it computes."""
-    losses = [weight * float(output.asnumpy()[0])
-              for weight, output in zip(loss.loss_weights, loss.model_executor.executor.outputs)]
     tv = 0.0
     if tv_grad_executor is not None:
         image = loss.model_executor.data.asnumpy().astype(np.float64)
         tv = 0.5 * float(np.sum(image * tv_grad_executor.outputs[0].asnumpy()))
-    return sum(losses[loss.style_count:]), sum(losses[:loss.style_count]), tv
+    return content_and_style_losses(loss) + (tv,)
 
 
 def log_losses(epoch, losses):
@@ -891,9 +892,7 @@ def optimize_lbfgs(args, loss, img, dev, callback, interrupted, final_fn, colors
 
     def value_and_gradient(x):
         nonlocal evaluations, evaluated
-        if interrupted:
-            logging.warning('interrupted after %d epochs: saving the current image as %s', iteration, final_fn)
-            raise KeyboardInterrupt
+        stop_if_interrupted(interrupted, iteration, final_fn)
         if evaluations == budget:  # scipy's maxfun lets the line search finish first
             raise StopLbfgs('the budget of %d function evaluations is spent' % budget)
         evaluations += 1
@@ -920,8 +919,7 @@ def optimize_lbfgs(args, loss, img, dev, callback, interrupted, final_fn, colors
             npimg = img.asnumpy()
             SaveImage(npimg, outfn, args.remove_noise, colors_from)
             last_checkpoint = outfn
-            log_progress(loss.model_executor.executor.outputs, loss.loss_weights, loss.style_count, iteration,
-                         first_epoch + budget, start_time, first_epoch)
+            log_progress(loss, iteration, first_epoch + budget, start_time, first_epoch)
             cbdata.update(filename=outfn, img=npimg)
         if args.print_epochs and iteration % args.print_epochs == 0:
             log_losses(iteration, evaluated[1])
@@ -956,14 +954,21 @@ def ctrl_c_between_epochs():
         signal.signal(signal.SIGINT, previous)
 
 
-def log_progress(loss_outputs, loss_weights, style_count, epoch, max_num_epochs, start_time, first_epoch=0):
-    """Content and style loss (weighted as in the gradient; 0 when not built), elapsed time, and time
-    left at most. The first `style_count` outputs are the style losses."""
-    losses = [weight * output.asscalar() for weight, output in zip(loss_weights, loss_outputs)]
+def stop_if_interrupted(interrupted, epochs_done, final_fn):
+    """KeyboardInterrupt between epochs when Ctrl-C marked `interrupted` (ctrl_c_between_epochs);
+    train_nstyle then saves the current image as final.jpg."""
+    if interrupted:
+        logging.warning('interrupted after %d epochs: saving the current image as %s', epochs_done, final_fn)
+        raise KeyboardInterrupt
+
+
+def log_progress(loss, epoch, max_num_epochs, start_time, first_epoch=0):
+    """Content and style loss (content_and_style_losses), elapsed time, and time left at most."""
+    content, style = content_and_style_losses(loss)
     elapsed = time.time() - start_time
     left = elapsed / (epoch - first_epoch) * (max_num_epochs - epoch)
     logging.info('epoch %d: content loss %.4g, style loss %.4g, %s elapsed, at most %s left',
-                 epoch, sum(losses[style_count:]), sum(losses[:style_count]), _duration(elapsed), _duration(left))
+                 epoch, content, style, _duration(elapsed), _duration(left))
 
 
 # ---------------------------------------------------------------- batch mode

@@ -64,9 +64,10 @@ def targets(params, style_images, blend, style_size=TARGET_SIZE, size=TARGET_SIZ
     """The Gram targets compute_targets builds for a result of `size` from these style images
     (paths), stretched to `style_size`."""
     style, _ = model_vgg19.get_symbol()
+    gram, _ = nstyle.style_gram_symbol(size, style)
     style_nps = [nstyle.PreprocessStyleImage(path, (1, 3) + tuple(style_size)) for path in style_images]
-    grams, contents = nstyle.compute_targets(model_vgg19, style, None, size, mx.cpu(), params, None, style_nps, blend,
-                                             {}, 'float32')
+    grams, contents = nstyle.compute_targets(model_vgg19, style, gram, None, size, mx.cpu(), params, None, style_nps,
+                                             blend, {}, 'float32')
     assert contents == []
     return [g.asnumpy() for g in grams]
 
