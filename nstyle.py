@@ -273,15 +273,16 @@ def _to_network_input(resized_img):
     return sample[np.newaxis]
 
 
-def PreprocessContentImage(path, long_edge, min_side=1):
+def PreprocessContentImage(path, long_edge, min_side=1, long_edge_flag='--max-long-edge'):
     img = read_rgb_image(path, '--content-image')
     logging.info('load the content image, size = %s', img.shape[:2])
     factor = float(long_edge) / max(img.shape[:2])
     new_size = (int(img.shape[0] * factor), int(img.shape[1] * factor))
     if min(new_size) < min_side:
-        raise NstyleError('--content-image %s: resized to %dx%d (--max-long-edge %d), it is too small: the model '
-                          'needs at least %d pixels on each side; raise --max-long-edge or use a less elongated '
-                          'image' % (path, new_size[1], new_size[0], long_edge, min_side))
+        raise NstyleError('--content-image %s: resized to %dx%d (%s %d), it is too small: the model '
+                          'needs at least %d pixels on each side; raise %s or use a less elongated '
+                          'image' % (path, new_size[1], new_size[0], long_edge_flag, long_edge, min_side,
+                                     long_edge_flag))
     resized_img = transform.resize(img, new_size)
     logging.info('resize the content image to %s', new_size)
     return _to_network_input(resized_img)
@@ -701,7 +702,8 @@ def train_nstyle(args, callback=None, cache=None):
 
     # input: every stage's content and style images first, so that a bad image or size fails before any work
     min_side = model_module.min_input_side(style_layers + content_layers)
-    content_nps = [PreprocessContentImage(args.content_image, edge, min_side) for edge, _ in stages]
+    long_edge_flag = '--multires' if args.multires else '--max-long-edge'
+    content_nps = [PreprocessContentImage(args.content_image, edge, min_side, long_edge_flag) for edge, _ in stages]
     style_min_side = model_module.min_input_side(style_layers) if style_layers else 1
     style_inputs = [preprocess_style_images(args, content_np.shape, style_min_side) for content_np in content_nps]
     init_pixels = read_init_image(args)

@@ -105,6 +105,16 @@ def test_multires_stage_without_a_budget_gets_max_num_epochs(tmp_path, vgg_param
     assert [x.shape[2:] for x in seen] == [(10, 16), (21, 32), (21, 32)]
 
 
+def test_multires_stage_too_small_names_the_flag(tmp_path, vgg_params):
+    out = tmp_path / 'out'
+    proc = run_nstyle(SMALL + ['--vgg-params', vgg_params, '--output_dir', out, '--multires', '8,48'])
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        'nstyle.py: error: --content-image %s: resized to 8x5 (--multires 8), it is too small: the model needs at '
+        'least 16 pixels on each side; raise --multires or use a less elongated image' % CONTENT)
+    assert not out.exists()
+
+
 @pytest.mark.parametrize('text,needle', [('300,200', 'must grow'), ('0,300', '> 0'), ('300:-1', '>= 0'),
                                          ('300:a', 'EDGE:EPOCHS'), ('', 'EDGE:EPOCHS')])
 def test_bad_multires_is_one_line(text, needle, capsys):
