@@ -20,7 +20,9 @@ from skimage import transform
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 import model_vgg19
-import nstyle
+from neural_style.flags import NstyleError, OneLineErrorParser, checked, run_cli
+from neural_style.images import read_rgb_image, to_network_input
+from neural_style.losses import style_gram_symbol
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_REFERENCE = os.path.join(HERE, 'input', 'reference', '4343_starry_night.jpg')
@@ -28,7 +30,7 @@ ASPECT_TOLERANCE = 0.05  # truncated sizes (600x400 -> 128x85) change the aspect
 
 
 def get_args(arglist=None):
-    parser = nstyle.OneLineErrorParser(
+    parser = OneLineErrorParser(
         description='compare a neural-style result with a reference: SSIM, PSNR, and the style and content '
                     'distances (VGG-19 features) of both to the style and content images')
     parser.add_argument('result', metavar='RESULT', help='the image to judge, e.g. output/final.jpg')
@@ -41,7 +43,7 @@ def get_args(arglist=None):
     parser.add_argument('--vgg-params', default=model_vgg19.DEFAULT_PARAMS,
                         help='the VGG-19 weights, as for nstyle.py')
     parser.add_argument('--json', action='store_true', help='print one JSON object instead of a table')
-    parser.add_argument('--min-ssim', type=nstyle._checked(float, lambda v: -1 <= v <= 1, 'in [-1, 1]'),
+    parser.add_argument('--min-ssim', type=checked(float, lambda v: -1 <= v <= 1, 'in [-1, 1]'),
                         help='exit with status 1 when the SSIM is below this')
     return parser.parse_args(arglist)
 
@@ -50,7 +52,7 @@ def check_same_picture(flag, path, pixels, reference):
     """Sizes may differ; the aspect ratio must not (beyond truncation): else it is another picture."""
     (h, w), (ref_h, ref_w) = pixels.shape[:2], reference.shape[:2]
     if abs((w / h) / (ref_w / ref_h) - 1) > ASPECT_TOLERANCE:
-        raise nstyle.NstyleError('%s %s is %dx%d but the reference is %dx%d: not the same picture (the aspect '
+        raise NstyleError('%s %s is %dx%d but the reference is %dx%d: not the same picture (the aspect '
                                  'ratios differ); give the matching --reference and --content-image'
                                  % (flag, path, w, h, ref_w, ref_h))
 
@@ -61,11 +63,11 @@ def feature_distances(images, content, style, params):
     squared distance to `content`'s relu4_2 features (the content loss before its weight)."""
     size = content.shape[:2]
     style_symbol, content_symbol = model_vgg19.get_symbol()
-    gram, gscale = nstyle.style_gram_symbol(size, style_symbol)
+    gram, gscale = style_gram_symbol(size, style_symbol)
     model = model_vgg19.get_executor(gram, content_symbol, size, mx.cpu(), params)
 
     def features(pixels):
-        model.data[:] = nstyle._to_network_input(pixels)
+        model.data[:] = to_network_input(pixels)
         model.executor.forward()
         return [x.asnumpy().astype(np.float64) for x in model.executor.outputs]
 
@@ -83,22 +85,22 @@ def feature_distances(images, content, style, params):
 
 def compare(args):
     """The report as a dict (the --json output)."""
-    reference = nstyle.read_rgb_image(args.reference, '--reference')
-    result = nstyle.read_rgb_image(args.result, 'RESULT')
-    content = nstyle.read_rgb_image(args.content_image, '--content-image')
-    style = nstyle.read_rgb_image(args.style_image, '--style-image')
+    reference = read_rgb_image(args.reference, '--reference')
+    result = read_rgb_image(args.result, 'RESULT')
+    content = read_rgb_image(args.content_image, '--content-image')
+    style = read_rgb_image(args.style_image, '--style-image')
     check_same_picture('RESULT', args.result, result, reference)
     check_same_picture('--content-image', args.content_image, content, reference)
     size = reference.shape[:2]
     if min(size) < model_vgg19.min_input_side(model_vgg19.STYLE_LAYERS):
-        raise nstyle.NstyleError('--reference %s is %dx%d: too small for VGG-19 (at least %d pixels a side); '
+        raise NstyleError('--reference %s is %dx%d: too small for VGG-19 (at least %d pixels a side); '
                                  'give a larger reference' % (args.reference, size[1], size[0],
                                                               model_vgg19.min_input_side(model_vgg19.STYLE_LAYERS)))
     try:
         params = model_vgg19.load_params(args.vgg_params)
         real_weights = model_vgg19.are_real_weights(args.vgg_params)
     except model_vgg19.WeightsError as error:
-        raise nstyle.NstyleError('--vgg-params: %s' % error) from None
+        raise NstyleError('--vgg-params: %s' % error) from None
     # floats in [0, 1] at the reference's size: what training feeds the network, and what SSIM compares
     reference, result, content, style = (transform.resize(img, size, anti_aliasing=True)
                                          for img in (reference, result, content, style))
@@ -141,11 +143,11 @@ def table(report):
 
 def main(arglist=None):
     args = get_args(arglist)
-    try:
-        report = compare(args)
-    except nstyle.NstyleError as error:
-        print('compare.py: error: %s' % error, file=sys.stderr)
-        return 1
+    return run_cli(lambda: report_and_judge(args), 'compare.py')
+
+
+def report_and_judge(args):
+    report = compare(args)
     print(json.dumps(report, indent=2) if args.json else table(report))
     if args.min_ssim is not None and report['ssim'] < args.min_ssim:
         print('compare.py: SSIM %.4f is below --min-ssim %g' % (report['ssim'], args.min_ssim), file=sys.stderr)

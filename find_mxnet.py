@@ -28,6 +28,10 @@ else:
     THREADS, THREADS_SOURCE = str(usable_cpu_count()), 'the CPUs this process may use'
     os.environ['OMP_NUM_THREADS'] = THREADS
 
+# MXNet announces each executor's subgraph backend on stderr ("Subgraph backend MKLDNN is activated"):
+# noise to a user, so off unless asked for
+os.environ.setdefault('MXNET_SUBGRAPH_VERBOSE', '0')
+
 gpu_build.preload_cuda_libraries()  # the GPU build only: its CUDA libraries, from the nvidia-* wheels
 
 try:

@@ -25,6 +25,9 @@ from PIL import Image
 
 import model_vgg19
 import nstyle
+from neural_style.device import pick_context
+from neural_style.flags import POSITIVE_INT, NstyleError, OneLineErrorParser, run_cli
+from neural_style.images import read_rgb_image
 import view_checkpoints
 
 FIGURES = ['13-1', '13-2', '13-4', '13-5']
@@ -46,8 +49,8 @@ def _figure_list(text):
 
 
 def get_args(arglist=None):
-    positive = nstyle._checked(int, lambda v: v > 0, '> 0')
-    parser = nstyle.OneLineErrorParser(
+    positive = POSITIVE_INT
+    parser = OneLineErrorParser(
         description='regenerate the figures of chapter 13 (neural style) as labelled PNG montages')
     parser.add_argument('--figures', type=_figure_list, default=FIGURES,
                         help='which figures, comma-separated (default: all of %s)' % ','.join(FIGURES))
@@ -119,7 +122,7 @@ def train(args, figure, label, flags, step):
 
 def panel(path, flag, size=None):
     """(label-less) PIL image of a result or an input, at `size` (w, h) when given, shrunk for the montage."""
-    img = Image.fromarray(nstyle.read_rgb_image(path, flag))
+    img = Image.fromarray(read_rgb_image(path, flag))
     if size is not None:
         img = img.resize(size, Image.Resampling.LANCZOS)
     return view_checkpoints.shrink(img)
@@ -156,14 +159,14 @@ def reproduce(args):
     try:
         real = model_vgg19.are_real_weights(args.vgg_params)
     except model_vgg19.WeightsError as error:
-        raise nstyle.NstyleError('--vgg-params: %s' % error) from None
+        raise NstyleError('--vgg-params: %s' % error) from None
     print('weights: %s' % ('VGG-19 (%s)' % args.vgg_params if real else RANDOM_WEIGHTS), flush=True)
-    if nstyle.pick_context(args.gpu).device_type == 'cpu':
+    if pick_context(args.gpu).device_type == 'cpu':
         args.gpu = -1  # warned once here, not at every run
     # every input is read once now, so that a bad one stops the command before hours of runs
     for flag, path in [('--content-image', args.content_image), ('--style-image', args.style_image)] + \
             [('--pair', path) for pair in args.pair for path in pair]:
-        nstyle.read_rgb_image(path, flag)
+        read_rgb_image(path, flag)
     runs = [(figure, label, flags) for figure in args.figures for label, flags in runs_of(figure, args)]
     for number, (figure, label, flags) in enumerate(runs, 1):
         train(args, figure, label, flags, '%d/%d' % (number, len(runs)))
@@ -185,15 +188,7 @@ def reproduce(args):
 def main(arglist=None):
     args = get_args(arglist)
     logging.basicConfig(level=logging.WARNING)
-    try:
-        reproduce(args)
-    except nstyle.NstyleError as error:
-        print('\nreproduce_chapter.py: error: %s' % error, file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print('\nreproduce_chapter.py: interrupted', file=sys.stderr)
-        return 130
-    return 0
+    return run_cli(lambda: reproduce(args) and None, 'reproduce_chapter.py')
 
 
 if __name__ == '__main__':

@@ -12,7 +12,9 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-import nstyle
+from neural_style.flags import POSITIVE_INT, NstyleError, OneLineErrorParser, run_cli
+from neural_style.images import read_rgb_image
+from neural_style.outputs import write_atomically, write_image_atomically
 
 PANEL_LONG_EDGE = 300  # contact-sheet panels are shrunk to this; the GIF keeps the full size
 GAP = 4
@@ -24,14 +26,14 @@ CHECKPOINT_MS, FINAL_MS = 500, 2000  # GIF frame durations: the result stays lon
 def checkpoints(folder):
     """[(label, path)]: e_N.jpg by N (e_10 after e_9), then final.jpg."""
     if not os.path.isdir(folder):
-        raise nstyle.NstyleError('%s: no such folder; give the --output_dir of a run' % folder)
+        raise NstyleError('%s: no such folder; give the --output_dir of a run' % folder)
     numbered = sorted((int(m.group(1)), name) for name in os.listdir(folder)
                       for m in [re.fullmatch(r'e_(\d+)\.jpg', name)] if m)
     found = [('e_%d' % epoch, os.path.join(folder, name)) for epoch, name in numbered]
     if os.path.isfile(os.path.join(folder, 'final.jpg')):
         found.append(('final', os.path.join(folder, 'final.jpg')))
     if not found:
-        raise nstyle.NstyleError('%s holds no e_N.jpg or final.jpg: give the --output_dir of a run of nstyle.py'
+        raise NstyleError('%s holds no e_N.jpg or final.jpg: give the --output_dir of a run of nstyle.py'
                                  % folder)
     return found
 
@@ -82,19 +84,19 @@ def montage(panels, columns, title=None, cell=None):
 
 
 def write_png(filename, sheet):
-    nstyle.write_image_atomically(filename, np.asarray(sheet))
+    write_image_atomically(filename, np.asarray(sheet))
 
 
 def write_gif(filename, frames, durations):
     """An animated GIF that loops forever; `durations` in milliseconds, one per frame."""
-    nstyle.write_atomically(filename, lambda temporary: frames[0].save(
+    write_atomically(filename, lambda temporary: frames[0].save(
         temporary, format='GIF', save_all=True, append_images=frames[1:], duration=durations, loop=0))
 
 
 def view(folder, columns=5):
     """Write <folder>/contact_sheet.png and <folder>/checkpoints.gif; returns their paths."""
     found = checkpoints(folder)
-    images = [(label, Image.fromarray(nstyle.read_rgb_image(path, 'checkpoint'))) for label, path in found]
+    images = [(label, Image.fromarray(read_rgb_image(path, 'checkpoint'))) for label, path in found]
     sheet_path = os.path.join(folder, 'contact_sheet.png')
     write_png(sheet_path, montage([(label, shrink(img)) for label, img in images], columns,
                                   title='checkpoints of %s: e_N.jpg, then final.jpg' % folder))
@@ -106,20 +108,15 @@ def view(folder, columns=5):
 
 
 def main(arglist=None):
-    parser = nstyle.OneLineErrorParser(
+    parser = OneLineErrorParser(
         description='write a labelled contact sheet (contact_sheet.png) and an animated GIF (checkpoints.gif) of '
                     'the checkpoints e_N.jpg of a run, in numeric order, then final.jpg')
     parser.add_argument('output_dir', help='the --output_dir of a run of nstyle.py')
-    parser.add_argument('--columns', type=nstyle._checked(int, lambda v: v > 0, '> 0'), default=5,
+    parser.add_argument('--columns', type=POSITIVE_INT, default=5,
                         help='panels per row of the contact sheet')
     args = parser.parse_args(arglist)
-    try:
-        for path in view(args.output_dir, args.columns):
-            print('wrote %s' % path)
-    except nstyle.NstyleError as error:
-        print('view_checkpoints.py: error: %s' % error, file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(lambda: print('\n'.join('wrote %s' % path for path in view(args.output_dir, args.columns))),
+                   'view_checkpoints.py')
 
 
 if __name__ == '__main__':

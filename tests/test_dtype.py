@@ -8,9 +8,10 @@ import pytest
 
 import model_vgg19
 import nstyle
+from neural_style import device
 from conftest import CONTENT, STYLE
 
-HAS_BF16 = 'avx512_bf16' in nstyle.cpu_flags()
+HAS_BF16 = 'avx512_bf16' in device.cpu_flags()
 SIZE = (48, 64)
 
 
@@ -46,7 +47,7 @@ def test_only_the_convolutions_compute_in_bfloat16():
 
 
 def test_refused_without_avx512_bf16(tmp_path, vgg_params, monkeypatch):
-    monkeypatch.setattr(nstyle, 'cpu_flags', lambda: {'avx2', 'fma', 'avx512f'})
+    monkeypatch.setattr(device, 'cpu_flags', lambda: {'avx2', 'fma', 'avx512f'})
     args = nstyle.get_args(['--gpu', '-1', '--dtype', 'bfloat16', '--max-long-edge', '32', '--vgg-params', vgg_params,
                             '--content-image', CONTENT, '--style-image', STYLE, '--output_dir', str(tmp_path / 'out')])
     with pytest.raises(nstyle.NstyleError, match=r'^--dtype bfloat16: this CPU has no AVX512-BF16 .* use the '
@@ -57,11 +58,11 @@ def test_refused_without_avx512_bf16(tmp_path, vgg_params, monkeypatch):
 
 def test_refused_on_a_gpu():
     with pytest.raises(nstyle.NstyleError, match='runs on the CPU only.*--gpu -1'):
-        nstyle.check_bfloat16(mx.gpu(0))
+        device.check_bfloat16(mx.gpu(0))
 
 
 def test_cpu_flags_reads_proc_cpuinfo():
-    flags = nstyle.cpu_flags()
+    flags = device.cpu_flags()
     with open('/proc/cpuinfo') as f:
         first = next(line for line in f if line.startswith('flags'))
     assert flags == set(first.split(':', 1)[1].split()) and 'sse2' in flags

@@ -8,6 +8,7 @@ from skimage import img_as_ubyte, io
 from skimage.restoration import denoise_tv_chambolle
 
 import nstyle
+from neural_style import images
 from conftest import CONTENT
 
 MEAN = np.array([123.68, 116.779, 103.939])
@@ -131,7 +132,7 @@ def test_a_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypat
             half.write(b'\xff\xd8 half a jpeg')
         raise OSError(28, 'No space left on device')
 
-    monkeypatch.setattr(nstyle.io, 'imsave', write_half_then_fail)
+    monkeypatch.setattr(images.io, 'imsave', write_half_then_fail)
     with pytest.raises(nstyle.NstyleError, match='cannot write .*final.jpg.*No space left'):
         nstyle.SaveImage(np.zeros((1, 3, 4, 4), np.float32), str(target))
     assert target.read_bytes() == b'earlier result'

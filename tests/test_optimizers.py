@@ -14,6 +14,7 @@ from skimage import io
 
 import model_vgg19
 import nstyle
+from neural_style import loss_setup, optimizers
 from conftest import CONTENT, STYLE, epoch_lines
 from test_losses import numpy_laplacian
 
@@ -39,12 +40,10 @@ def args_for(small, vgg_params, out_dir, *extra):
 def objective_for(args, params):
     """The function optimize_lbfgs minimises for these flags, built from the loss train_nstyle builds;
     also the preprocessed content and style images."""
-    style_layers, content_layers = nstyle.chosen_layers(args, model_vgg19)
-    content_np = nstyle.PreprocessContentImage(args.content_image, args.max_long_edge)
-    style_np = nstyle.PreprocessStyleImage(args.style_image, content_np.shape)
-    loss = nstyle.build_loss(args, model_vgg19, style_layers, content_layers, content_np, [style_np], [1.0], mx.cpu(),
-                             params, {})
-    return nstyle.lbfgs_objective(loss, mx.cpu(), args.tv_weight), content_np, style_np
+    net = loss_setup.Network(model_vgg19, params, mx.cpu(), args.dtype, {})
+    inputs = loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge)
+    loss = loss_setup.build_loss(args, net, inputs)
+    return optimizers.lbfgs_objective(loss), inputs.content, inputs.styles[0]
 
 
 def record_final_image(monkeypatch):

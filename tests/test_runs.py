@@ -9,6 +9,7 @@ from skimage import io, transform
 
 import model_vgg19
 import nstyle
+from neural_style import images
 from conftest import CONTENT, STYLE, record_nag_steps, run_nstyle
 
 SMALL = ['--gpu', '-1', '--max-long-edge', '32', '--seed', '0', '--content-image', CONTENT, '--style-image', STYLE]
@@ -54,7 +55,7 @@ def test_init_from_a_checkpoint_writes_back_the_same_pixels(tmp_path, vgg_params
     nstyle.train_nstyle(args_for(tmp_path / 'out', vgg_params, '--init', str(path), '--max-num-epochs', '1'))
     # the optimiser's first image, written as the program writes images, is exactly the file
     np.testing.assert_array_equal(nstyle.PostprocessImage(seen[0]), start)
-    np.testing.assert_allclose(seen[0][0].transpose(1, 2, 0), start + 0.5 - nstyle.MEAN_RGB, atol=1e-4)
+    np.testing.assert_allclose(seen[0][0].transpose(1, 2, 0), start + 0.5 - images.MEAN_RGB, atol=1e-4)
 
 
 def test_init_image_of_another_size_is_resized(tmp_path, vgg_params, monkeypatch):
@@ -66,7 +67,7 @@ def test_init_image_of_another_size_is_resized(tmp_path, vgg_params, monkeypatch
     nstyle.train_nstyle(args_for(tmp_path / 'out', vgg_params, '--init', str(path), '--max-num-epochs', '1'))
     expected = transform.resize(start.astype(np.float64), (21, 32), preserve_range=True)
     assert seen[0].shape == (1, 3, 21, 32)
-    np.testing.assert_allclose(seen[0][0].transpose(1, 2, 0) + nstyle.MEAN_RGB - 0.5, expected, atol=1e-3)
+    np.testing.assert_allclose(seen[0][0].transpose(1, 2, 0) + images.MEAN_RGB - 0.5, expected, atol=1e-3)
 
 
 def test_init_missing_file_is_one_line_and_writes_nothing(tmp_path, vgg_params):

@@ -14,6 +14,7 @@ from skimage import color, io
 
 import model_vgg19
 import nstyle
+from neural_style import images, loss_setup
 from conftest import CONTENT, STYLE, run_nstyle
 from test_cli_errors import assert_clean_failure, base_args, small  # noqa: F401  (small: a fixture)
 from test_layers import numpy_conv3x3_relu, numpy_gram
@@ -66,8 +67,9 @@ def targets(params, style_images, blend, style_size=TARGET_SIZE, size=TARGET_SIZ
     style, _ = model_vgg19.get_symbol()
     gram, _ = nstyle.style_gram_symbol(size, style)
     style_nps = [nstyle.PreprocessStyleImage(path, (1, 3) + tuple(style_size)) for path in style_images]
-    grams, contents = nstyle.compute_targets(model_vgg19, style, gram, None, size, mx.cpu(), params, None, style_nps,
-                                             blend, {}, 'float32')
+    net = loss_setup.Network(model_vgg19, params, mx.cpu(), 'float32', {})
+    inputs = loss_setup.StageInputs(np.zeros((1, 3) + tuple(size)), style_nps, blend)
+    grams, contents = loss_setup.compute_targets(net, (style, gram, None), inputs)
     assert contents == []
     return [g.asnumpy() for g in grams]
 
@@ -77,30 +79,30 @@ def targets(params, style_images, blend, style_size=TARGET_SIZE, size=TARGET_SIZ
 def test_style_image_paths_split_on_commas_unless_the_path_exists(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'a,b.png').write_bytes(b'')
-    assert nstyle.style_image_paths('a,b.png') == ['a,b.png']  # one image with a comma in its name
-    assert nstyle.style_image_paths('a.png,b.png') == ['a.png', 'b.png']
-    assert nstyle.style_image_paths('a.png, b.png') == ['a.png', 'b.png']
-    assert nstyle.style_image_paths('x.png') == ['x.png']
+    assert images.style_image_paths('a,b.png') == ['a,b.png']  # one image with a comma in its name
+    assert images.style_image_paths('a.png,b.png') == ['a.png', 'b.png']
+    assert images.style_image_paths('a.png, b.png') == ['a.png', 'b.png']
+    assert images.style_image_paths('x.png') == ['x.png']
     with pytest.raises(nstyle.NstyleError, match='^--style-image a.png,,b.png: an empty name'):
-        nstyle.style_image_paths('a.png,,b.png')
+        images.style_image_paths('a.png,,b.png')
 
 
 def test_blend_weights_are_normalised_to_sum_1():
-    assert nstyle.style_blend(['a'], None) == [1.0]
-    assert nstyle.style_blend(['a', 'b', 'c'], None) == [1 / 3] * 3
-    assert nstyle.style_blend(['a', 'b'], [3, 7]) == pytest.approx([0.3, 0.7], rel=1e-15)
-    assert nstyle.style_blend(['a', 'b'], [1, 0]) == [1.0, 0.0]
-    assert nstyle.style_blend(['a', 'b'], [1e308, 1e308]) == [0.5, 0.5]  # no overflow to inf
+    assert images.style_blend(['a'], None) == [1.0]
+    assert images.style_blend(['a', 'b', 'c'], None) == [1 / 3] * 3
+    assert images.style_blend(['a', 'b'], [3, 7]) == pytest.approx([0.3, 0.7], rel=1e-15)
+    assert images.style_blend(['a', 'b'], [1, 0]) == [1.0, 0.0]
+    assert images.style_blend(['a', 'b'], [1e308, 1e308]) == [0.5, 0.5]  # no overflow to inf
     with pytest.raises(nstyle.NstyleError, match='^--style-blend-weights has 3 weights for 2 style images'):
-        nstyle.style_blend(['a', 'b'], [1, 2, 3])
+        images.style_blend(['a', 'b'], [1, 2, 3])
     assert nstyle.get_args(['--style-blend-weights', '3,7']).style_blend_weights == [3.0, 7.0]
 
 
 def test_blended_targets_are_the_weighted_sums_of_the_single_ones(params, second_style):
     first = targets(params, [STYLE], [1.0])
     second = targets(params, [second_style], [1.0])
-    even = targets(params, [STYLE, second_style], nstyle.style_blend([STYLE, second_style], [1, 1]))
-    three_seven = targets(params, [STYLE, second_style], nstyle.style_blend([STYLE, second_style], [3, 7]))
+    even = targets(params, [STYLE, second_style], images.style_blend([STYLE, second_style], [1, 1]))
+    three_seven = targets(params, [STYLE, second_style], images.style_blend([STYLE, second_style], [3, 7]))
     assert len(even) == len(three_seven) == 5
     for a, b, got_even, got_three_seven in zip(first, second, even, three_seven):
         assert np.abs(a - b).max() > 0.1 * np.abs(a).max()  # two different styles
@@ -126,11 +128,9 @@ def test_weights_1_0_give_exactly_the_single_style_run(tmp_path, vgg_params, sec
 def test_the_run_fills_in_the_blended_targets(tmp_path, vgg_params, params, second_style):
     args = nstyle.get_args(RUN + ['--vgg-params', vgg_params, '--output_dir', str(tmp_path), '--style-image',
                                   '%s,%s' % (STYLE, second_style), '--style-blend-weights', '3,7'])
-    content_np = nstyle.PreprocessContentImage(args.content_image, args.max_long_edge)
-    style_nps, blend = nstyle.preprocess_style_images(args, content_np.shape, 16)
+    content_np, style_nps, blend = inputs = loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge)
     assert [s.shape for s in style_nps] == [content_np.shape] * 2 and blend == pytest.approx([0.3, 0.7])
-    loss = nstyle.build_loss(args, model_vgg19, model_vgg19.STYLE_LAYERS, ['relu4_2'], content_np, style_nps,
-                             blend, mx.cpu(), params, {})
+    loss = loss_setup.build_loss(args, loss_setup.Network(model_vgg19, params, mx.cpu(), 'float32', {}), inputs)
     first, second = (targets(params, [path], [1.0], RESULT_SIZE, RESULT_SIZE) for path in (STYLE, second_style))
     for i, (a, b) in enumerate(zip(first, second)):
         np.testing.assert_allclose(loss.model_executor.arg_dict['target_gram_%d' % i].asnumpy(), 0.3 * a + 0.7 * b,
@@ -140,13 +140,13 @@ def test_the_run_fills_in_the_blended_targets(tmp_path, vgg_params, params, seco
 # ---------------------------------------------------------------- --style-scale
 
 def test_style_size_is_scale_times_the_contents():
-    assert nstyle.style_image_size((64, 96), 0.5, 16) == (32, 48)
-    assert nstyle.style_image_size((42, 64), 2.0, 16) == (84, 128)
-    assert nstyle.style_image_size((100, 100), 0.29, 16) == (29, 29)  # rounded, not 28 from 28.999...
-    assert nstyle.style_image_size((42, 64), 1.0, 16) == (42, 64)
+    assert images.style_image_size((64, 96), 0.5, 16) == (32, 48)
+    assert images.style_image_size((42, 64), 2.0, 16) == (84, 128)
+    assert images.style_image_size((100, 100), 0.29, 16) == (29, 29)  # rounded, not 28 from 28.999...
+    assert images.style_image_size((42, 64), 1.0, 16) == (42, 64)
     with pytest.raises(nstyle.NstyleError, match=r'^--style-scale 0.3: the style image would be 19x13, too small: '
                                                  r'.* at least 16 pixels on each side; raise --style-scale'):
-        nstyle.style_image_size((42, 64), 0.3, 16)
+        images.style_image_size((42, 64), 0.3, 16)
 
 
 def test_half_scale_targets_are_the_half_size_grams_times_the_positions_ratio(params, tmp_path):
@@ -185,13 +185,13 @@ def record_executor_sizes(monkeypatch):
 def test_half_scale_run_takes_the_grams_on_a_half_size_style_image(tmp_path, vgg_params, monkeypatch, default_run):
     sizes = record_executor_sizes(monkeypatch)
     resized = []
-    original_resize = nstyle.transform.resize
+    original_resize = images.transform.resize
 
     def resize(img, size, *rest, **kwargs):
         resized.append(tuple(size))
         return original_resize(img, size, *rest, **kwargs)
 
-    monkeypatch.setattr(nstyle.transform, 'resize', resize)
+    monkeypatch.setattr(images.transform, 'resize', resize)
     run = train(tmp_path, vgg_params, '--style-image', STYLE, '--style-scale', '0.5')
     assert resized == [RESULT_SIZE, (21, 32)]  # the content, then the style at half its size
     assert sizes == [RESULT_SIZE, (21, 32), RESULT_SIZE]  # targets: content's, style's; then the loss
@@ -211,7 +211,7 @@ def test_original_colors_takes_luminance_of_the_result_and_chroma_of_the_content
     rng = np.random.RandomState(11)
     result = rng.randint(0, 256, (30, 40, 3)).astype(np.uint8)
     content = rng.randint(0, 256, (30, 40, 3)).astype(np.uint8)
-    out = nstyle.original_colors(result, content)
+    out = images.original_colors(result, content)
     assert out.dtype == np.uint8 and out.shape == (30, 40, 3)
     wanted = np.concatenate([color.rgb2yiq(result)[..., :1], color.rgb2yiq(content)[..., 1:]], axis=2)
     in_rgb = np.all((color.yiq2rgb(wanted) >= 0) & (color.yiq2rgb(wanted) <= 1), axis=2)
@@ -243,7 +243,7 @@ def test_written_images_keep_the_contents_colours(tmp_path, vgg_params, default_
     content = nstyle.PostprocessImage(nstyle.PreprocessContentImage(CONTENT, 64))
     result = nstyle.PostprocessImage(calls[-1]['img'])  # final.jpg is the last image, not denoised
     # what is written is the recoloured image, through the same JPEG encoder
-    io.imsave(str(tmp_path / 'expected.jpg'), nstyle.original_colors(result, content), check_contrast=False)
+    io.imsave(str(tmp_path / 'expected.jpg'), images.original_colors(result, content), check_contrast=False)
     assert files['final.jpg'] == (tmp_path / 'expected.jpg').read_bytes()
 
     # and in the files (checkpoints denoised first): the content's chroma, measured over 8x8 blocks

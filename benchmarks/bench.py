@@ -1,8 +1,8 @@
 """Benchmark: the port's epochs beside the PyTorch peer, in one run on one machine.
 
-    python bench.py                      # 300x200, 600x400, 1200x800; writes output/bench.json
-    python bench.py --sizes 600x400 --epochs 3 --no-peer
-    python bench.py --no-bf16            # float32 only
+    python benchmarks/bench.py                      # 300x200, 600x400, 1200x800; writes output/bench.json
+    python benchmarks/bench.py --sizes 600x400 --epochs 3 --no-peer
+    python benchmarks/bench.py --no-bf16            # float32 only
 
 For each size, in a fresh process each (so memory and start-up are its own): the
 median seconds per epoch after one warm-up epoch, the time from process start to the
@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 WEIGHTS = None  # the random weights file the workers load (make_weights)
 PEER = os.path.join(HERE, 'benchmarks', 'torch_gatys.py')
 PEER_VENV = os.path.join(HERE, '.venv-torch')
@@ -81,7 +81,7 @@ def port_worker(size, epochs, process_start, params, dtype='float32', save_image
             'start_to_first_epoch_s': stamps[0] - process_start,
             'start_up_s': stamps[0] - process_start - statistics.median(times),
             'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            'threads': nstyle.find_mxnet.THREADS}
+            'threads': os.environ.get('OMP_NUM_THREADS')}
 
 
 def loss_worker(size, epochs, images, params):
@@ -91,18 +91,16 @@ def loss_worker(size, epochs, images, params):
     import mxnet as mx
     import nstyle
     import numpy as np
+    from neural_style import loss_setup
     with tempfile.TemporaryDirectory() as folder:
         args = run_args(nstyle, size, epochs, params, folder, 'float32')
-        content_np = nstyle.PreprocessContentImage(args.content_image, args.max_long_edge)
-        style_layers, content_layers = nstyle.chosen_layers(args, model_vgg19)
-        style_nps, blend = nstyle.preprocess_style_images(args, content_np.shape, 1)
-        loss = nstyle.build_loss(args, model_vgg19, style_layers, content_layers, content_np, style_nps, blend,
-                                 mx.cpu(), model_vgg19.load_params(params), {})
+        net = loss_setup.load_network(args, model_vgg19, mx.cpu())
+        loss = loss_setup.loss_for_size(args, net, args.max_long_edge)
         losses = []
         for image in images:
             loss.model_executor.data[:] = np.load(image)
             loss.model_executor.executor.forward()
-            losses.append(sum(nstyle.content_and_style_losses(loss)))
+            losses.append(sum(loss_setup.content_and_style_losses(loss)))
     return {'losses': losses}
 
 
