@@ -141,11 +141,32 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
                              'scipy\'s L-BFGS-B on the losses plus the TV energy, unclipped, --max-num-epochs '
                              'counting its function evaluations, each iteration logged as an epoch, stopping '
                              'on scipy\'s tests instead of --stop-eps')
+    parser.add_argument('--style-loss', choices=['gram', 'mrf'], default='gram',
+                        help='the style loss: gram, the Gram matrices of --style-layers (Gatys et al., the '
+                             'original); mrf, every k x k patch of the result\'s features at --mrf-layers pulled '
+                             'towards its nearest style patch (Li & Wand 2016, CNNMRF): keeps local structures, '
+                             'costs more per epoch')
+    parser.add_argument('--mrf-layers', type=layer_names, default='relu3_1,relu4_1',
+                        help='with --style-loss mrf: the ReLU outputs whose patches are matched, comma-separated '
+                             '(replace --style-layers)')
+    parser.add_argument('--mrf-patch-size', type=POSITIVE_INT, default=3,
+                        help='with --style-loss mrf: the side of the feature patches')
+    parser.add_argument('--mrf-stride', type=POSITIVE_INT, default=2,
+                        help='with --style-loss mrf: take a style patch every n positions (1: every patch, '
+                             'about n*n times the matching cost of n)')
+    parser.add_argument('--mrf-weight', type=NON_NEGATIVE, default=1.0,
+                        help='with --style-loss mrf: the weight of each MRF layer\'s loss (replaces --style-weight)')
+    parser.add_argument('--mrf-rematch-every', type=POSITIVE_INT, default=1,
+                        help='with --style-loss mrf: find the nearest style patches again every n loss '
+                             'evaluations (epochs), keeping the matches in between')
     parser.add_argument('--print-epochs', type=NON_NEGATIVE_INT, default=0,
                         help='every n epochs log the content, style and TV losses (weighted as in the '
                              'gradient) and their sum; 0, the default, logs none')
 
     args = parser.parse_args(arglist)  # None: sys.argv
+    if args.style_loss == 'mrf' and args.style_blend_weights is not None:
+        parser.error('argument --style-blend-weights: not used by --style-loss mrf, which pools the patches of '
+                     'all style images; leave it out')
     if args.lr is None:
         args.lr = DEFAULT_LR.get(args.optimizer)  # None with lbfgs, which has no learning rate
     return args

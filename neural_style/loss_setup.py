@@ -7,8 +7,9 @@ import os
 
 import find_mxnet  # noqa: F401
 import mxnet as mx
+import numpy as np
 
-from . import images
+from . import images, mrf
 from .flags import NstyleError
 from .losses import content_target_name, feature_positions, get_loss, get_tv_grad_executor, style_gram_symbol, tv_energy
 
@@ -21,9 +22,12 @@ Network = collections.namedtuple('Network', ['module', 'params', 'dev', 'dtype',
 StageInputs = collections.namedtuple('StageInputs', ['content', 'styles', 'blend'])
 # The bound loss: the VGG executor (its outputs: the style losses, then the content loss), the head
 # gradients, the weight of each output, how many are style losses, and the image-space terms whose
-# gradients are added to the VGG gradient (the TV term; the video's temporal term).
+# gradients are added to the VGG gradient (the TV term; the video's temporal term); then the hooks
+# forward_backward runs before each forward pass (the MRF loss's re-matching) and the name the
+# style losses are reported under ('style' for the Gram loss, 'mrf').
 LossExecutor = collections.namedtuple('LossExecutor', ['model_executor', 'grad_array', 'loss_weights', 'style_count',
-                                                       'terms'])
+                                                       'terms', 'hooks', 'style_name'],
+                                      defaults=((), 'style'))
 
 
 def load_network(args, model_module, dev, cache=None):
@@ -41,24 +45,34 @@ def load_network(args, model_module, dev, cache=None):
 def chosen_layers(args, model_module):
     """The style and content layers this run computes: a loss of weight 0 is left out, with the
     layers only it needs. With both weights 0 the content branch stays, so that there is a graph
-    (its gradient is 0: the update is the TV gradient alone)."""
-    for flag, names in (('--content-layers', args.content_layers), ('--style-layers', args.style_layers)):
+    (its gradient is 0: the update is the TV gradient alone). With --style-loss mrf the style layers
+    are --mrf-layers, weighted by --mrf-weight."""
+    style_flag, style_names, style_weight = (('--mrf-layers', args.mrf_layers, args.mrf_weight) if is_mrf(args) else
+                                             ('--style-layers', args.style_layers, args.style_weight))
+    for flag, names in (('--content-layers', args.content_layers), (style_flag, style_names)):
         try:
             model_module.check_layers(names)
         except ValueError as error:
             raise NstyleError('%s: %s (model %s)' % (flag, error, args.model)) from None
-    style_layers = args.style_layers if args.style_weight > 0 else []
+    style_layers = style_names if style_weight > 0 else []
     content_layers = args.content_layers if args.content_weight > 0 or not style_layers else []
     return style_layers, content_layers
 
 
+def is_mrf(args):
+    return args.style_loss == 'mrf'
+
+
 def stage_inputs(args, model_module, long_edge, long_edge_flag='--max-long-edge'):
     """The content image at this long edge and the style images, read and checked: the image must
-    reach the deepest chosen layer, the style images the deepest style layer."""
+    reach the deepest chosen layer, the style images the deepest style layer (with --style-loss mrf:
+    hold a k x k patch there)."""
     style_layers, content_layers = chosen_layers(args, model_module)
-    min_side = model_module.min_input_side(style_layers + content_layers)
-    content = images.PreprocessContentImage(args.content_image, long_edge, min_side, long_edge_flag)
     style_min_side = model_module.min_input_side(style_layers) if style_layers else 1
+    if style_layers and is_mrf(args):
+        style_min_side = mrf.min_input_side(model_module, style_layers, args.mrf_patch_size)
+    min_side = max(model_module.min_input_side(style_layers + content_layers), style_min_side)
+    content = images.PreprocessContentImage(args.content_image, long_edge, min_side, long_edge_flag)
     paths = images.style_image_paths(args.style_image)
     blend = images.style_blend(paths, args.style_blend_weights)
     size = images.style_image_size(content.shape[2:], args.style_scale, style_min_side)
@@ -125,6 +139,8 @@ def compute_targets(net, symbols, inputs):
     content), the feature groups and the Gram matrices of style at the content's size (each may be
     None). One executor at the content's size computes both, as in the original."""
     style, gram, content = symbols
+    if gram is None and content is None:  # MRF texture synthesis: no Gram and no content target
+        return [], []
     model_executor = bound_executor(net, (gram, content), inputs.content.shape[2:])
     style_array = blended_style_targets(net, style, model_executor, inputs) if gram is not None else []
     content_array = []
@@ -153,21 +169,30 @@ class TVTerm:
 
 
 def build_loss(args, net, inputs):
-    """The loss executor with its targets filled in, and the head gradients that weight its losses."""
+    """The loss executor with its targets filled in, and the head gradients that weight its losses.
+    With --style-loss mrf the style losses are the MRF layers' (neural_style.mrf): their targets are
+    filled by the executor's Rematcher hook before each forward pass that re-matches."""
     size = inputs.content.shape[2:]
     style_layers, content_layers = chosen_layers(args, net.module)
+    use_mrf = is_mrf(args) and bool(style_layers)
     # model: a first executor computes the targets, then the loss executor replaces it
     with mx.name.NameManager():  # the same automatic names each time, so that batch mode can reuse executors
         style, content = net.module.get_symbol(style_layers, content_layers, pooling=args.pooling)
-        gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
+        gram, gscale = style_gram_symbol(size, style) if style is not None and not use_mrf else (None, [])
     style_array, content_array = compute_targets(net, (style, gram, content), inputs)
 
     with mx.name.NameManager():
         style_loss, content_loss = get_loss(gram, content)
+        if use_mrf:
+            style_loss = mrf.loss_symbols(style, size)
     model_executor = bound_executor(net, (style_loss, content_loss), size)
 
-    # head gradients: the weight of each loss (a style loss is scaled down by its Gram's size)
-    loss_weights = [float(args.style_weight) / gscale[i] for i in range(len(style_array))]
+    # head gradients: the weight of each loss (a Gram loss is scaled down by its Gram's size)
+    if use_mrf:
+        loss_weights = [float(args.mrf_weight)] * len(style_layers)
+    else:
+        loss_weights = [float(args.style_weight) / gscale[i] for i in range(len(style_array))]
+    style_count = len(loss_weights)
     if content_loss is not None:
         loss_weights.append(float(args.content_weight))
     grad_array = [mx.nd.ones((1,), net.dev) * weight for weight in loss_weights]
@@ -177,7 +202,40 @@ def build_loss(args, net, inputs):
     for i in range(len(content_array)):
         content_array[i].copyto(model_executor.arg_dict[content_target_name(i)])
     terms = [TVTerm(model_executor.data, net.dev, args.tv_weight)] if args.tv_weight > 0 else []
-    return LossExecutor(model_executor, grad_array, loss_weights, len(style_array), terms)
+    if not use_mrf:
+        return LossExecutor(model_executor, grad_array, loss_weights, style_count, terms)
+    return LossExecutor(model_executor, grad_array, loss_weights, style_count, terms,
+                        hooks=(mrf_rematcher(args, net, style, model_executor, inputs),), style_name='mrf')
+
+
+def mrf_style_patches(args, net, style, inputs):
+    """mrf.StylePatches of each MRF layer: the k x k patches, every --mrf-stride positions, of every
+    style image's features at that layer, pooled (in the order of the images)."""
+    executors, pooled = {}, [[] for _ in style.list_outputs()]
+    for style_np in inputs.styles:
+        style_size = tuple(style_np.shape[2:])
+        if style_size not in executors:
+            executors[style_size] = bound_executor(net, (style, None), style_size)
+        executor = executors[style_size]
+        executor.data[:] = style_np
+        executor.executor.forward()
+        for patches, features in zip(pooled, executor.style):
+            patches.append(mrf.extract_patches(features.asnumpy()[0], args.mrf_patch_size, args.mrf_stride))
+    return [mrf.style_patches(np.concatenate(patches), net.dev) for patches in pooled]
+
+
+def mrf_rematcher(args, net, style, model_executor, inputs):
+    """The loss executor's re-matching hook: the style patches, the count of patches over each
+    position filled in once, and a forward-only executor of the MRF features on the loss executor's
+    own image and weights (sharing its memory: it runs just before the loss executor's forward)."""
+    styles = mrf_style_patches(args, net, style, inputs)
+    symbol = net.module.bfloat16_convolutions(style) if net.dtype == 'bfloat16' else style
+    feature_executor = symbol.bind(net.dev, args={name: model_executor.arg_dict[name]
+                                                  for name in symbol.list_arguments()},
+                                   grad_req='null', shared_exec=model_executor.executor)
+    for i, shape in enumerate(style.infer_shape(data=model_executor.data.shape)[1]):
+        model_executor.arg_dict[mrf.count_name(i)][:] = mrf.overlap_count(shape, args.mrf_patch_size)
+    return mrf.Rematcher(feature_executor, model_executor.arg_dict, styles, args.mrf_rematch_every)
 
 
 def loss_for_size(args, net, long_edge):
@@ -188,7 +246,10 @@ def loss_for_size(args, net, long_edge):
 # ---------------------------------------------------------------- evaluating the loss
 
 def forward_backward(loss):
-    """The losses and their input gradient at the image in loss.model_executor.data."""
+    """The losses and their input gradient at the image in loss.model_executor.data (after the
+    hooks, such as the MRF loss's re-matching at that image)."""
+    for hook in loss.hooks:
+        hook()
     loss.model_executor.executor.forward()
     loss.model_executor.executor.backward(loss.grad_array)
 
@@ -208,8 +269,8 @@ def content_and_style_losses(loss):
 
 
 def loss_names(loss):
-    """The names weighted_losses gives: content, style, tv (0 when off) and each other term's."""
-    names = ['content', 'style'] + [term.name for term in loss.terms]
+    """The names weighted_losses gives: content, style (or mrf), tv (0 when off) and each other term's."""
+    names = ['content', loss.style_name] + [term.name for term in loss.terms]
     return names if 'tv' in names else names[:2] + ['tv'] + names[2:]
 
 
@@ -218,5 +279,5 @@ def weighted_losses(loss):
     and terms_gradient at the same image."""
     content, style = content_and_style_losses(loss)
     energies = {term.name: term.energy() for term in loss.terms}
-    energies.update(content=content, style=style)
+    energies.update({'content': content, loss.style_name: style})
     return [(name, energies.get(name, 0.0)) for name in loss_names(loss)]

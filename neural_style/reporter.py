@@ -66,9 +66,9 @@ class EpochReporter:
             self.output.callback(cbdata)
 
     def log_progress(self, epoch, named):
-        """Content and style loss, elapsed time, and time left at most."""
-        losses = dict(named)
+        """Content and style loss (named[:2]: content, then style or mrf), elapsed time, and time left at most."""
+        (_, content), (style_name, style) = named[:2]
         elapsed = time.time() - self.start_time
         left = elapsed / (epoch - self.first_epoch) * (self.last_epoch - epoch)
-        logging.info('epoch %d: content loss %.4g, style loss %.4g, %s elapsed, at most %s left',
-                     epoch, losses['content'], losses['style'], duration(elapsed), duration(left))
+        logging.info('epoch %d: content loss %.4g, %s loss %.4g, %s elapsed, at most %s left',
+                     epoch, content, style_name, style, duration(elapsed), duration(left))
