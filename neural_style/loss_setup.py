@@ -23,8 +23,8 @@ StageInputs = collections.namedtuple('StageInputs', ['content', 'styles', 'blend
 # The bound loss: the VGG executor (its outputs: the style losses, then the content loss), the head
 # gradients, the weight of each output, how many are style losses, and the image-space terms whose
 # gradients are added to the VGG gradient (the TV term; the video's temporal term); then the hooks
-# forward_backward runs before each forward pass (the MRF loss's re-matching) and the name the
-# style losses are reported under ('style' for the Gram loss, 'mrf').
+# start_epoch runs (the MRF loss's re-matching) and the name the style losses are reported under
+# ('style' for the Gram loss, 'mrf').
 LossExecutor = collections.namedtuple('LossExecutor', ['model_executor', 'grad_array', 'loss_weights', 'style_count',
                                                        'terms', 'hooks', 'style_name'],
                                       defaults=((), 'style'))
@@ -171,7 +171,7 @@ class TVTerm:
 def build_loss(args, net, inputs):
     """The loss executor with its targets filled in, and the head gradients that weight its losses.
     With --style-loss mrf the style losses are the MRF layers' (neural_style.mrf): their targets are
-    filled by the executor's Rematcher hook before each forward pass that re-matches."""
+    filled by the executor's Rematcher hook (start_epoch) on the epochs that re-match."""
     size = inputs.content.shape[2:]
     style_layers, content_layers = chosen_layers(args, net.module)
     use_mrf = is_mrf(args) and bool(style_layers)
@@ -245,11 +245,16 @@ def loss_for_size(args, net, long_edge):
 
 # ---------------------------------------------------------------- evaluating the loss
 
+def start_epoch(loss):
+    """At the start of each epoch (an L-BFGS iteration), with its image in loss.model_executor.data:
+    run the hooks (the MRF loss re-matches there on the epochs it re-matches). Returns whether the
+    loss changed: an optimiser with memory of the loss (L-BFGS) must then start again."""
+    changed = [hook() for hook in loss.hooks]  # every hook runs
+    return any(changed)
+
+
 def forward_backward(loss):
-    """The losses and their input gradient at the image in loss.model_executor.data (after the
-    hooks, such as the MRF loss's re-matching at that image)."""
-    for hook in loss.hooks:
-        hook()
+    """The losses and their input gradient at the image in loss.model_executor.data."""
     loss.model_executor.executor.forward()
     loss.model_executor.executor.backward(loss.grad_array)
 

@@ -17,7 +17,7 @@ memory stays bounded. With the matches fixed, E regroups per feature position p:
 where count_p is the number of patches covering p, M_p the mean of the matched style values laid
 over p (overlap-add divided by count) and V = sum_p sum_{i covering p} (Psi_NN(i)(s)_p - M_p)^2 the
 spread of those values, a constant. So the loss executor gets three variables per layer (the
-target M, the count, the constant V), refilled by `Rematcher` before the forward passes that
+target M, the count, the constant V), refilled by `Rematcher` at the start of the epochs that
 re-match; its gradient, 2 count_p (F_p - M_p), is that of E with the matches held fixed.
 """
 import collections
@@ -95,16 +95,28 @@ def chunk_size(feature_shape, patch_size):
 
 def nearest_patches(features, kernels, chunk=None):
     """NN(i) for every patch (stride 1) of features (1, C, H, W): a (H-k+1, W-k+1) float32 NDArray
-    of indices into kernels (N, C, k, k), the normalised style patches. Ties go to the lowest index,
-    whatever the chunking: the first chunk holding the maximum keeps it, and inside a chunk the
-    lowest index among the positions equal to the chunk's maximum is taken."""
+    of indices into kernels (N, C, k, k), the normalised style patches, in chunks of at most
+    `chunk` kernels (default: chunk_size). Ties go to the lowest index, whatever the chunking: the
+    first chunk holding the maximum keeps it, and inside a chunk the lowest index among the
+    positions equal to the chunk's maximum is taken. Every chunk is one convolution of the same
+    number of kernels (the last padded with zeros, their output dropped): oneDNN computes a kernel's
+    correlation with other rounding in a convolution of another width (measured: 1e-7 apart), so
+    that equal patches in chunks of different widths would not tie."""
     count, _, k, _ = kernels.shape
     chunk = chunk or chunk_size(features.shape, k)
+    chunks = -(-count // chunk)
+    chunk = -(-count // chunks)  # as even as can be: the padding is less than one kernel per chunk
     best_value = best_index = None
     for start in range(0, count, chunk):
         stop = min(start + chunk, count)
-        correlation = mx.nd.Convolution(features, weight=kernels[start:stop], kernel=(k, k), num_filter=stop - start,
-                                        no_bias=True)[0]  # (n, h, w)
+        # a copy, not a view: oneDNN's convolution reorders its weight array in place, which corrupts
+        # the array a view belongs to (measured: wrong matches in the later chunks)
+        weight = kernels[start:stop].copy()
+        if stop - start < chunk:
+            weight = mx.nd.concat(weight, mx.nd.zeros((chunk - (stop - start),) + weight.shape[1:], ctx=weight.context),
+                                  dim=0)
+        correlation = mx.nd.Convolution(features, weight=weight, kernel=(k, k), num_filter=chunk,
+                                        no_bias=True)[0][:stop - start]  # (n, h, w)
         value = mx.nd.max(correlation, axis=0, keepdims=True)
         # lowest index at the maximum: the non-maxima get an index past the chunk's end, then the minimum
         positions = mx.nd.arange(start, stop, ctx=features.context).reshape((-1, 1, 1))
@@ -158,19 +170,22 @@ def matched_target(values, index, count):
 # ---------------------------------------------------------------- re-matching inside the loss executor
 
 class Rematcher:
-    """A hook of the loss executor (loss_setup.forward_backward runs it before each forward pass):
-    every `every` evaluations it computes the MRF layers' features at the executor's current image,
-    matches their patches and refills the targets. feature_executor: forward-only, on the loss
-    executor's own image and weights, with the MRF layers' features as its outputs."""
+    """A hook of the loss executor (loss_setup.start_epoch runs it at the start of every epoch, the
+    epoch's image in the executor): every `every` epochs it computes the MRF layers' features at
+    that image, matches their patches and refills the targets. feature_executor: forward-only, on
+    the loss executor's own image and weights, with the MRF layers' features as its outputs."""
 
     def __init__(self, feature_executor, arg_dict, styles, every=1):
         self.feature_executor, self.arg_dict, self.styles, self.every = feature_executor, arg_dict, styles, every
-        self.evaluations = 0
+        self.epochs = 0
 
     def __call__(self):
-        if self.evaluations % self.every == 0:
+        """Re-match if this epoch is one that does; returns whether it did (the loss changed)."""
+        due = self.epochs % self.every == 0
+        self.epochs += 1
+        if due:
             self.rematch()
-        self.evaluations += 1
+        return due
 
     def rematch(self):
         self.feature_executor.forward(is_train=False)

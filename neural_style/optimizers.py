@@ -6,7 +6,7 @@ import find_mxnet  # noqa: F401
 import mxnet as mx
 import numpy as np
 
-from .loss_setup import forward_backward, loss_names, terms_gradient, weighted_losses
+from .loss_setup import forward_backward, loss_names, start_epoch, terms_gradient, weighted_losses
 
 # --lr when not given. Adam moves each pixel by about lr per step whatever the gradient's scale, so
 # on pixels of about +-128 it needs a far larger rate than NAG, whose step is lr times the gradient.
@@ -43,6 +43,7 @@ def optimize_steps(args, loss, img, reporter):
     for e in range(reporter.first_epoch, reporter.last_epoch):
         reporter.check_interrupted(e)
         img.copyto(model_executor.data)
+        start_epoch(loss)
         forward_backward(loss)
         gnorm = mx.nd.norm(model_executor.data_grad).asscalar()
         if gnorm > clip_norm:
@@ -88,14 +89,21 @@ class StopLbfgs(Exception):
     """Raised inside scipy's L-BFGS-B to stop it by a rule of ours; the message says which."""
 
 
+class LossChanged(Exception):
+    """Raised inside scipy's L-BFGS-B when the loss changed at an iterate (the MRF loss re-matched):
+    its memory of the old loss's gradients and values no longer holds, so it starts again there."""
+
+
 def optimize_lbfgs(args, loss, img, reporter):
     """scipy's L-BFGS-B on the image's pixels (lbfgs_objective). An epoch is an L-BFGS iteration for
     the log, the checkpoints, --print-epochs and the callback, but the epoch budget counts function
     evaluations (one forward and backward each, the cost of a NAG epoch): a line search can take
     several per iteration. It stops at scipy's own tests (no more decrease of f, even in the line
     search, or a gradient of ~0) or when the budget is spent, not on --stop-eps: the change of one
-    iteration jumps up and down by 10x (measured), so a small one says little. Sets img to each
-    new iterate and returns the number of iterations."""
+    iteration jumps up and down by 10x (measured), so a small one says little. Each iteration
+    starts an epoch (start_epoch): where that changes the loss (the MRF loss re-matches), L-BFGS
+    starts again from that iterate, so that within a run of it the loss stays one smooth function.
+    Sets img to each new iterate and returns the number of iterations."""
     import scipy.optimize  # only L-BFGS runs pay for its import
     budget = reporter.last_epoch - reporter.first_epoch
     objective = lbfgs_objective(loss)
@@ -126,14 +134,28 @@ def optimize_lbfgs(args, loss, img, reporter):
         if not np.array_equal(evaluated[0], x):  # the losses logged must be x's: L-BFGS-B accepts
             value_and_gradient(x)                # the point it evaluated last, but should it not, evaluate x
         reporter.epoch_done(iteration, eps, img, lambda: list(zip(names, evaluated[1])))
+        if evaluations < budget and starts_epoch(x):
+            raise LossChanged()
 
-    try:
-        result = scipy.optimize.minimize(value_and_gradient, iterate, jac=True, method='L-BFGS-B',
-                                         callback=after_iteration,
-                                         options={'maxfun': budget, 'maxiter': budget})
-        reason = result.message
-    except StopLbfgs as stop:
-        reason = str(stop)
+    def starts_epoch(x):
+        """start_epoch at x; without hooks (the Gram loss) nothing happens and the loss stays."""
+        if not loss.hooks:
+            return False
+        loss.model_executor.data[:] = x.reshape(img.shape)
+        return start_epoch(loss)
+
+    starts_epoch(iterate)
+    while True:
+        try:
+            result = scipy.optimize.minimize(value_and_gradient, iterate, jac=True, method='L-BFGS-B',
+                                             callback=after_iteration,
+                                             options={'maxfun': budget - evaluations, 'maxiter': budget})
+            reason = result.message
+        except LossChanged:
+            continue  # from the iterate where the loss changed, with no memory of the old one
+        except StopLbfgs as stop:
+            reason = str(stop)
+        break
     logging.info('L-BFGS stopped after %d iterations and %d function evaluations: %s',
                  iteration - reporter.first_epoch, evaluations, reason)
     return iteration - reporter.first_epoch
