@@ -348,3 +348,23 @@ def test_print_epochs_names_the_mrf_loss_with_every_optimiser_and_multires(tmp_p
                 assert (values[:, 0] == 0).all()
                 assert (np.diff(values[:, 3]) < 0).all(), values[:, 3]
         assert os.path.exists(tmp_path / str(number) / 'out' / 'final.jpg')
+
+
+def test_batch_mode_gives_the_single_runs_results(tmp_path, vgg_params, small_inputs, second_style):
+    """Batch mode reuses the loss executor between jobs of one size: the MRF targets, counts and
+    patches must be each job's own. Two jobs (the second with two style images pooled and another
+    seed) against two single runs, byte for byte."""
+    flags = ['--max-long-edge', '48', '--max-num-epochs', '3', '--save-epochs', '3', '--style-loss', 'mrf', '--seed', '0']
+    second = ['--seed', '1', '--style-image', '%s,%s' % (small_inputs['style'], second_style), '--mrf-weight', '2']
+    (tmp_path / 'jobs.csv').write_text('content,style,output,options\n%s,%s,%s,\n%s,%s,%s,"%s"\n' % (
+        small_inputs['content'], small_inputs['style'], tmp_path / 'batch1',
+        small_inputs['content'], small_inputs['style'], tmp_path / 'batch2', ' '.join(second)))
+    proc = run_nstyle(cli_args(tmp_path, vgg_params, small_inputs, *flags, '--jobs', tmp_path / 'jobs.csv'))
+    assert proc.returncode == 0 and 'jobs: 2 of 2 done' in proc.stderr, proc.stderr[-2000:]
+    for name, extra in (('single1', []), ('single2', second)):
+        single = run_nstyle(cli_args(tmp_path / name, vgg_params, small_inputs, *flags, *extra))
+        assert single.returncode == 0, single.stderr[-2000:]
+    for batch, single in (('batch1', 'single1'), ('batch2', 'single2')):
+        for image in ('e_3.jpg', 'final.jpg'):
+            assert (tmp_path / batch / image).read_bytes() == (tmp_path / single / 'out' / image).read_bytes()
+    assert (tmp_path / 'batch1' / 'final.jpg').read_bytes() != (tmp_path / 'batch2' / 'final.jpg').read_bytes()
