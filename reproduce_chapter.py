@@ -5,6 +5,8 @@ as labelled PNG montages in output/chapter/:
   figure_13-2.png  textures from the Gram matrices of relu1_1 ... relu5_1 alone, and of all five
   figure_13-4.png  the transfer's progression: a checkpoint every 30 epochs, then the final image
   figure_13-5.png  style weight 2 with other content/style pairs (--pair CONTENT STYLE)
+  figure_mrf.png   beyond the chapter: the Gram loss beside the MRF loss (--style-loss mrf, Li & Wand
+                   2016) on the same content and style
 
     python reproduce_chapter.py --quick       # small and few epochs: a first look
     python reproduce_chapter.py               # the example's size and epochs: hours on a CPU
@@ -30,12 +32,12 @@ from neural_style.flags import POSITIVE_INT, NstyleError, OneLineErrorParser, ru
 from neural_style.images import read_rgb_image
 import view_checkpoints
 
-FIGURES = ['13-1', '13-2', '13-4', '13-5']
+FIGURES = ['13-1', '13-2', '13-4', '13-5', 'mrf']
 LAYERS = model_vgg19.STYLE_LAYERS
 # (max long edge, max epochs, checkpoint every): the example's defaults and the chapter's 30, or --quick
 FULL = (600, 1000, 30)
 QUICK = (96, 20, 5)
-COLUMNS = {'13-1': 6, '13-2': 7, '13-4': 8, '13-5': 3}
+COLUMNS = {'13-1': 6, '13-2': 7, '13-4': 8, '13-5': 3, 'mrf': 4}
 RANDOM_WEIGHTS = "random test weights (not VGG-19): the figures show the pipeline, not the chapter's pictures"
 
 
@@ -88,6 +90,8 @@ def runs_of(figure, args):
         return [(layer, texture + ['--style-layers', layer]) for layer in LAYERS] + [('all five', texture)]
     if figure == '13-4':
         return [('transfer', ['--save-epochs', str(args.checkpoint_every)])]
+    if figure == 'mrf':  # the same run but for the style loss
+        return [('Gram', []), ('MRF', ['--style-loss', 'mrf'])]
     return [('pair %d, %s + %s' % (number, short_name(content), short_name(style)),
              ['--style-weight', '2', '--content-image', content, '--style-image', style])
             for number, (content, style) in enumerate(args.pair, 1)]
@@ -137,6 +141,9 @@ def figure_panels(figure, args):
         return [('content', panel(args.content_image, '--content-image', size))] + results
     if figure == '13-2':
         return [('style', panel(args.style_image, '--style-image', size))] + results
+    if figure == 'mrf':
+        return [('content', panel(args.content_image, '--content-image', size)),
+                ('style', panel(args.style_image, '--style-image', size))] + results
     if figure == '13-4':
         checkpoints = view_checkpoints.checkpoints(run_folder(args, figure, 'transfer'))
         return ([('content', panel(args.content_image, '--content-image', size)),
@@ -152,7 +159,8 @@ def figure_panels(figure, args):
 TITLES = {'13-1': 'Figure 13-1: the content image reconstructed from one layer\'s features',
           '13-2': 'Figure 13-2: textures from the Gram matrices of one layer, and of all five',
           '13-4': 'Figure 13-4: the transfer, a checkpoint every %d epochs, then the final image',
-          '13-5': 'Figure 13-5: style weight 2'}
+          '13-5': 'Figure 13-5: style weight 2',
+          'mrf': 'Gram matrices (Gatys et al.) beside MRF patches (Li & Wand), the same pair'}
 
 
 def reproduce(args):

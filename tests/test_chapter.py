@@ -21,7 +21,8 @@ def run_chapter(*args):
 
 @pytest.fixture(scope='module')
 def chapter(tmp_path_factory, vgg_params):
-    """One quick run of every figure at 32 pixels, 4 epochs, a checkpoint every 2 (figure 13-5 with two pairs)."""
+    """One quick run of every chapter figure at 32 pixels, 4 epochs, a checkpoint every 2 (figure 13-5 with two
+    pairs); the MRF figure needs larger images (mrf_figure)."""
     folder = tmp_path_factory.mktemp('chapter')
     inputs = {}
     for name, source, size in (('content', CONTENT, (48, 32)), ('style', STYLE, (40, 25))):
@@ -30,7 +31,7 @@ def chapter(tmp_path_factory, vgg_params):
             img.convert('RGB').resize(size, Image.Resampling.LANCZOS).save(inputs[name])
     out = folder / 'out'
     proc = run_chapter('--quick', '--gpu', '-1', '--max-long-edge', 32, '--max-num-epochs', 4, '--checkpoint-every', 2,
-                       '--content-image', inputs['content'], '--style-image', inputs['style'],
+                       '--figures', '13-1,13-2,13-4,13-5', '--content-image', inputs['content'], '--style-image', inputs['style'],
                        '--pair', inputs['content'], inputs['style'], '--pair', inputs['style'], inputs['content'],
                        '--vgg-params', vgg_params, '--output-dir', out)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -92,11 +93,35 @@ def test_output_says_random_weights_and_lists_the_figures(chapter):
     assert 'Traceback' not in proc.stderr
 
 
+def test_mrf_figure_is_gram_beside_mrf_on_the_same_pair(tmp_path, vgg_params):
+    """The MRF figure at 48 pixels (relu4_1 must hold a 3x3 patch): content, style, then the Gram
+    and the MRF run of the same pair and seed, each panel that run's final image; the two differ."""
+    inputs = {}
+    for name, source, size in (('content', CONTENT, (48, 32)), ('style', STYLE, (40, 25))):
+        inputs[name] = tmp_path / (name + '.png')
+        with Image.open(source) as img:
+            img.convert('RGB').resize(size, Image.Resampling.LANCZOS).save(inputs[name])
+    out = tmp_path / 'out'
+    proc = run_chapter('--quick', '--gpu', '-1', '--max-long-edge', 48, '--max-num-epochs', 3, '--figures', 'mrf',
+                       '--content-image', inputs['content'], '--style-image', inputs['style'],
+                       '--vgg-params', vgg_params, '--output-dir', out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'wrote %s: 4 panels' % (out / 'figure_mrf.png') in proc.stdout
+    finals = [out / 'runs' / 'mrf' / name / 'final.jpg' for name in ('Gram', 'MRF')]
+    size = Image.open(finals[0]).size
+    assert size == (48, 32)
+    got = cells(Image.open(out / 'figure_mrf.png'), ['content', 'style', 'Gram', 'MRF'], [size] * 4, 4)
+    for cell, path in zip(got[2:], finals):
+        np.testing.assert_array_equal(cell, pixels(path))
+    assert not np.array_equal(pixels(finals[0]), pixels(finals[1]))
+    assert got[0].std() > 5 and got[1].std() > 5
+
+
 def test_unknown_figure_and_missing_pair_image_get_one_line(tmp_path, vgg_params):
     proc = run_chapter('--figures', '13-3')
     assert proc.returncode == 2
     assert proc.stderr.strip() == ('reproduce_chapter.py: error: argument --figures: unknown figure 13-3; the figures '
-                                   'are 13-1,13-2,13-4,13-5 (see reproduce_chapter.py -h)')
+                                   'are 13-1,13-2,13-4,13-5,mrf (see reproduce_chapter.py -h)')
     proc = run_chapter('--quick', '--figures', '13-5', '--pair', tmp_path / 'nope.jpg', STYLE,
                        '--vgg-params', vgg_params, '--output-dir', tmp_path / 'out')
     assert proc.returncode == 1
