@@ -12,6 +12,9 @@ optimiser's own elementwise step. Printed: the median seconds per epoch, the re-
 with --mrf-rematch-every 10 (an epoch without re-matching plus a tenth of one).
 Memory: for each size and loss a fresh process runs two epochs through train_nstyle (the first
 re-matches) and reports its peak resident memory.
+Whether re-matching less often pays (--rematch-check-size, --rematch-check-epochs): runs from the
+same seed with re-matching every epoch and every 10, their seconds, and the loss of each result
+(content + mrf + TV, weighted as in the gradient) with the matches found at that result.
 Weights are RANDOM, in the real file format (tests/weights.py): an epoch costs the same as with
 the real VGG-19. This asserts nothing.
 """
@@ -81,6 +84,29 @@ def memory_worker(size, params, flags):
     return {'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def rematch_worker(size, epochs, params, every):
+    """A run of `epochs` epochs re-matching every `every`: its seconds and its result's loss, matched afresh."""
+    sys.path.insert(0, HERE)
+    import mxnet as mx
+    import model_vgg19
+    import nstyle
+    from neural_style import loss_setup
+    images = []
+    with tempfile.TemporaryDirectory() as folder:
+        args = nstyle.get_args(size_flags(size, params) + [
+            '--style-loss', 'mrf', '--mrf-rematch-every', str(every), '--max-num-epochs', str(epochs),
+            '--save-epochs', str(epochs), '--stop-eps', '0', '--output_dir', os.path.join(folder, 'out')])
+        start = time.time()
+        nstyle.train_nstyle(args, callback=lambda data: images.append(data['img']) if 'img' in data else None)
+        seconds = time.time() - start
+    loss = loss_setup.loss_for_size(args, loss_setup.load_network(args, model_vgg19, mx.cpu()), max(size))
+    loss.model_executor.data[:] = images[-1]
+    loss_setup.start_epoch(loss)  # a fresh loss: its first epoch matches at this image
+    loss_setup.forward_backward(loss)
+    loss_setup.terms_gradient(loss)
+    return {'seconds': seconds, 'losses': loss_setup.weighted_losses(loss)}
+
+
 def run_worker(*arguments):
     command = [sys.executable, os.path.abspath(__file__)] + [str(a) for a in arguments]
     result = subprocess.run(command, capture_output=True, text=True)
@@ -101,13 +127,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--sizes', default='300x200,600x400', help='WxH,WxH,... (the long edge counts)')
     parser.add_argument('--rounds', type=int, default=3, help='timed epochs of each loss, after one warm-up round')
+    parser.add_argument('--rematch-check-size', default='150x100', help='WxH of the re-matching check; none: skip it')
+    parser.add_argument('--rematch-check-epochs', type=int, default=100, help='epochs of each run of that check')
     parser.add_argument('--time-worker', help=argparse.SUPPRESS)
+    parser.add_argument('--rematch-worker', help=argparse.SUPPRESS)
+    parser.add_argument('--every', type=int, help=argparse.SUPPRESS)
     parser.add_argument('--memory-worker', help=argparse.SUPPRESS)
     parser.add_argument('--params', help=argparse.SUPPRESS)
     parser.add_argument('--flags', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.time_worker:
         print(json.dumps(time_worker(parse_size(args.time_worker), args.rounds, args.params)))
+        return
+    if args.rematch_worker:
+        print(json.dumps(rematch_worker(parse_size(args.rematch_worker), args.rematch_check_epochs, args.params,
+                                        args.every)))
         return
     if args.memory_worker:
         print(json.dumps(memory_worker(parse_size(args.memory_worker), args.params, json.loads(args.flags))))
@@ -135,6 +169,15 @@ def main():
             for label, seconds, peak in rows:
                 print('%-9s %-30s %9.2f %8.2f %14s' % ('%dx%d' % size, label, seconds, seconds / gram,
                                                        '%.0f' % peak if peak else ''), flush=True)
+        if args.rematch_check_size != 'none':
+            print('re-matching check at %s, %d epochs from seed 0 (NAG); the result\'s loss matched afresh:'
+                  % (args.rematch_check_size, args.rematch_check_epochs), flush=True)
+            for every in (1, SLOW_REMATCH):
+                run = run_worker('--rematch-worker', args.rematch_check_size, '--rematch-check-epochs',
+                                 args.rematch_check_epochs, '--params', params, '--every', every)
+                print('  --mrf-rematch-every %-3d %7.1f s   %s, total %.5g'
+                      % (every, run['seconds'], ', '.join('%s %.5g' % (name, value) for name, value in run['losses']),
+                         sum(value for _, value in run['losses'])), flush=True)
 
 
 if __name__ == '__main__':

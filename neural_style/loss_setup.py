@@ -180,6 +180,8 @@ def build_loss(args, net, inputs):
         style, content = net.module.get_symbol(style_layers, content_layers, pooling=args.pooling)
         gram, gscale = style_gram_symbol(size, style) if style is not None and not use_mrf else (None, [])
     style_array, content_array = compute_targets(net, (style, gram, content), inputs)
+    # the style patches before the loss executor is bound: the executor that computes them is gone by then
+    style_patches = mrf_style_patches(args, net, style, inputs) if use_mrf else None
 
     with mx.name.NameManager():
         style_loss, content_loss = get_loss(gram, content)
@@ -205,7 +207,7 @@ def build_loss(args, net, inputs):
     if not use_mrf:
         return LossExecutor(model_executor, grad_array, loss_weights, style_count, terms)
     return LossExecutor(model_executor, grad_array, loss_weights, style_count, terms,
-                        hooks=(mrf_rematcher(args, net, style, model_executor, inputs),), style_name='mrf')
+                        hooks=(mrf_rematcher(args, net, style, model_executor, style_patches),), style_name='mrf')
 
 
 def mrf_style_patches(args, net, style, inputs):
@@ -224,11 +226,11 @@ def mrf_style_patches(args, net, style, inputs):
     return [mrf.style_patches(np.concatenate(patches), net.dev) for patches in pooled]
 
 
-def mrf_rematcher(args, net, style, model_executor, inputs):
-    """The loss executor's re-matching hook: the style patches, the count of patches over each
-    position filled in once, and a forward-only executor of the MRF features on the loss executor's
-    own image and weights (sharing its memory: it runs just before the loss executor's forward)."""
-    styles = mrf_style_patches(args, net, style, inputs)
+def mrf_rematcher(args, net, style, model_executor, styles):
+    """The loss executor's re-matching hook: the style patches (mrf_style_patches), the count of
+    patches over each position filled in once, and a forward-only executor of the MRF features on
+    the loss executor's own image and weights (sharing its memory: it runs just before the loss
+    executor's forward)."""
     symbol = net.module.bfloat16_convolutions(style) if net.dtype == 'bfloat16' else style
     feature_executor = symbol.bind(net.dev, args={name: model_executor.arg_dict[name]
                                                   for name in symbol.list_arguments()},
