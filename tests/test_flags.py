@@ -37,6 +37,9 @@ STYLE_FLAGS = [('--style-blend-weights', list, None), ('--style-scale', float, 1
                ('--original-colors', bool, False), ('--pooling', str, 'avg')]
 NEW_FLAGS += STYLE_FLAGS
 NEW_FLAGS += [('--optimizer', str, 'nag'), ('--print-epochs', int, 0)]
+MRF_FLAGS = [('--style-loss', str, 'gram'), ('--mrf-layers', list, ['relu3_1', 'relu4_1']), ('--mrf-patch-size', int, 3),
+             ('--mrf-stride', int, 2), ('--mrf-weight', float, 1.0), ('--mrf-rematch-every', int, 1)]  # issue 13
+NEW_FLAGS += MRF_FLAGS
 
 
 def dest(flag):
