@@ -4,7 +4,10 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(PROJECT, 'tests')
@@ -78,3 +81,85 @@ def pytest_collection_modifyitems(config, items):
     if count == 0:
         for item in gpu_tests:
             item.add_marker(pytest.mark.skip(reason='needs a GPU that MXNet sees (this MXNet sees none)'))
+
+
+# ---------------------------------------------------------------- small inputs and bad-input checks
+
+LONG_EDGE = 32
+SMALL_CONTENT_SIZE = (90, 60)  # (w, h) of the small copy of the content image
+
+
+@pytest.fixture(scope='module')
+def small(tmp_path_factory):
+    """Small JPEG copies of the sample content and style images: {'content': path, 'style': path}."""
+    folder = tmp_path_factory.mktemp('inputs')
+    paths = {}
+    for role, source, size in (('content', CONTENT, SMALL_CONTENT_SIZE), ('style', STYLE, (64, 50))):
+        paths[role] = folder / ('%s.jpg' % role)
+        with Image.open(source) as img:
+            img.convert('RGB').resize(size, Image.Resampling.LANCZOS).save(paths[role], quality=95)
+    return paths
+
+
+def base_args(out_dir, vgg_params, small, epochs=1):
+    return ['--gpu', '-1', '--max-long-edge', LONG_EDGE, '--max-num-epochs', epochs,
+            '--content-image', small['content'], '--style-image', small['style'],
+            '--vgg-params', vgg_params, '--output_dir', out_dir]
+
+
+def describe(proc):
+    return 'exit %s\n--- stdout\n%s\n--- stderr\n%s' % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
+
+
+def assert_no_results(out_dir, allowed=()):
+    """No final.jpg, no e_*.jpg, no temporary file: only the names in `allowed` (the folder may
+    be missing when nothing is allowed)."""
+    out_dir = str(out_dir)
+    if not allowed and not os.path.exists(out_dir):
+        return
+    assert os.path.isdir(out_dir), out_dir
+    assert sorted(os.listdir(out_dir)) == sorted(allowed)
+
+
+def assert_clean_failure(proc, code, needles, out_dir=None, allowed=()):
+    """One line, naming what is wrong and what to do; no traceback; nothing half-written."""
+    assert proc.returncode == code, describe(proc)
+    assert 'Traceback' not in proc.stdout + proc.stderr, describe(proc)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines, describe(proc)
+    message = lines[-1]
+    assert message.startswith('nstyle.py: error: '), describe(proc)
+    error_lines = [line for line in (proc.stdout + '\n' + proc.stderr).splitlines() if 'error:' in line]
+    assert error_lines == [message], describe(proc)
+    for needle in needles:
+        assert needle in message, 'missing %r in: %s' % (needle, message)
+    if out_dir is not None:
+        assert_no_results(out_dir, allowed)
+    return message
+
+
+def args_for(base, out_dir, vgg_params, *extra):
+    """nstyle's args for a test run: the file's base flags, the weights, the output folder, then extra."""
+    import nstyle
+    return nstyle.get_args([str(a) for a in base] + ['--vgg-params', vgg_params, '--output_dir', str(out_dir)] +
+                           [str(a) for a in extra])
+
+
+# ---------------------------------------------------------------- numpy references
+
+def numpy_conv3x3_relu(x, weight, bias):
+    """(C, h, w) -> (O, h, w): a 3x3 convolution with padding 1, then ReLU, in float64."""
+    windows = sliding_window_view(np.pad(x, ((0, 0), (1, 1), (1, 1))), (3, 3), axis=(1, 2))  # C, h, w, 3, 3
+    return np.maximum(np.einsum('chwij,ocij->ohw', windows, weight) + bias[:, None, None], 0)
+
+
+def numpy_gram(f):
+    f = f.reshape(f.shape[0], -1)
+    return f @ f.T
+
+
+def numpy_laplacian(img):
+    padded = np.pad(img.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    centre = padded[:, :, 1:-1, 1:-1]
+    neighbours = padded[:, :, :-2, 1:-1] + padded[:, :, 2:, 1:-1] + padded[:, :, 1:-1, :-2] + padded[:, :, 1:-1, 2:]
+    return (4 * centre - neighbours) / 8.0

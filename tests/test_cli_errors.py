@@ -25,11 +25,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import CONTENT, PROJECT, STYLE, run_nstyle
+from conftest import (CONTENT, LONG_EDGE, PROJECT, SMALL_CONTENT_SIZE, STYLE, assert_clean_failure, assert_no_results,  # noqa: F401
+                      base_args, describe, run_nstyle)
 
-LONG_EDGE = 32
 TIMEOUT = 120
-SMALL_CONTENT_SIZE = (90, 60)  # (w, h) of the small copy of the content image
 
 
 # ---------------------------------------------------------------- helpers
@@ -44,55 +43,6 @@ def content_shape(long_edge=LONG_EDGE):
     """What the small content image becomes."""
     w, h = SMALL_CONTENT_SIZE
     return expected_shape(h, w, long_edge)
-
-
-@pytest.fixture(scope='module')
-def small(tmp_path_factory):
-    """Small JPEG copies of the sample content and style images: {'content': path, 'style': path}."""
-    folder = tmp_path_factory.mktemp('inputs')
-    paths = {}
-    for role, source, size in (('content', CONTENT, SMALL_CONTENT_SIZE), ('style', STYLE, (64, 50))):
-        paths[role] = folder / ('%s.jpg' % role)
-        with Image.open(source) as img:
-            img.convert('RGB').resize(size, Image.Resampling.LANCZOS).save(paths[role], quality=95)
-    return paths
-
-
-def base_args(out_dir, vgg_params, small, epochs=1):
-    return ['--gpu', '-1', '--max-long-edge', LONG_EDGE, '--max-num-epochs', epochs,
-            '--content-image', small['content'], '--style-image', small['style'],
-            '--vgg-params', vgg_params, '--output_dir', out_dir]
-
-
-def describe(proc):
-    return 'exit %s\n--- stdout\n%s\n--- stderr\n%s' % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
-
-
-def assert_no_results(out_dir, allowed=()):
-    """No final.jpg, no e_*.jpg, no temporary file: only the names in `allowed` (the folder may
-    be missing when nothing is allowed)."""
-    out_dir = str(out_dir)
-    if not allowed and not os.path.exists(out_dir):
-        return
-    assert os.path.isdir(out_dir), out_dir
-    assert sorted(os.listdir(out_dir)) == sorted(allowed)
-
-
-def assert_clean_failure(proc, code, needles, out_dir=None, allowed=()):
-    """One line, naming what is wrong and what to do; no traceback; nothing half-written."""
-    assert proc.returncode == code, describe(proc)
-    assert 'Traceback' not in proc.stdout + proc.stderr, describe(proc)
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert lines, describe(proc)
-    message = lines[-1]
-    assert message.startswith('nstyle.py: error: '), describe(proc)
-    error_lines = [line for line in (proc.stdout + '\n' + proc.stderr).splitlines() if 'error:' in line]
-    assert error_lines == [message], describe(proc)
-    for needle in needles:
-        assert needle in message, 'missing %r in: %s' % (needle, message)
-    if out_dir is not None:
-        assert_no_results(out_dir, allowed)
-    return message
 
 
 def assert_jpeg(path, shape):

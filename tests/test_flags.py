@@ -74,3 +74,33 @@ def test_help_lists_every_flag():
     for flag, _, _ in ORIGINAL_FLAGS + NEW_FLAGS:
         assert flag in result.stdout, flag
     assert 'Traceback' not in result.stderr
+
+
+# every flag with a value other than its default, and what it parses to
+EVERY_FLAG = {
+    '--model': ('vgg19', 'vgg19'), '--content-image': ('a.jpg', 'a.jpg'), '--style-image': ('b.jpg', 'b.jpg'),
+    '--stop-eps': ('0.25', 0.25), '--content-weight': ('3', 3.0), '--style-weight': ('0.5', 0.5),
+    '--tv-weight': ('-1', -1.0), '--max-num-epochs': ('0', 0), '--max-long-edge': ('64', 64), '--lr': ('2.5', 2.5),
+    '--gpu': ('-1', -1), '--dtype': ('bfloat16', 'bfloat16'), '--output_dir': ('out', 'out'),
+    '--save-epochs': ('3', 3), '--remove-noise': ('0', 0.0), '--lr-sched-delay': ('9', 9),
+    '--lr-sched-factor': ('1', 1.0), '--seed': ('-5', -5), '--vgg-params': ('w.params', 'w.params'),
+    '--overwrite': (None, True), '--content-layers': ('relu1_1, relu2_2', ['relu1_1', 'relu2_2']),
+    '--style-layers': ('relu3_1', ['relu3_1']), '--init': ('content', 'content'),
+    '--multires': ('100:5,200', [(100, 5), (200, None)]), '--jobs': ('jobs.csv', 'jobs.csv'),
+    '--style-blend-weights': ('3,7', [3.0, 7.0]), '--style-scale': ('0.5', 0.5), '--original-colors': (None, True),
+    '--pooling': ('max', 'max'), '--optimizer': ('adam', 'adam'), '--print-epochs': ('4', 4),
+}
+
+
+@pytest.mark.parametrize('flag', sorted(EVERY_FLAG))
+def test_every_flag_parses(flag):
+    text, expected = EVERY_FLAG[flag]
+    args = nstyle.get_args([flag] + ([text] if text is not None else []))
+    assert getattr(args, dest(flag)) == expected
+    others = nstyle.get_args([])
+    assert {k: v for k, v in vars(args).items() if k != dest(flag) and k != 'lr'} == \
+           {k: v for k, v in vars(others).items() if k != dest(flag) and k != 'lr'}
+
+
+def test_every_flag_is_in_the_table():
+    assert set(EVERY_FLAG) == {flag for flag, _, _ in ORIGINAL_FLAGS + NEW_FLAGS}

@@ -5,24 +5,12 @@ import ast
 import mxnet as mx
 import numpy as np
 import pytest
-from numpy.lib.stride_tricks import sliding_window_view
 
 import model_vgg19
 import nstyle
-from conftest import CONTENT, STYLE, run_nstyle
+from conftest import CONTENT, STYLE, numpy_conv3x3_relu, numpy_gram, run_nstyle  # noqa: F401
 
 SIZE = (12, 10)
-
-
-def numpy_conv3x3_relu(x, weight, bias):
-    """(C, h, w) -> (O, h, w): a 3x3 convolution with padding 1, then ReLU, in float64."""
-    windows = sliding_window_view(np.pad(x, ((0, 0), (1, 1), (1, 1))), (3, 3), axis=(1, 2))  # C, h, w, 3, 3
-    return np.maximum(np.einsum('chwij,ocij->ohw', windows, weight) + bias[:, None, None], 0)
-
-
-def numpy_gram(f):
-    f = f.reshape(f.shape[0], -1)
-    return f @ f.T
 
 
 def test_default_symbol_is_the_originals():

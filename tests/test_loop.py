@@ -7,6 +7,7 @@ from skimage import img_as_ubyte, io
 from skimage.restoration import denoise_tv_chambolle
 
 import nstyle
+import conftest
 from conftest import CONTENT, STYLE, epoch_lines, record_nag_steps, run_nstyle
 
 # Golden run of the original with these flags: epochs 0, 1, 2 change by 0.897, 0.574, 0.431.
@@ -15,7 +16,7 @@ SMALL = ['--gpu', '-1', '--max-long-edge', '128', '--seed', '0',
 
 
 def args_for(tmp_path, vgg_params, *extra):
-    return nstyle.get_args(SMALL + ['--vgg-params', vgg_params, '--output_dir', str(tmp_path)] + list(extra))
+    return conftest.args_for(SMALL, tmp_path, vgg_params, *extra)
 
 
 def record_updates(monkeypatch):

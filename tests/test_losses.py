@@ -5,6 +5,7 @@ import pytest
 
 import model_vgg19
 import nstyle
+from conftest import numpy_laplacian
 
 SIZE = (24, 32)  # the smallest sizes keep relu5_1 at least 1x2
 
@@ -113,13 +114,6 @@ def test_input_gradient_matches_finite_differences(params, image):
     bump[index] = 0.5
     numeric = (total_loss(image + bump) - total_loss(image - bump)) / 1.0
     assert gradient[index] == pytest.approx(numeric, rel=2e-2)
-
-
-def numpy_laplacian(img):
-    padded = np.pad(img.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
-    centre = padded[:, :, 1:-1, 1:-1]
-    neighbours = padded[:, :, :-2, 1:-1] + padded[:, :, 2:, 1:-1] + padded[:, :, 1:-1, :-2] + padded[:, :, 1:-1, 2:]
-    return (4 * centre - neighbours) / 8.0
 
 
 def test_tv_executor_is_the_laplacian_and_follows_the_image():

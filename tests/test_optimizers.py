@@ -15,8 +15,8 @@ from skimage import io
 import model_vgg19
 import nstyle
 from neural_style import loss_setup, optimizers
-from conftest import CONTENT, STYLE, epoch_lines
-from test_losses import numpy_laplacian
+import conftest
+from conftest import CONTENT, STYLE, epoch_lines, numpy_laplacian
 
 
 @pytest.fixture(scope='module')
@@ -32,9 +32,9 @@ def small(tmp_path_factory):
 
 
 def args_for(small, vgg_params, out_dir, *extra):
-    return nstyle.get_args(['--gpu', '-1', '--max-long-edge', '32', '--seed', '0', '--stop-eps', '0',
-                            '--content-image', small['content'], '--style-image', small['style'],
-                            '--vgg-params', vgg_params, '--output_dir', str(out_dir)] + list(extra))
+    base = ['--gpu', '-1', '--max-long-edge', '32', '--seed', '0', '--stop-eps', '0',
+            '--content-image', small['content'], '--style-image', small['style']]
+    return conftest.args_for(base, out_dir, vgg_params, *extra)
 
 
 def objective_for(args, params):

@@ -10,13 +10,14 @@ from skimage import io, transform
 import model_vgg19
 import nstyle
 from neural_style import images
+import conftest
 from conftest import CONTENT, STYLE, record_nag_steps, run_nstyle
 
 SMALL = ['--gpu', '-1', '--max-long-edge', '32', '--seed', '0', '--content-image', CONTENT, '--style-image', STYLE]
 
 
 def args_for(out_dir, vgg_params, *extra):
-    return nstyle.get_args(SMALL + ['--vgg-params', vgg_params, '--output_dir', str(out_dir)] + list(extra))
+    return conftest.args_for(SMALL, out_dir, vgg_params, *extra)
 
 
 def images_before_steps(monkeypatch):

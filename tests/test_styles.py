@@ -15,9 +15,7 @@ from skimage import color, io
 import model_vgg19
 import nstyle
 from neural_style import images, loss_setup
-from conftest import CONTENT, STYLE, run_nstyle
-from test_cli_errors import assert_clean_failure, base_args, small  # noqa: F401  (small: a fixture)
-from test_layers import numpy_conv3x3_relu, numpy_gram
+from conftest import CONTENT, STYLE, assert_clean_failure, base_args, numpy_conv3x3_relu, numpy_gram, run_nstyle
 
 RUN = ['--gpu', '-1', '--max-long-edge', '64', '--seed', '0', '--max-num-epochs', '4', '--save-epochs', '2',
        '--stop-eps', '0', '--content-image', CONTENT]
