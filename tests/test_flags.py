@@ -89,6 +89,9 @@ EVERY_FLAG = {
     '--multires': ('100:5,200', [(100, 5), (200, None)]), '--jobs': ('jobs.csv', 'jobs.csv'),
     '--style-blend-weights': ('3,7', [3.0, 7.0]), '--style-scale': ('0.5', 0.5), '--original-colors': (None, True),
     '--pooling': ('max', 'max'), '--optimizer': ('adam', 'adam'), '--print-epochs': ('4', 4),
+    '--style-loss': ('mrf', 'mrf'), '--mrf-layers': ('relu2_1,relu5_1', ['relu2_1', 'relu5_1']),
+    '--mrf-patch-size': ('5', 5), '--mrf-stride': ('1', 1), '--mrf-weight': ('0.25', 0.25),
+    '--mrf-rematch-every': ('10', 10),
 }
 
 
