@@ -31,7 +31,7 @@ import numpy as np
 # 600x400 a re-matching raised the peak memory by 350 MB with 64 MiB maps, 240 MB with 16 or 4 MiB
 # ones, and took about as long (measured).
 MATCH_CHUNK_FLOATS = 1 << 22
-# A style patch of norm below this (all-zero ReLU features) is kept unnormalised: its correlation is 0.
+# A style patch's norm, at least this: an all-zero patch (dead ReLUs) stays 0 and correlates 0 with all.
 MIN_PATCH_NORM = 1e-8
 
 # One MRF layer's style side: the normalised style patches as convolution kernels (N, C, k, k) and
@@ -144,7 +144,7 @@ def overlap_count(feature_shape, patch_size):
     return count
 
 
-def matched_values(values, index, offset, patch_size):
+def matched_values(values, index, offset):
     """The matched style patches' values at one offset inside the patch, laid out as (C, h, w)."""
     h, w = index.shape
     taken = mx.nd.take(values[offset], index.reshape((-1,)))  # (h*w, C)
@@ -160,12 +160,12 @@ def matched_target(values, index, count):
     total = mx.nd.zeros((c, h + k - 1, w + k - 1), ctx=values.context)
     for offset in range(kk):
         dy, dx = divmod(offset, k)
-        total[:, dy:dy + h, dx:dx + w] += matched_values(values, index, offset, k)
+        total[:, dy:dy + h, dx:dx + w] += matched_values(values, index, offset)
     mean = mx.nd.broadcast_div(total, count[0])
     spread = mx.nd.zeros((1,), ctx=values.context)
     for offset in range(kk):
         dy, dx = divmod(offset, k)
-        spread += mx.nd.sum(mx.nd.square(matched_values(values, index, offset, k) - mean[:, dy:dy + h, dx:dx + w]))
+        spread += mx.nd.sum(mx.nd.square(matched_values(values, index, offset) - mean[:, dy:dy + h, dx:dx + w]))
     return mean.expand_dims(0), spread
 
 
