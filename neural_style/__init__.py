@@ -7,6 +7,7 @@ comparison tools), one role a module:
     interrupts  Ctrl-C (and other stop signals) between epochs              (no MXNet)
     device      where MXNet runs: the context, the bfloat16 check
     losses      the loss symbols: Gram matrices, content, total variation
+    mrf         the MRF style loss (--style-loss mrf): patch matching, its loss symbols
     loss_setup  the targets and the bound loss executor for one image size
     reporter    what happens after every epoch, for every optimiser
     optimizers  the NAG/Adam step loop and L-BFGS
