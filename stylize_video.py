@@ -20,7 +20,6 @@ import time
 
 import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
 import numpy as np
-from skimage import img_as_ubyte, transform
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -38,7 +37,7 @@ from neural_style.temporal import masked_mse
 # and a frame's result is written when it is finished (no checkpoints, no stages, no batches)
 NOT_FOR_VIDEO = ('--content-image', '--output_dir', '--save-epochs', '--remove-noise', '--multires', '--jobs')
 # --temporal-weight's default: see README_video.md (benchmarks/video_bench.py measures it)
-DEFAULT_TEMPORAL_WEIGHT = 1.0
+DEFAULT_TEMPORAL_WEIGHT = 100.0
 VIDEO_STOP_EPS = 0.0
 # settings that do not change the frames: a rerun with other values of these still resumes
 NOT_SETTINGS = ('output', 'overwrite', 'json', 'print_epochs', 'verbose', 'frames', 'gpu', 'no_audio')
@@ -91,12 +90,6 @@ def working_size(size, long_edge, multiple=1):
     return tuple(max(multiple, int(side * factor) // multiple * multiple) for side in (h, w))
 
 
-def resized(pixels, size):
-    if pixels.shape[:2] == tuple(size):
-        return pixels
-    return img_as_ubyte(transform.resize(pixels, size, anti_aliasing=True))
-
-
 def frame_bounds(args, clip):
     start, stop = args.frames or (0, None)
     if start >= clip.count:
@@ -146,7 +139,7 @@ def stylize_frames(args, clip, layout, stylizer, bounds):
             logging.info('resuming after frame %d (%d finished)', start + done - 1, done)
         for index, raw in video_io.read_frames(clip, start, stop):
             began = time.time()
-            frame = resized(raw, args.size)
+            frame = video_io.resized_frame(raw, args.size)
             finished = index < start + done
             backward = mask = None
             if previous_in is not None and (want_error or not finished):
@@ -193,7 +186,7 @@ def stylize_video(args):
     args.size = working_size(clip.size, args.max_long_edge,
                              generator_multiple(args) if args.method == 'end_to_end' else 1)
     dev = context_for(args.gpu, args.dtype)
-    first_frame = resized(next(video_io.read_frames(clip, bounds[0], bounds[0] + 1))[1], args.size)
+    first_frame = video_io.resized_frame(next(video_io.read_frames(clip, bounds[0], bounds[0] + 1))[1], args.size)
     stylizer = make_stylizer(args, first_frame, dev)  # reads the style image and the weights: fails before any write
     frames_folder.prepare(layout, run_settings(args, clip, args.size), args.overwrite)
     progress, interrupted = stylize_frames(args, clip, layout, stylizer, bounds)

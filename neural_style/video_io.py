@@ -7,6 +7,7 @@ import re
 import subprocess
 
 import numpy as np
+from PIL import Image
 
 from .flags import NstyleError
 from .images import read_rgb_image
@@ -42,6 +43,15 @@ def open_folder(path, flag, fps):
         raise NstyleError('%s %s: a folder with no frame images (%s); give a video file or a folder of frames'
                           % (flag, path, ', '.join(FRAME_EXTENSIONS)))
     h, w = read_rgb_image(os.path.join(path, files[0]), flag).shape[:2]
+    for name in files[1:]:  # the headers only: a frame of another size fails before any work
+        try:
+            with Image.open(os.path.join(path, name)) as image:
+                size = image.size
+        except OSError:
+            size = read_rgb_image(os.path.join(path, name), flag).shape[1::-1]  # its one-line error
+        if size != (w, h):
+            raise NstyleError('%s %s: frame %s is %dx%d but the first frame (%s) is %dx%d; all frames must have one '
+                              'size' % (flag, path, name, size[0], size[1], files[0], w, h))
     return Clip(path, 'folder', float(fps), len(files), (w, h), None, files)
 
 
@@ -77,12 +87,7 @@ def read_frames(clip, start, stop, flag='INPUT'):
     if clip.kind == 'folder':
         for index in range(start, stop):
             path = os.path.join(clip.path, clip.files[index])
-            pixels = read_rgb_image(path, flag)
-            if pixels.shape[1::-1] != tuple(clip.size):
-                raise NstyleError('%s %s: frame %s is %dx%d but the first frame is %dx%d; all frames must have '
-                                  'one size' % (flag, clip.path, clip.files[index], pixels.shape[1], pixels.shape[0],
-                                                clip.size[0], clip.size[1]))
-            yield index, pixels
+            yield index, read_rgb_image(path, flag)  # its size was checked by open_folder
         return
     import imageio_ffmpeg
     reader = imageio_ffmpeg.read_frames(clip.path)
@@ -95,6 +100,14 @@ def read_frames(clip, start, stop, flag='INPUT'):
                 yield index, np.frombuffer(data, np.uint8).reshape(h, w, 3)
     finally:
         reader.close()  # ends the ffmpeg process
+
+
+def resized_frame(pixels, size):
+    """8-bit (h, w, 3) pixels at size (h, w), 8-bit again (as the frames are stylised and compared)."""
+    if pixels.shape[:2] == tuple(size):
+        return pixels
+    from skimage import img_as_ubyte, transform
+    return img_as_ubyte(transform.resize(pixels, size, anti_aliasing=True))
 
 
 def write_video(path, frames, fps, audio=None):
