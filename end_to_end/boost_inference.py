@@ -127,7 +127,7 @@ def run(args):
             logging.info('loaded %s checkpoint %s from %s, bound at %dx%d', kind, stylizers[size].checkpoint,
                          args.model_dir, size[0], size[1])
         stylizer = stylizers[size]
-        cropped = crops.cover_and_crop(pixels, size, rng)
+        cropped = img_as_ubyte(crops.cover_and_crop(pixels, size, rng))
         start = time.time()
         stages = stylizer.stylize(cropped)
         elapsed = time.time() - start

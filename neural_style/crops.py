@@ -4,8 +4,7 @@ and the image files of a folder. No MXNet."""
 import logging
 import os
 
-import numpy as np
-from skimage import img_as_ubyte, transform
+from skimage import img_as_float, transform
 
 from .flags import NstyleError
 
@@ -13,18 +12,18 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png')
 
 
 def cover_and_crop(img, size, rng=None):
-    """uint8 (h, w, 3) -> uint8 of exactly size (h, w): resized (keeping its aspect) so that it covers
-    size, as the original's resize to the short edge does for any image at least as wide as size,
-    then cropped at the centre, or where rng (a random.Random) draws as the original did."""
+    """uint8 (h, w, 3) -> floats in [0, 1] of exactly size (h, w): resized (keeping its aspect) so that
+    it covers size, as the original's resize to the short edge does for any image at least as wide as
+    size, then cropped at the centre, or where rng (a random.Random) draws as the original did."""
     factor = max(size[0] / img.shape[0], size[1] / img.shape[1])
     new_size = (max(size[0], int(img.shape[0] * factor)), max(size[1], int(img.shape[1] * factor)))
-    resized = transform.resize(img, new_size) if new_size != img.shape[:2] else img
+    resized = transform.resize(img, new_size) if new_size != img.shape[:2] else img_as_float(img)
     extra_h, extra_w = new_size[0] - size[0], new_size[1] - size[1]
     if rng is None:
         top, left = extra_h // 2, extra_w // 2
     else:
         top, left = rng.randint(0, extra_h), rng.randint(0, extra_w)
-    return img_as_ubyte(resized[top:top + size[0], left:left + size[1]])
+    return resized[top:top + size[0], left:left + size[1]]
 
 
 def long_edge_size(shape, long_edge, multiple, path):
@@ -57,7 +56,3 @@ def read_or_skip(path, read):
     except NstyleError as error:
         logging.warning('skipping %s: %s', path, str(error).split(': ', 1)[-1])
         return None
-
-
-def as_float(pixels):
-    return np.asarray(pixels, dtype=np.float64) / 255.0
