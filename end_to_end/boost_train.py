@@ -153,6 +153,9 @@ class Run:
         name = checkpoints.checkpoint_name(self.args.generator, epoch, image)
         if name == self.last_saved:
             return
+        if self.last_saved is None:  # the folder appears with the first checkpoint, never empty
+            os.makedirs(self.args.model_dir, exist_ok=True)
+            checkpoints.write_kind(self.args.model_dir, self.args.generator)
         paths = checkpoints.checkpoint_paths(self.args.model_dir, self.args.generator, name)
         for module, path in zip(self.trainer.modules, paths):
             checkpoints.save_module(module, path)
@@ -205,8 +208,6 @@ def train(args):
     if params is not None:
         trainer.set_params(*params)
     loss = PerceptualLoss(net, style_np, size, LossWeights(args.style_weight, args.content_weight), args.content_layer)
-    os.makedirs(args.model_dir, exist_ok=True)
-    checkpoints.write_kind(args.model_dir, args.generator)
     logging.info('Dataset size: %d', len(files))
     run = Run(args, trainer, loss)
     total = (args.epochs - first_epoch) * len(files) - first_image
