@@ -72,7 +72,7 @@ class GeneratorStylizer:
 
     def __init__(self, args, size, dev):
         from .stylizer import load_stylizer
-        self.stylizer = load_stylizer(args.model_dir, size, dev)
+        self.stylizer = load_stylizer(args.model_dir, size, dev, dtype=args.dtype)
         self.original_colors = args.original_colors
 
     def stylize(self, index, frame, previous):

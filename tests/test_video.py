@@ -318,3 +318,24 @@ def test_compare_temporal_gives_the_runs_temporal_error(inputs, vgg_params, tmp_
     proc = subprocess.run([sys.executable, os.path.join(PROJECT, 'compare.py'), tmp_path / 'o_frames', '--temporal',
                            tmp_path / 'nope.mp4'], capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith('compare.py: error: --temporal')
+
+
+def test_end_to_end_method_runs_the_generators_on_every_frame(inputs, tmp_path, clip_frames):
+    """--method end_to_end with the seeded random generators (tests/generator_params.py, not the
+    published ones): each written frame is the stylizer's result for that input frame, computed here."""
+    import mxnet as mx
+    from generator_params import random_generator_arrays, save_generators
+    from neural_style.stylizer import load_stylizer
+    model_dir = tmp_path / 'generators'
+    save_generators(model_dir, random_generator_arrays(1))
+    proc = run_video([inputs['frames'], '--method', 'end_to_end', '--model-dir', model_dir, '--output',
+                      tmp_path / 'e2e', '--gpu', '-1', '--max-long-edge', '48', '--json'])
+    report = report_of(proc)
+    assert report['frames'] == 4 and report['method'] == 'end_to_end' and report['size'] == [32, 48]
+    stylizer = load_stylizer(str(model_dir), (32, 48), mx.cpu())
+    written = frames_in(tmp_path / 'e2e')
+    for frame, result in zip(clip_frames, written):
+        np.testing.assert_array_equal(result, stylizer.stylize(frame)[-1])
+    assert not np.array_equal(written[0], clip_frames[0])
+    proc = run_video([inputs['frames'], '--method', 'end_to_end', '--output', tmp_path / 'x'])
+    assert proc.returncode == 2 and '--model-dir' in proc.stderr
