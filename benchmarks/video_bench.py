@@ -5,6 +5,7 @@ not VGG-19: the numbers show the method's behaviour, not how good a style looks.
     python benchmarks/video_bench.py                                  # weights 0 (baseline), 1, 10, 100, 1000
     python benchmarks/video_bench.py --weights 0,100 --epochs 50 --frames 8
     python benchmarks/video_bench.py --flow-only
+    python benchmarks/video_bench.py --save-clip input/pan.mp4        # only write the clip (with a tone)
 
 For each temporal weight: stylize_video.py's run (in this process) on the clip with the same flags,
 and per run the temporal error (stylize_video.py --json's: the masked MSE between each result and the
@@ -27,7 +28,7 @@ sys.path[:0] = [HERE, os.path.join(HERE, 'tests')]
 
 import find_mxnet  # noqa: E402,F401
 import stylize_video  # noqa: E402
-from clips import moving_square, panning_frames, save_frames, small_style  # noqa: E402
+from clips import moving_square, panning_frames, save_frames, small_style, write_clip  # noqa: E402
 from neural_style import flow as flows  # noqa: E402
 from neural_style import frames_folder, images  # noqa: E402
 from neural_style.loss_setup import content_and_style_losses  # noqa: E402
@@ -106,9 +107,17 @@ def main():
     parser.add_argument('--frames', type=int, default=6)
     parser.add_argument('--optimizer', default='nag')
     parser.add_argument('--flow-only', action='store_true')
+    parser.add_argument('--save-clip', metavar='PATH', help='write the clip as a video (10 fps, with a 440 Hz tone) '
+                                                            'and stop')
     parser.add_argument('extra', nargs='*', help='more stylize_video.py flags (after --)')
     options = parser.parse_args()
     options.window, options.step = (32, 48), (1, 2)
+    if options.save_clip:
+        write_clip(options.save_clip, panning_frames(options.frames, options.window), fps=10,
+                   audio_seconds=options.frames / 10)
+        print('wrote %s: %d frames %dx%d at 10 fps, with audio' % (options.save_clip, options.frames,
+                                                                   options.window[1], options.window[0]))
+        return
     cpu = next((line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo') if line.startswith('model name')),
                'unknown CPU')
     print('machine: %s, %d CPUs usable, OMP_NUM_THREADS=%s; random weights (not VGG-19)'

@@ -11,4 +11,11 @@ comparison tools), one role a module:
     reporter    what happens after every epoch, for every optimiser
     optimizers  the NAG/Adam step loop and L-BFGS
     batch       batch mode (--jobs)
+    style_flags nstyle.py's flags, defined once (stylize_video.py takes those that apply)
+    initial     where an optimisation starts (--init)
+    video_io    videos and folders of frames in and out (imageio-ffmpeg)    (no MXNet)
+    flow        optical flow, warping, the forward-backward consistency mask (no MXNet)
+    temporal    the temporal loss term and the temporal error (flicker)
+    frames_folder    a stylised video's frames folder: settings, resuming    (no MXNet)
+    frame_stylizers  frame after frame: by optimisation, or with the generators
 """
