@@ -93,7 +93,7 @@ def working_size(size, long_edge, multiple=1):
 def frame_bounds(args, clip):
     start, stop = args.frames or (0, None)
     if start >= clip.count:
-        raise NstyleError('--frames %d:%s: INPUT %s has %d frames (0 to %d)'
+        raise NstyleError('--frames %d:%s starts after the end: INPUT %s has %d frames (0 to %d)'
                           % (start, '' if stop is None else stop, args.input, clip.count, clip.count - 1))
     return start, clip.count if stop is None else min(stop, clip.count)
 

@@ -55,8 +55,20 @@ def open_folder(path, flag, fps):
     return Clip(path, 'folder', float(fps), len(files), (w, h), None, files)
 
 
+def stream_kinds(path):
+    """The kinds of the file's streams as ffmpeg's header names them ('Video', 'Audio', ...); [] when
+    ffmpeg cannot read the file."""
+    header = subprocess.run([ffmpeg_exe(), '-hide_banner', '-i', path], capture_output=True, text=True,
+                            errors='replace').stderr
+    return re.findall(r'^\s*Stream #\S+.*?: (\w+):', header, flags=re.MULTILINE)
+
+
 def open_video(path, flag):
     import imageio_ffmpeg
+    kinds = stream_kinds(path)
+    if kinds and 'Video' not in kinds:
+        raise NstyleError('%s %s: the file has no video frames (only %s); give a video' % (
+            flag, path, ', '.join(sorted(set(kind.lower() for kind in kinds)))))
     reader = imageio_ffmpeg.read_frames(path)
     try:
         meta = next(reader)

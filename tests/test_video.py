@@ -250,7 +250,10 @@ def test_bad_inputs_are_one_line_and_lose_nothing(inputs, vgg_params, tmp_path, 
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), '-v', 'error', '-f', 'lavfi', '-i', 'sine=duration=0.2',
                     '-c:a', 'aac', str(silent_only)], check=True)
     proc = run_video(small_run(inputs, vgg_params, silent_only, tmp_path / 'o2.mp4'))
-    assert_one_line_error(proc, str(silent_only))
+    assert_one_line_error(proc, str(silent_only), 'no video frames')
+    proc = run_video(small_run(inputs, vgg_params, inputs['frames'], tmp_path / 'o6', '--frames', '7:'))
+    assert_one_line_error(proc, '--frames 7:', 'has 4 frames')
+    assert not (tmp_path / 'o6').exists()
 
     empty = tmp_path / 'empty'
     empty.mkdir()
