@@ -52,10 +52,10 @@ def load_params(model_dir, kind, name, size):
 
 
 def bfloat16_generator(symbol):
-    """The symbol with its (de)convolutions in bfloat16 (oneDNN's AVX512-BF16 kernels); the
-    normalisations and the output stay float32."""
+    """The symbol with its convolutions in bfloat16 (oneDNN's AVX512-BF16 kernels); the rest stays
+    float32: the normalisations, and the deconvolutions, whose Crop has no bfloat16 kernel."""
     from mxnet.contrib import amp
-    return amp.convert_symbol(symbol, target_dtype='bfloat16', target_dtype_ops=['Convolution', 'Deconvolution'],
+    return amp.convert_symbol(symbol, target_dtype='bfloat16', target_dtype_ops=['Convolution'],
                               fp32_ops=['BatchNorm', 'InstanceNorm'], conditional_fp32_ops=[],
                               cast_optional_params=False)
 
