@@ -53,6 +53,33 @@ def test_inference_matches_the_original(seeded_generators, tmp_path):
                                                                                        'out_%d.jpg' % k))
         assert ours.shape == golden.shape == (480, 640, 3)
         assert np.abs(ours - golden).max() <= 3, 'stage %d' % k
+    again = run_script(INFER_SCRIPT, ['--model-dir', seeded_generators, '--content-image',
+                                      os.path.join(GOLDEN, 'content_480x640.png'), '--output-dir', out, '--gpu', -1])
+    assert 'already holds' in one_line_error(again) and '--overwrite' in again.stderr
+
+
+def test_inference_on_a_folder_of_images(seeded_generators, tmp_path):
+    """A folder in, a folder out: OUT/<name>/out_k.jpg per readable image (the rest skipped with a
+    warning), each stage the same as the stylizer gives for the centre crop."""
+    from neural_style.crops import cover_and_crop
+    from neural_style.images import read_rgb_image
+    from neural_style.stylizer import load_stylizer
+    from skimage import img_as_ubyte
+    folder = small_images(tmp_path / 'photos', count=2, side=40)
+    (folder / 'broken.png').write_bytes(b'not a png')
+    out = tmp_path / 'out'
+    result = run_script(INFER_SCRIPT, ['--model-dir', seeded_generators, '--content-image', folder, '--output-dir', out,
+                                       '--size', '16x24', '--remove-noise', 0, '--gpu', -1])
+    assert result.returncode == 0, result.stderr
+    assert 'skipping' in result.stderr and 'broken.png' in result.stderr
+    assert sorted(os.listdir(out)) == ['0', '1']
+    assert len(re.findall(r' ms \(24x16, 4 stages\)', result.stdout)) == 2
+    stylizer = load_stylizer(seeded_generators, (16, 24), mx.cpu())
+    for name in ('0', '1'):
+        pixels = img_as_ubyte(cover_and_crop(read_rgb_image(str(folder / (name + '.png')), 'x'), (16, 24)))
+        for k, stage in enumerate(stylizer.stylize(pixels)):
+            written = read_pixels(out / name / ('out_%d.jpg' % k))
+            assert np.abs(written - stage).mean() < 4  # JPEG's loss only
 
 
 def golden_training_run(tmp_path, generators_dir, vgg_params, extra=()):
@@ -407,7 +434,7 @@ def test_training_cli_trains_saves_and_resumes(vgg_params, tmp_path):
     inferred = run_script(INFER_SCRIPT, ['--model-dir', model_dir, '--content-image', folder / '0.png', '--size',
                                          '16x16', '--output-dir', out, '--gpu', -1])
     assert inferred.returncode == 0, inferred.stderr
-    assert os.listdir(out) == ['out_0.jpg'] and io.imread(out / 'out_0.jpg').shape == (16, 16, 3)
+    assert sorted(os.listdir(out)) == ['content.jpg', 'out_0.jpg'] and io.imread(out / 'out_0.jpg').shape == (16, 16, 3)
 
 
 def test_bad_inputs_are_one_line_errors(seeded_generators, vgg_params, tmp_path):
