@@ -111,7 +111,8 @@ def main():
     parser.add_argument('--no-train', action='store_true')
     parser.add_argument('--no-peer', action='store_true')
     parser.add_argument('--no-bf16', action='store_true')
-    parser.add_argument('--peer-python', default=PEER_PYTHON, help='the Python with torch==2.13.0 (default: %(default)s)')
+    parser.add_argument('--peer-python', default=PEER_PYTHON,
+                        help='the Python with torch==2.13.0 (default: %(default)s)')
     args = parser.parse_args()
     from neural_style.device import cpu_flags
     size = tuple(int(side) for side in args.size.split('x'))

@@ -77,7 +77,8 @@ class GenV3(nn.Module):
 
 
 def conv_in(cin, cout, kernel, stride=1, relu=True):
-    layers = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride), nn.InstanceNorm2d(cout, affine=True)]
+    layers = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride),
+              nn.InstanceNorm2d(cout, affine=True)]
     return nn.Sequential(*layers, nn.ReLU()) if relu else nn.Sequential(*layers)
 
 

@@ -17,9 +17,9 @@ def check_size(kind, size, flag='--size'):
     """The generators need each side a positive multiple of generators.SIDE_MULTIPLE[kind]."""
     multiple = generators.SIDE_MULTIPLE[kind]
     if len(size) != 2 or min(size) < multiple or any(side % multiple for side in size):
+        near = [max(multiple, side // multiple * multiple) for side in size]
         raise NstyleError('%s %dx%d: the %s generator needs both sides multiples of %d (at least %d), such as %dx%d'
-                          % (flag, size[0], size[1], kind, multiple, multiple,
-                             max(multiple, size[0] // multiple * multiple), max(multiple, size[1] // multiple * multiple)))
+                          % (flag, size[0], size[1], kind, multiple, multiple, near[0], near[1]))
 
 
 def inference_symbol(kind, size):
