@@ -484,3 +484,30 @@ def test_bad_inputs_are_one_line_errors(seeded_generators, vgg_params, tmp_path)
     message = one_line_error(train(pictures, tmp_path / 'm4', '--init-model', wrong))
     assert 'does not hold the weights of the original\'s generator 2' in message
     assert not any((tmp_path / m).exists() for m in ('m1', 'm2', 'm3', 'm4'))
+
+
+def test_ctrl_c_saves_a_checkpoint(vgg_params, tmp_path):
+    """SIGINT during training: exit 130, and a checkpoint of where it stopped (after the first epoch)."""
+    import signal
+    folder = small_images(tmp_path / 'data', count=2, side=24)
+    model_dir = tmp_path / 'model'
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    args = ['--data-dir', folder, '--style-image', STYLE, '--vgg-params', vgg_params, '--generator', 'johnson',
+            '--size', 16, '--batch-size', 1, '--epochs', 100000, '--save-every', 1000, '--seed', 0,
+            '--model-dir', model_dir, '--gpu', -1]
+    process = subprocess.Popen([sys.executable, TRAIN_SCRIPT] + [str(a) for a in args], cwd=PROJECT, env=env,
+                               stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if 'Epoch 1: Image 0' in line:
+            process.send_signal(signal.SIGINT)
+            break
+    rest = process.communicate(timeout=120)[1]
+    assert process.returncode == 130, ''.join(seen) + rest
+    assert 'interrupted at epoch' in rest and 'boost_train.py: interrupted' in rest
+    saved = sorted(name for name in os.listdir(model_dir) if name.endswith('.params'))
+    assert saved[0] == 'johnson_0000-0000000.params' and len(saved) == 2  # image 0 (as the original) and the stop
+    epoch, image = (int(x) for x in re.match(r'johnson_(\d+)-(\d+)\.params', saved[1]).groups())
+    assert epoch >= 1 and image in (0, 1)
+    assert not [name for name in os.listdir(model_dir) if 'tmp' in name]
