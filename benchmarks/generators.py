@@ -45,20 +45,23 @@ def random_params(kind, size):
 
 
 def median_seconds(work, repeats):
+    """(wall, CPU) seconds of work(), medians: on a shared machine the CPU time (all threads) is the
+    figure other processes disturb least."""
     work()  # warm-up: oneDNN picks and caches its kernels
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - start_cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def inference_ms(kind, size, dtype, repeats):
     from neural_style.stylizer import bind_stylizer
     stylizer = bind_stylizer(kind, random_params(kind, size), size, mx.cpu(), dtype)
     pixels = np.random.RandomState(1).uniform(0, 255, tuple(size) + (3,)).astype(np.uint8)
-    return median_seconds(lambda: stylizer.stylize(pixels), repeats) * 1000
+    return [seconds * 1000 for seconds in median_seconds(lambda: stylizer.stylize(pixels), repeats)]
 
 
 def training_s_per_image(kind, vgg_params, dtype, steps):
@@ -89,7 +92,7 @@ def training_s_per_image(kind, vgg_params, dtype, steps):
         else:
             trainer.batch_step(loss, contents)
         mx.nd.waitall()
-    return median_seconds(step, steps) / batch
+    return [seconds / batch for seconds in median_seconds(step, steps)]
 
 
 def peer_lines(python, size, repeats, dtypes):
@@ -123,9 +126,9 @@ def main():
         cpu, find_mxnet.THREADS, os.cpu_count()), flush=True)
     for kind in ('v3chain', 'johnson'):
         for dtype in dtypes:
-            print('mxnet %s %s ms/image %.1f (%dx%d inference)' % (kind, dtype, inference_ms(kind, size, dtype,
-                                                                                          args.repeats),
-                                                                  size[1], size[0]), flush=True)
+            wall, cpu = inference_ms(kind, size, dtype, args.repeats)
+            print('mxnet %s %s ms/image %.1f cpu-ms %.1f (%dx%d inference)'
+                  % (kind, dtype, wall, cpu, size[1], size[0]), flush=True)
     if not args.no_peer:
         for line in peer_lines(args.peer_python, size, args.repeats, dtypes):
             print(line, flush=True)
@@ -136,8 +139,9 @@ def main():
             save_params(vgg_params, random_vgg19_arrays())
             for kind in ('v3chain', 'johnson'):
                 for dtype in dtypes:
-                    print('mxnet %s training, VGG-19 %s: s/image %.2f' % (
-                        kind, dtype, training_s_per_image(kind, vgg_params, dtype, args.train_steps)), flush=True)
+                    wall, cpu = training_s_per_image(kind, vgg_params, dtype, args.train_steps)
+                    print('mxnet %s training, VGG-19 %s: s/image %.2f cpu-s %.2f' % (kind, dtype, wall, cpu),
+                          flush=True)
 
 
 if __name__ == '__main__':

@@ -8,7 +8,8 @@ random: the cost of a forward pass does not depend on their values.
 
     .venv-torch/bin/python benchmarks/torch_generators.py --height 480 --width 640 --repeats 5
 
-Prints one line per generator: `torch <generator> <dtype> ms/image <median> threads <n>`.
+Prints one line per generator: `torch <generator> <dtype> ms/image <median> cpu-ms <median> threads <n>`
+(cpu-ms: the process's CPU time, all threads).
 """
 import argparse
 import os
@@ -116,12 +117,13 @@ def time_ms(net, shape, repeats, dtype):
     x = torch.rand(shape) * 255 - 120
     with torch.inference_mode(), torch.autocast('cpu', dtype=torch.bfloat16, enabled=dtype == 'bfloat16'):
         net(x)  # warm-up: oneDNN picks and caches its kernels
-        times = []
+        walls, cpus = [], []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             net(x)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+            walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - start_cpu)
+    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
 
 
 def main():
@@ -138,8 +140,8 @@ def main():
     for name in args.generators.split(','):
         net = (Chain() if name == 'v3chain' else johnson()).eval()
         for dtype in args.dtypes.split(','):
-            ms = time_ms(net, (1, 3, args.height, args.width), args.repeats, dtype)
-            print('torch %s %s ms/image %.1f threads %d' % (name, dtype, ms, threads), flush=True)
+            wall, cpu = time_ms(net, (1, 3, args.height, args.width), args.repeats, dtype)
+            print('torch %s %s ms/image %.1f cpu-ms %.1f threads %d' % (name, dtype, wall, cpu, threads), flush=True)
 
 
 if __name__ == '__main__':
