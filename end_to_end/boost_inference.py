@@ -1,6 +1,7 @@
 """Stylise images in one forward pass with trained generators (the original end_to_end example's
 boost_inference.py, made a tool): the chain of four generators writes each stage's output as
-out_0.jpg ... out_3.jpg (Johnson's network: out_0.jpg), denoised as the original's SaveImage.
+out_0.jpg ... out_3.jpg (Johnson's network: out_0.jpg), denoised as the original's SaveImage, and
+the crop they saw as content.jpg (compare.py's --content-image for them).
 
     python end_to_end/boost_inference.py --model-dir model/end_to_end --content-image input/IMG_4343.jpg
     python end_to_end/boost_inference.py --model-dir model/end_to_end --content-image photos/ --output-dir out/
@@ -73,7 +74,7 @@ def get_args(arglist=None):
     parser.add_argument('--generator', choices=checkpoints.KINDS, default=None,
                         help='the generator the model folder must hold (default: whichever it holds)')
     parser.add_argument('--overwrite', action='store_true',
-                        help='replace out_*.jpg of an earlier run in the output folder')
+                        help='replace out_*.jpg and content.jpg of an earlier run in the output folder')
     return parser.parse_args(arglist)
 
 
@@ -94,8 +95,9 @@ def jobs(args):
 
 def check_outputs(folders, stages, overwrite):
     """Refuse to replace an earlier run's images unless --overwrite."""
-    earlier = [os.path.join(folder, 'out_%d.jpg' % k) for folder in folders for k in range(stages)
-               if os.path.exists(os.path.join(folder, 'out_%d.jpg' % k))]
+    names = ['out_%d.jpg' % k for k in range(stages)] + ['content.jpg']
+    earlier = [os.path.join(folder, name) for folder in folders for name in names
+               if os.path.exists(os.path.join(folder, name))]
     if earlier and not overwrite:
         raise NstyleError('--output-dir %s already holds %s of an earlier run: pass --overwrite to replace them, '
                           'or choose another --output-dir' % (os.path.dirname(earlier[0]) or '.', earlier[0]))
@@ -132,6 +134,8 @@ def run(args):
         stages = stylizer.stylize(cropped)
         elapsed = time.time() - start
         os.makedirs(folder, exist_ok=True)
+        # the crop the generators saw: compare.py's --content-image for these results
+        write_image_atomically(os.path.join(folder, 'content.jpg'), cropped)
         for k, stage in enumerate(stages):
             write_image_atomically(os.path.join(folder, 'out_%d.jpg' % k), denoised(stage, args.remove_noise))
         print('%s: %.0f ms (%dx%d, %d stages) -> %s' % (path, elapsed * 1000, size[1], size[0], len(stages),

@@ -196,6 +196,9 @@ class Run:
 def train(args):
     check_args(args)
     files = crops.image_files(args.data_dir, '--data-dir')
+    if len(files) < args.batch_size:
+        raise NstyleError('--data-dir %s holds %d images, fewer than --batch-size %d' % (args.data_dir, len(files),
+                                                                                      args.batch_size))
     style_np = PreprocessStyleImage(args.style_image, (1, 3, args.size, args.size))
     params, first_epoch, first_image = starting_point(args)
     dev = context_for(args.gpu, args.dtype)

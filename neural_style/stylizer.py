@@ -17,9 +17,9 @@ def check_size(kind, size, flag='--size'):
     """The generators need each side a positive multiple of generators.SIDE_MULTIPLE[kind]."""
     multiple = generators.SIDE_MULTIPLE[kind]
     if len(size) != 2 or min(size) < multiple or any(side % multiple for side in size):
+        near = [max(multiple, side // multiple * multiple) for side in size]
         raise NstyleError('%s %dx%d: the %s generator needs both sides multiples of %d (at least %d), such as %dx%d'
-                          % (flag, size[0], size[1], kind, multiple, multiple,
-                             max(multiple, size[0] // multiple * multiple), max(multiple, size[1] // multiple * multiple)))
+                          % (flag, size[0], size[1], kind, multiple, multiple, near[0], near[1]))
 
 
 def inference_symbol(kind, size):
@@ -52,10 +52,10 @@ def load_params(model_dir, kind, name, size):
 
 
 def bfloat16_generator(symbol):
-    """The symbol with its (de)convolutions in bfloat16 (oneDNN's AVX512-BF16 kernels); the
-    normalisations and the output stay float32."""
+    """The symbol with its convolutions in bfloat16 (oneDNN's AVX512-BF16 kernels); the rest stays
+    float32: the normalisations, and the deconvolutions, whose Crop has no bfloat16 kernel."""
     from mxnet.contrib import amp
-    return amp.convert_symbol(symbol, target_dtype='bfloat16', target_dtype_ops=['Convolution', 'Deconvolution'],
+    return amp.convert_symbol(symbol, target_dtype='bfloat16', target_dtype_ops=['Convolution'],
                               fp32_ops=['BatchNorm', 'InstanceNorm'], conditional_fp32_ops=[],
                               cast_optional_params=False)
 

@@ -53,6 +53,33 @@ def test_inference_matches_the_original(seeded_generators, tmp_path):
                                                                                        'out_%d.jpg' % k))
         assert ours.shape == golden.shape == (480, 640, 3)
         assert np.abs(ours - golden).max() <= 3, 'stage %d' % k
+    again = run_script(INFER_SCRIPT, ['--model-dir', seeded_generators, '--content-image',
+                                      os.path.join(GOLDEN, 'content_480x640.png'), '--output-dir', out, '--gpu', -1])
+    assert 'already holds' in one_line_error(again) and '--overwrite' in again.stderr
+
+
+def test_inference_on_a_folder_of_images(seeded_generators, tmp_path):
+    """A folder in, a folder out: OUT/<name>/out_k.jpg per readable image (the rest skipped with a
+    warning), each stage what the stylizer gives for the centre crop, written as JPEG."""
+    from neural_style.crops import cover_and_crop
+    from neural_style.images import read_rgb_image
+    from neural_style.stylizer import load_stylizer
+    from skimage import img_as_ubyte
+    folder = small_images(tmp_path / 'photos', count=2, side=40)
+    (folder / 'broken.png').write_bytes(b'not a png')
+    out = tmp_path / 'out'
+    result = run_script(INFER_SCRIPT, ['--model-dir', seeded_generators, '--content-image', folder, '--output-dir', out,
+                                       '--size', '16x24', '--remove-noise', 0, '--gpu', -1])
+    assert result.returncode == 0, result.stderr
+    assert 'skipping' in result.stderr and 'broken.png' in result.stderr
+    assert sorted(os.listdir(out)) == ['0', '1']
+    assert len(re.findall(r' ms \(24x16, 4 stages\)', result.stdout)) == 2
+    stylizer = load_stylizer(seeded_generators, (16, 24), mx.cpu())
+    for name in ('0', '1'):
+        pixels = img_as_ubyte(cover_and_crop(read_rgb_image(str(folder / (name + '.png')), 'x'), (16, 24)))
+        for k, stage in enumerate(stylizer.stylize(pixels)):
+            io.imsave(tmp_path / 'expected.jpg', stage, check_contrast=False)  # the same JPEG encoder
+            assert np.array_equal(read_pixels(out / name / ('out_%d.jpg' % k)), read_pixels(tmp_path / 'expected.jpg'))
 
 
 def golden_training_run(tmp_path, generators_dir, vgg_params, extra=()):
@@ -196,8 +223,8 @@ def test_each_generator_gets_its_own_and_the_later_stages_gradients():
         args = {name: mx.nd.array(arg_start[name]) for name in names}
         args[data_name] = mx.nd.array(inputs[k])
         grads = {name: mx.nd.zeros(arg_start[name].shape) for name in names}
-        executor = symbol.bind(mx.cpu(), args=args, args_grad=grads,
-                               aux_states={name: mx.nd.array(aux_start[name]) for name in symbol.list_auxiliary_states()})
+        aux = {name: mx.nd.array(aux_start[name]) for name in symbol.list_auxiliary_states()}
+        executor = symbol.bind(mx.cpu(), args=args, args_grad=grads, aux_states=aux)
         executor.forward(is_train=True)  # BatchNorm on the batch's statistics, as in training
         np.testing.assert_array_equal(executor.outputs[0].asnumpy(), outputs[k])
         executor.backward([mx.nd.array(head)])
@@ -268,7 +295,8 @@ def test_checkpoint_round_trip(seeded_generators, tmp_path):
     trainer = GeneratorTrainer(training_symbols('v3chain', size), (1, 3) + size, mx.cpu(), settings)
     trainer.set_params(*params)
     model_dir = tmp_path / 'model'
-    for module, path in zip(trainer.modules, checkpoints.checkpoint_paths(str(model_dir), 'v3chain', 'v3_0001-0000020')):
+    paths = checkpoints.checkpoint_paths(str(model_dir), 'v3chain', 'v3_0001-0000020')
+    for module, path in zip(trainer.modules, paths):
         checkpoints.save_module(module, path)
     assert checkpoints.list_checkpoints(str(model_dir), 'v3chain') == ['v3_0001-0000020']
     assert [os.listdir(model_dir / str(k)) for k in range(4)] == [['v3_0001-0000020.params']] * 4  # no temporaries
@@ -338,7 +366,8 @@ def mean_loss(trainer, loss, contents, batch):
 @pytest.mark.parametrize('kind,lr,epochs', [('v3chain', 1e-4, 4), ('johnson', 1e-2, 10)])
 def test_a_short_training_lowers_the_loss(vgg_params, tmp_path, kind, lr, epochs):
     """Four 32x32 crops, the seeded random VGG-19; the chain with the original's SGD settings (4 epochs),
-    Johnson's network with Adam (10 batches of 4). Measured: chain 2.0e9 -> 1.06e9, Johnson (10 batches) 4.13e9 -> 2.32e9."""
+    Johnson's network with Adam (10 batches of 4). Measured: chain
+    2.0e9 -> 1.06e9, Johnson 4.13e9 -> 2.32e9."""
     import model_vgg19
     from neural_style import crops
     from neural_style.generator_training import GeneratorTrainer, TrainSettings
@@ -407,7 +436,7 @@ def test_training_cli_trains_saves_and_resumes(vgg_params, tmp_path):
     inferred = run_script(INFER_SCRIPT, ['--model-dir', model_dir, '--content-image', folder / '0.png', '--size',
                                          '16x16', '--output-dir', out, '--gpu', -1])
     assert inferred.returncode == 0, inferred.stderr
-    assert os.listdir(out) == ['out_0.jpg'] and io.imread(out / 'out_0.jpg').shape == (16, 16, 3)
+    assert sorted(os.listdir(out)) == ['content.jpg', 'out_0.jpg'] and io.imread(out / 'out_0.jpg').shape == (16, 16, 3)
 
 
 def test_bad_inputs_are_one_line_errors(seeded_generators, vgg_params, tmp_path):
@@ -455,3 +484,30 @@ def test_bad_inputs_are_one_line_errors(seeded_generators, vgg_params, tmp_path)
     message = one_line_error(train(pictures, tmp_path / 'm4', '--init-model', wrong))
     assert 'does not hold the weights of the original\'s generator 2' in message
     assert not any((tmp_path / m).exists() for m in ('m1', 'm2', 'm3', 'm4'))
+
+
+def test_ctrl_c_saves_a_checkpoint(vgg_params, tmp_path):
+    """SIGINT during training: exit 130, and a checkpoint of where it stopped (after the first epoch)."""
+    import signal
+    folder = small_images(tmp_path / 'data', count=2, side=24)
+    model_dir = tmp_path / 'model'
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    args = ['--data-dir', folder, '--style-image', STYLE, '--vgg-params', vgg_params, '--generator', 'johnson',
+            '--size', 16, '--batch-size', 1, '--epochs', 100000, '--save-every', 1000, '--seed', 0,
+            '--model-dir', model_dir, '--gpu', -1]
+    process = subprocess.Popen([sys.executable, TRAIN_SCRIPT] + [str(a) for a in args], cwd=PROJECT, env=env,
+                               stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if 'Epoch 1: Image 0' in line:
+            process.send_signal(signal.SIGINT)
+            break
+    rest = process.communicate(timeout=120)[1]
+    assert process.returncode == 130, ''.join(seen) + rest
+    assert 'interrupted at epoch' in rest and 'boost_train.py: interrupted' in rest
+    saved = sorted(name for name in os.listdir(model_dir) if name.endswith('.params'))
+    assert saved[0] == 'johnson_0000-0000000.params' and len(saved) == 2  # image 0 (as the original) and the stop
+    epoch, image = (int(x) for x in re.match(r'johnson_(\d+)-(\d+)\.params', saved[1]).groups())
+    assert epoch >= 1 and image in (0, 1)
+    assert not [name for name in os.listdir(model_dir) if 'tmp' in name]
