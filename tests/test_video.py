@@ -237,11 +237,11 @@ def test_ctrl_c_stops_after_the_current_frame_and_writes_the_video(inputs, vgg_p
 # ---------------------------------------------------------------- bad input
 
 def test_bad_inputs_are_one_line_and_lose_nothing(inputs, vgg_params, tmp_path, clip_frames):
-    def small_run(*args):  # one epoch a frame: should a check fail to stop a run, it ends quickly
-        return globals()['small_run'](*args, '--max-num-epochs', '1')
+    def quick_run(*args):  # one epoch a frame: should a check fail to stop a run, it ends quickly
+        return small_run(*args, '--max-num-epochs', '1')
     not_video = tmp_path / 'notes.mp4'
     not_video.write_text('not a video')
-    proc = run_video(small_run(inputs, vgg_params, not_video, tmp_path / 'o1.mp4'))
+    proc = run_video(quick_run(inputs, vgg_params, not_video, tmp_path / 'o1.mp4'))
     assert_one_line_error(proc, str(not_video), 'not a video')
     assert not (tmp_path / 'o1.mp4').exists() and not (tmp_path / 'o1_frames').exists()
 
@@ -249,43 +249,43 @@ def test_bad_inputs_are_one_line_and_lose_nothing(inputs, vgg_params, tmp_path, 
     silent_only = tmp_path / 'sound.mp4'  # a video file with no video frames: only sound
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), '-v', 'error', '-f', 'lavfi', '-i', 'sine=duration=0.2',
                     '-c:a', 'aac', str(silent_only)], check=True)
-    proc = run_video(small_run(inputs, vgg_params, silent_only, tmp_path / 'o2.mp4'))
+    proc = run_video(quick_run(inputs, vgg_params, silent_only, tmp_path / 'o2.mp4'))
     assert_one_line_error(proc, str(silent_only), 'no video frames')
-    proc = run_video(small_run(inputs, vgg_params, inputs['frames'], tmp_path / 'o6', '--frames', '7:'))
+    proc = run_video(quick_run(inputs, vgg_params, inputs['frames'], tmp_path / 'o6', '--frames', '7:'))
     assert_one_line_error(proc, '--frames 7:', 'has 4 frames')
     assert not (tmp_path / 'o6').exists()
 
     empty = tmp_path / 'empty'
     empty.mkdir()
     (empty / 'readme.txt').write_text('no frames here')
-    proc = run_video(small_run(inputs, vgg_params, empty, tmp_path / 'o3'))
+    proc = run_video(quick_run(inputs, vgg_params, empty, tmp_path / 'o3'))
     assert_one_line_error(proc, str(empty), 'no frame images')
     assert not (tmp_path / 'o3').exists()
 
     mixed = save_frames(tmp_path / 'mixed', clip_frames[:2])
     io.imsave(os.path.join(mixed, 'in_002.png'), clip_frames[2][:20], check_contrast=False)
-    proc = run_video(small_run(inputs, vgg_params, mixed, tmp_path / 'o4'))
+    proc = run_video(quick_run(inputs, vgg_params, mixed, tmp_path / 'o4'))
     assert_one_line_error(proc, 'in_002.png', 'one size')
     assert not (tmp_path / 'o4').exists()
 
     text_output = tmp_path / 'result.txt'
-    proc = run_video(small_run(inputs, vgg_params, inputs['frames'], text_output))
+    proc = run_video(quick_run(inputs, vgg_params, inputs['frames'], text_output))
     assert_one_line_error(proc, '--output', 'not a video file')
     assert not text_output.exists()
 
     a_file = tmp_path / 'taken'
     a_file.write_text('keep me')
-    proc = run_video(small_run(inputs, vgg_params, inputs['frames'], a_file))
+    proc = run_video(quick_run(inputs, vgg_params, inputs['frames'], a_file))
     assert_one_line_error(proc, '--output', 'is a file')
     assert a_file.read_text() == 'keep me'
 
     existing = tmp_path / 'theirs.mp4'
     existing.write_bytes(b'an earlier result')
-    proc = run_video(small_run(inputs, vgg_params, inputs['frames'], existing))
+    proc = run_video(quick_run(inputs, vgg_params, inputs['frames'], existing))
     assert_one_line_error(proc, '--overwrite')
     assert existing.read_bytes() == b'an earlier result'
 
-    proc = run_video(small_run(inputs, vgg_params, inputs['frames'], tmp_path / 'o5', '--frames', '3:2'))
+    proc = run_video(quick_run(inputs, vgg_params, inputs['frames'], tmp_path / 'o5', '--frames', '3:2'))
     assert proc.returncode == 2 and '--frames' in proc.stderr and 'Traceback' not in proc.stderr
 
 
