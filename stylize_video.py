@@ -40,7 +40,7 @@ NOT_FOR_VIDEO = ('--content-image', '--output_dir', '--save-epochs', '--remove-n
 DEFAULT_TEMPORAL_WEIGHT = 100.0
 VIDEO_STOP_EPS = 0.0
 # settings that do not change the frames: a rerun with other values of these still resumes
-NOT_SETTINGS = ('output', 'overwrite', 'json', 'print_epochs', 'verbose', 'frames', 'gpu', 'no_audio')
+NOT_SETTINGS = ('output', 'overwrite', 'json', 'print_epochs', 'verbose', 'frames', 'gpu', 'no_audio', 'fps')
 
 
 def get_args(arglist=None):
