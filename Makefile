@@ -31,10 +31,12 @@ define USABLE_WEIGHTS
 import sys, model_vgg19
 try:
     model_vgg19.load_params()
+    real = model_vgg19.are_real_weights()
 except model_vgg19.WeightsError as error:
     sys.exit('make run: error: %s' % error)
-print('make run: warning: download.sh did not verify every file (above), but model/vgg19.params holds usable '
-      'VGG-19 weights, not the published file: running with them', file=sys.stderr)
+print('make run: warning: %s: running with the files present' % (
+    'download.sh failed (above)' if real else 'model/vgg19.params is not the published VGG-19 file, but holds '
+    'weights of all its layers, in their shapes (a mirror\'s or a converted copy?)'), file=sys.stderr)
 endef
 export USABLE_WEIGHTS
 
