@@ -36,16 +36,26 @@ def checked(kind, test, requirement):
 # below its smallest (subnormal) value would become 0, silently.
 FLOAT32_MAX = 3.4028234663852886e38
 FLOAT32_TINY = 1.401298464324817e-45
+FLOAT32_RANGE = "float32's range (magnitudes %.2g ... %.3g), in which MXNet computes" % (FLOAT32_TINY, FLOAT32_MAX)
 
 
 def in_float32(value):
     return abs(value) <= FLOAT32_MAX and (value == 0 or abs(value) >= FLOAT32_TINY)
 
 
-FLOAT32_RANGE = 'within float32\'s range (%.4g ... %.4g)' % (FLOAT32_TINY, FLOAT32_MAX)
-FINITE = checked(float, in_float32, 'a finite number ' + FLOAT32_RANGE)
-NON_NEGATIVE = checked(float, lambda v: v >= 0 and in_float32(v), '>= 0 and ' + FLOAT32_RANGE)
-POSITIVE = checked(float, lambda v: v > 0 and in_float32(v), '> 0 and ' + FLOAT32_RANGE)
+def float32_flag(parse):
+    """A float flag type that also refuses finite numbers float32 cannot hold (1e39, 1e-50)."""
+    def parse_float32(text):
+        value = parse(text)
+        if not in_float32(value):
+            raise argparse.ArgumentTypeError('%s is beyond %s' % (text, FLOAT32_RANGE))
+        return value
+    return parse_float32
+
+
+FINITE = float32_flag(checked(float, math.isfinite, 'a finite number'))
+NON_NEGATIVE = float32_flag(checked(float, lambda v: 0 <= v < math.inf, '>= 0 and finite'))
+POSITIVE = float32_flag(checked(float, lambda v: 0 < v < math.inf, '> 0 and finite'))
 POSITIVE_INT = checked(int, lambda v: v > 0, '> 0')
 NON_NEGATIVE_INT = checked(int, lambda v: v >= 0, '>= 0')
 
@@ -69,11 +79,12 @@ def number_in_list(kind, part, position, text):
 
 def blend_weights(text):
     weights = [number_in_list(float, part, position, text) for position, part in enumerate(text.split(','), 1)]
-    bad = [(position, weight) for position, weight in enumerate(weights, 1)
-           if not (weight >= 0 and in_float32(weight))]
+    bad = [(position, weight) for position, weight in enumerate(weights, 1) if not 0 <= weight < math.inf]
     if bad:
-        raise argparse.ArgumentTypeError('each weight must be >= 0 and %s: item %d of %s is %s'
-                                         % (FLOAT32_RANGE, bad[0][0], text, bad[0][1]))
+        raise argparse.ArgumentTypeError('each weight must be >= 0 and finite, got %s (item %d)' % (text, bad[0][0]))
+    beyond = [position for position, weight in enumerate(weights, 1) if not in_float32(weight)]
+    if beyond:
+        raise argparse.ArgumentTypeError('item %d of %s is beyond %s' % (beyond[0], text, FLOAT32_RANGE))
     if not any(weights):
         raise argparse.ArgumentTypeError('the weights must not all be 0, got %s' % text)
     return weights
