@@ -160,7 +160,8 @@ def read_init_image(args):
     """The pixels of --init PATH (read before any work, so that a bad file fails fast), else None."""
     if args.init in ('noise', 'content'):
         return None
-    return read_rgb_image(args.init, '--init')
+    long_edge = max(edge for edge, _ in args.multires) if args.multires else args.max_long_edge
+    return read_rgb_image(args.init, '--init', long_edge)  # a large one decoded reduced
 
 
 def initial_image(args, content_np, init_pixels, dev):

@@ -171,6 +171,14 @@ def reproduce(args):
     for flag, path in [('--content-image', args.content_image), ('--style-image', args.style_image)] + \
             [('--pair', path) for pair in args.pair for path in pair]:
         read_rgb_image(path, flag, args.max_long_edge)
+    # --output-dir is held for this command: a second one into the same folder is refused in one
+    # line (each run's folder below is locked by its own run too)
+    with locked_folder(make_writable_folder(args.output_dir, '--output-dir'), '--output-dir'):
+        return run_and_draw(args, real)
+
+
+def run_and_draw(args, real):
+    """Every run of the figures, then the figures: their paths."""
     runs = [(figure, label, flags) for figure in args.figures for label, flags in runs_of(figure, args)]
     for number, (figure, label, flags) in enumerate(runs, 1):
         train(args, figure, label, flags, '%d/%d' % (number, len(runs)))
@@ -190,16 +198,9 @@ def reproduce(args):
 
 
 def main(arglist=None):
-    # the flags inside run_cli too: `reproduce_chapter.py -h | head -1` ends quietly
-    return run_cli(lambda: reproduce_locked(get_args(arglist)) and None, 'reproduce_chapter.py')
-
-
-def reproduce_locked(args):
-    """reproduce(args) with --output-dir held for this command: a second one into the same folder
-    is refused in one line (each run's folder below is locked by its own run too)."""
     logging.basicConfig(level=logging.WARNING)
-    with locked_folder(make_writable_folder(args.output_dir, '--output-dir'), '--output-dir'):
-        return reproduce(args)
+    # the flags inside run_cli too: `reproduce_chapter.py -h | head -1` ends quietly
+    return run_cli(lambda: reproduce(get_args(arglist)) and None, 'reproduce_chapter.py')
 
 
 if __name__ == '__main__':

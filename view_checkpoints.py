@@ -28,6 +28,9 @@ CHECKPOINT_MS, FINAL_MS = 500, 2000  # GIF frame durations: the result stays lon
 
 def checkpoints(folder):
     """[(label, path)]: e_N.jpg by N (e_10 after e_9), then final.jpg."""
+    if os.path.exists(folder) and not os.path.isdir(folder):  # the real cause, not "no such folder"
+        raise NstyleError('%s is %s, not a folder; give the --output_dir of a run (the folder of its e_N.jpg and '
+                          'final.jpg)' % (folder, 'a file' if os.path.isfile(folder) else 'a device or other special file'))
     if not os.path.isdir(folder):
         raise NstyleError('%s: no such folder; give the --output_dir of a run' % folder)
     numbered = sorted((int(m.group(1)), name) for name in os.listdir(folder)

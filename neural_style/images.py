@@ -16,9 +16,11 @@ from .outputs import write_image_atomically
 # ImageNet mean colour (R, G, B) that VGG-19 was trained with.
 MEAN_RGB = np.array([123.68, 116.779, 103.939])
 
-# A large image is decoded at a reduced size that keeps at least this many times the pixels per
-# edge that it is resized to, so that the final anti-aliased resize still decides the result
-# (the sample 1500x1000 photo at the default 600 is decoded whole, as before).
+# Images up to this many pixels (a 16-megapixel photo) are decoded whole, as before: every result
+# on them stays as it was. A larger one is decoded at a reduced size that keeps at least
+# DECODE_MARGIN times the pixels per edge that it is resized to, so that the final anti-aliased
+# resize still decides the result.
+DECODE_WHOLE_PIXELS = 16000000
 DECODE_MARGIN = 4
 
 
@@ -77,8 +79,8 @@ def decode(img, long_edge):
     other formats: Image.reduce's box average after it), so that a 50-megapixel photo costs the
     memory and time of a small one."""
     full = max(img.size)
-    keep = long_edge * DECODE_MARGIN if long_edge else None
-    if keep and full >= 2 * keep and img.format == 'JPEG':
+    keep = long_edge * DECODE_MARGIN if long_edge and img.size[0] * img.size[1] > DECODE_WHOLE_PIXELS else None
+    if keep and full >= 2 * keep:  # JPEG (and MPO, some phones' JPEG): its decoder scales; others ignore it
         img.draft(img.mode, (math.ceil(img.size[0] * keep / full), math.ceil(img.size[1] * keep / full)))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', Image.DecompressionBombWarning)

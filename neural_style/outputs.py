@@ -1,6 +1,7 @@
 """Writing results: atomically (never a half-written file), into an output folder that one run
 at a time may write (locked_folder), whose earlier results are never replaced unless the user
 asked for it, and then only once the new result exists (output_run). No MXNet."""
+import collections
 import contextlib
 import datetime
 import fcntl
@@ -38,7 +39,10 @@ def write_image_atomically(filename, pixels):
 
 
 LOCK_NAME = '.nstyle.lock'
-RESULT_NAME = re.compile(r'final\.jpg|e_\d+\.jpg')  # what a run of nstyle.py writes into its folder
+# What a tool writes into its output folder: the names of its results (a compiled pattern), and the
+# one it writes last, which says the run is complete. nstyle.py's: e_N.jpg checkpoints, final.jpg.
+ResultNames = collections.namedtuple('ResultNames', ['pattern', 'final'])
+NSTYLE_RESULTS = ResultNames(re.compile(r'final\.jpg|e_\d+\.jpg'), 'final.jpg')
 
 
 def lock_holder_text():
@@ -121,8 +125,8 @@ def make_writable_folder(output_dir, flag='--output_dir'):
     return output_dir
 
 
-def earlier_results(output_dir, result_name=RESULT_NAME):
-    return sorted(name for name in os.listdir(output_dir) if result_name.fullmatch(name))
+def earlier_results(output_dir, results=NSTYLE_RESULTS):
+    return sorted(name for name in os.listdir(output_dir) if results.pattern.fullmatch(name))
 
 
 def check_removable(output_dir, names, flag='--output_dir'):
@@ -155,13 +159,13 @@ def signals_held():
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def replace_results(output_dir, new_dir, earlier):
-    """The new run's results (new_dir, holding its final.jpg) take the place of the earlier ones."""
-    new = earlier_results(new_dir)
+def replace_results(output_dir, new_dir, earlier, results=NSTYLE_RESULTS):
+    """The new run's results (new_dir, holding its final one) take the place of the earlier ones."""
+    new = earlier_results(new_dir, results)
     with signals_held():
         for name in sorted(set(earlier) - set(new)):
             os.remove(os.path.join(output_dir, name))
-        for name in sorted(new, key=lambda name: name == 'final.jpg'):  # final.jpg last
+        for name in sorted(new, key=lambda name: name == results.final):  # the final one last
             os.replace(os.path.join(new_dir, name), os.path.join(output_dir, name))
         shutil.rmtree(new_dir, ignore_errors=True)
     logging.info('--overwrite: the %d results of the earlier run in %s are replaced by this run\'s',
@@ -169,15 +173,15 @@ def replace_results(output_dir, new_dir, earlier):
 
 
 @contextlib.contextmanager
-def output_run(output_dir, overwrite, flag='--output_dir'):
-    """The folder a run writes its results (final.jpg, e_N.jpg) into, locked for the run.
-    Earlier results there are refused without --overwrite. With it, they stay untouched while the
-    run writes into a folder of its own inside (yielded instead); only once that holds final.jpg
-    (also after an interruption that saved it) do its results replace the earlier ones. A run that
-    fails leaves the earlier results as they were."""
+def output_run(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULTS):
+    """The folder a run writes its results into (nstyle.py's: final.jpg, e_N.jpg; another tool's:
+    its ResultNames), locked for the run. Earlier results there are refused without --overwrite.
+    With it, they stay untouched while the run writes into a folder of its own inside (yielded
+    instead); only once that holds the final result (also after an interruption that saved it) do
+    its results replace the earlier ones. A run that fails leaves the earlier results as they were."""
     output_dir = make_writable_folder(output_dir, flag)
     with locked_folder(output_dir, flag):
-        earlier = earlier_results(output_dir)
+        earlier = earlier_results(output_dir, results)
         if earlier and not overwrite:
             raise NstyleError('%s %s already holds results of an earlier run (%s): pass --overwrite to '
                               'replace them, or choose another %s'
@@ -188,15 +192,15 @@ def output_run(output_dir, overwrite, flag='--output_dir'):
         check_removable(output_dir, earlier, flag)
         new_dir = os.path.join(output_dir, 'unfinished-run.%d' % os.getpid())
         os.makedirs(new_dir, exist_ok=True)
-        logging.info('--overwrite: this run writes into %s; the earlier results stay until its final.jpg exists',
-                     new_dir)
+        logging.info('--overwrite: this run writes into %s; the earlier results stay until its %s exists',
+                     new_dir, results.final)
         try:
             yield new_dir
         finally:
-            if os.path.exists(os.path.join(new_dir, 'final.jpg')):
-                replace_results(output_dir, new_dir, earlier)
+            if os.path.exists(os.path.join(new_dir, results.final)):
+                replace_results(output_dir, new_dir, earlier, results)
             elif os.listdir(new_dir):
-                logging.warning('--overwrite: this run ended without a final.jpg: the earlier results in %s are kept; '
-                                'its checkpoints are in %s', output_dir, new_dir)
+                logging.warning('%s: this run ended without its %s: the earlier results in %s are kept; what it wrote '
+                                'is in %s', flag, results.final, output_dir, new_dir)
             else:
                 os.rmdir(new_dir)

@@ -184,7 +184,7 @@ def test_batch_results_equal_single_runs(tmp_path, vgg_params):
 
 
 @pytest.mark.parametrize('content,needle', [
-    (None, 'cannot read it'),
+    (None, 'no such file'),
     ('content,style\na.jpg,b.jpg\n', 'the first line must name the columns content,style,output'),
     ('content,style,output\n', 'no jobs below the header line'),
     ('content,style,output,colour\na,b,c,d\n', 'the first line must name'),
