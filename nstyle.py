@@ -25,7 +25,7 @@ with quiet_ctrl_c_while_importing():  # MXNet and scikit-image take seconds to l
     import mxnet as mx
 
     from neural_style.batch import run_jobs, without_jobs_flag
-    from neural_style.device import context_for, pick_context  # noqa: F401  (pick_context: the tools' name for it)
+    from neural_style.device import available_memory, context_for, pick_context  # noqa: F401  (pick_context: tools')
     from neural_style.flags import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, NstyleError,
                                     OneLineErrorParser, blend_weights, checked, layer_names, run_cli, stages)
     from neural_style.images import (PostprocessImage, PreprocessContentImage, PreprocessStyleImage,  # noqa: F401
@@ -197,7 +197,7 @@ def train_nstyle(args, callback=None, cache=None):
 
     # input: every stage's content and style images first, so that a bad image or size fails before any work
     long_edge_flag = '--multires' if args.multires else '--max-long-edge'
-    check_sizes_fit(args, [edge for edge, _ in stages], long_edge_flag)
+    check_sizes_fit(args, [edge for edge, _ in stages], long_edge_flag, available_memory(dev))
     inputs = [stage_inputs(args, model_module, edge, long_edge_flag) for edge, _ in stages]
     init_pixels = read_init_image(args)
     net = load_network(args, model_module, dev, cache)

@@ -127,7 +127,7 @@ def input_file_problem(path):
         return 'is a folder; give a file'
     if not stat.S_ISREG(mode):
         kind = ('a device file' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
-                'a pipe' if stat.S_ISFIFO(mode) else 'a socket' if stat.S_ISSOCK(mode) else 'not a regular file')
+                'a pipe' if stat.S_ISFIFO(mode) else 'a socket' if stat.S_ISSOCK(mode) else 'a special file')
         return 'is %s, not a regular file; give a file' % kind
     if not os.access(path, os.R_OK):
         return 'cannot read it (permission denied)'

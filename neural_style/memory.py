@@ -64,10 +64,11 @@ def gigabytes(count):
     return '%.3g GB' % (count / 1e9) if count < 1e12 else '%.3g TB' % (count / 1e12)
 
 
-def check_sizes_fit(args, long_edges, long_edge_flag):
+def check_sizes_fit(args, long_edges, long_edge_flag, memory=None):
     """A one-line NstyleError when the largest of these long edges (one per stage) needs more memory
-    than this machine has available; only the content image's header is read."""
-    available = available_bytes()
+    than is available; only the images' headers are read. memory: (bytes available, where in words),
+    device.available_memory's, default this machine's (available_bytes)."""
+    available, where = memory or (available_bytes(), 'this machine')
     if available is None:
         return
     size = image_size(args.content_image, '--content-image')
@@ -82,6 +83,6 @@ def check_sizes_fit(args, long_edges, long_edge_flag):
     what = ('%s %s' % (long_edge_flag, edge) if long_edge_flag != '--multires' else '--multires (its long edge %d)' % edge)
     scale = ' with --style-scale %g' % args.style_scale if args.style_scale != 1 else ''
     raise NstyleError('%s%s: a %dx%d image needs about %s of memory (measured: %.1f kB a pixel), more than the %s '
-                      'this machine has available; the largest long edge that fits is about %d%s'
-                      % (what, scale, w, h, gigabytes(needed), BYTES_PER_PIXEL / 1e3, gigabytes(available), largest,
-                         ' (or lower --style-scale)' if scale else ''))
+                      '%s has available; the largest long edge that fits is about %d%s'
+                      % (what, scale, w, h, gigabytes(needed), BYTES_PER_PIXEL / 1e3, gigabytes(available), where,
+                         largest, ' (or lower --style-scale)' if scale else ''))
