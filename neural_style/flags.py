@@ -68,17 +68,14 @@ def layer_names(text):
     return names
 
 
-def number_in_list(kind, part, position, text):
-    """kind(part), the position-th item of the comma-separated list text; a bad one is named."""
-    try:
-        return kind(part)
-    except ValueError:
-        raise argparse.ArgumentTypeError('item %d of %r, %r, is not %s' % (
-            position, text, part, 'a whole number' if kind is int else 'a number')) from None
-
-
 def blend_weights(text):
-    weights = [number_in_list(float, part, position, text) for position, part in enumerate(text.split(','), 1)]
+    weights = []
+    for position, part in enumerate(text.split(','), 1):
+        try:
+            weights.append(float(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError('expected comma-separated numbers, one per style image (such as 3,7), '
+                                             'got %r: item %d, %r, is not a number' % (text, position, part)) from None
     bad = [(position, weight) for position, weight in enumerate(weights, 1) if not 0 <= weight < math.inf]
     if bad:
         raise argparse.ArgumentTypeError('each weight must be >= 0 and finite, got %s (item %d)' % (text, bad[0][0]))

@@ -566,7 +566,7 @@ def test_a_file_that_is_not_a_regular_file_is_named_for_what_it_is(tmp_path, sma
 @pytest.mark.parametrize('flag, value, needle', [
     ('--multires', '300,abc,600', "item 2, 'abc', is not a whole number"),
     ('--multires', '300,600:x', "item 2, '600:x', is not EDGE:EPOCHS in whole numbers"),
-    ('--style-blend-weights', '1,2,x', "item 3 of '1,2,x', 'x', is not a number"),
+    ('--style-blend-weights', '1,2,x', "got '1,2,x': item 3, 'x', is not a number"),
 ])
 def test_a_bad_number_list_names_the_bad_number(tmp_path, small, vgg_params, flag, value, needle):
     proc = run_nstyle(base_args(tmp_path / 'out', vgg_params, small) + [flag, value], timeout=TIMEOUT)
