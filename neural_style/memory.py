@@ -2,7 +2,6 @@
 --max-long-edge, --style-scale or --multires edge is refused in one line at once, with the largest
 size that fits, instead of failing deep in numpy or MXNet after a minute and gigabytes. No MXNet."""
 import math
-import os
 
 from .flags import NstyleError
 from .images import image_size, style_image_paths
