@@ -4,6 +4,7 @@ an EXIF orientation, huge images, sizes beyond this machine's memory, numbers be
 weights in other float types, spreadsheet CSV files, closed pipes, and messages that name the
 real cause. Tiny runs (--max-long-edge 32) on the seeded random weights of conftest."""
 import csv
+import json
 import os
 import queue
 import re
@@ -13,6 +14,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import zlib
 
 import numpy as np
@@ -148,7 +150,6 @@ def blocked_stdout():
 
 def wait_until_writing(pid):
     """Until the process's main thread waits in a write to a pipe (its wchan)."""
-    import time
     for _ in range(TIMEOUT * 20):
         with open('/proc/%d/wchan' % pid) as f:
             if 'pipe_write' in f.read():
@@ -348,7 +349,6 @@ def test_a_rotated_phone_photo_comes_out_upright(tmp_path, small, vgg_params, or
                            str(reference), '--json', '--vgg-params', vgg_params, '--content-image', str(reference),
                            '--style-image', small['style']], capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    import json
     assert json.loads(proc.stdout)['ssim'] > 0.9
 
 
