@@ -25,10 +25,25 @@ $(INSTALLED): $(REQUIREMENTS)
 	$(PY) -m pip install --quiet -r $(REQUIREMENTS)
 	touch $@
 
+# When download.sh fails (offline, or the weights are not the published file) but the weights file
+# present is usable VGG-19 weights (a mirror's, a converted copy), the run goes on with a warning.
+define USABLE_WEIGHTS
+import sys, model_vgg19
+try:
+    model_vgg19.load_params()
+    real = model_vgg19.are_real_weights()
+except model_vgg19.WeightsError as error:
+    sys.exit('make run: error: %s' % error)
+print('make run: warning: %s: running with the files present' % (
+    'download.sh failed (above)' if real else 'model/vgg19.params is not the published VGG-19 file, but holds '
+    'weights of all its layers, in their shapes (a mirror\'s or a converted copy?)'), file=sys.stderr)
+endef
+export USABLE_WEIGHTS
+
 # Fetch what is missing (weights ~80 MB, sample inputs), then run with the original's defaults.
 # Extra flags: make run ARGS="--gpu -1 --max-num-epochs 200"
 run: $(INSTALLED)
-	./download.sh
+	./download.sh || $(PY) -c "$$USABLE_WEIGHTS"
 	$(PY) nstyle.py $(ARGS)
 
 test: $(INSTALLED)

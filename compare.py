@@ -20,18 +20,21 @@ import os
 import re
 import sys
 
-import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
-import mxnet as mx
-import numpy as np
-from skimage import transform
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from neural_style.interrupts import quiet_ctrl_c_while_importing
 
-import model_vgg19
-from neural_style import video_io
-from neural_style.flags import NstyleError, OneLineErrorParser, checked, run_cli
-from neural_style.images import read_rgb_image, to_network_input
-from neural_style.losses import style_gram_symbol
-from neural_style.temporal import temporal_error
+with quiet_ctrl_c_while_importing():  # MXNet and scikit-image take seconds to load
+    import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
+    import mxnet as mx
+    import numpy as np
+    from skimage import transform
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    import model_vgg19
+    from neural_style import video_io
+    from neural_style.flags import NstyleError, OneLineErrorParser, checked, run_cli
+    from neural_style.images import read_rgb_image, to_network_input
+    from neural_style.losses import style_gram_symbol
+    from neural_style.temporal import temporal_error
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_REFERENCE = os.path.join(HERE, 'input', 'reference', '4343_starry_night.jpg')
@@ -154,8 +157,8 @@ def table(report):
 
 
 def main(arglist=None):
-    args = get_args(arglist)
-    return run_cli(lambda: report_and_judge(args), 'compare.py')
+    # the flags inside run_cli too: `compare.py -h | head -1` ends quietly
+    return run_cli(lambda: report_and_judge(get_args(arglist)), 'compare.py')
 
 
 def temporal_report(args):

@@ -15,7 +15,7 @@
 #     resumes it. A download that completed but fails verification is deleted:
 #     resuming can't repair it.
 #   - One failed file doesn't stop the others; the exit status is 1 if any
-#     file failed.
+#     file failed. Without a network, one line says so (not one per file).
 #
 # Needs bash, curl or wget, and sha1sum, shasum or python3 (git is not needed).
 
@@ -52,7 +52,7 @@ BASE=${NSTYLE_BASE_URL:-https://github.com/dmlc/web-data/raw/master/mxnet/neural
 BASE=${BASE%/}
 ART_BASE=${NSTYLE_ART_URL:-https://github.com/dmlc/web-data/raw/master/mxnet/art}
 ART_BASE=${ART_BASE%/}
-UNREACHABLE=""  # set once a download fails for want of a network
+UNREACHABLE=""  # once a download fails for want of a network: what failed, for the one error line
 
 err() { echo "error: $*" >&2; }
 
@@ -89,6 +89,17 @@ blob_id() {
     { printf 'blob %d\0' "$(size_of "$1")"; cat -- "$1"; } | sha1_stdin
 }
 
+# What a downloader's network exit status means, in words.
+network_failure() {
+    case $DOWNLOADER:$1 in
+        curl:5) echo "cannot resolve the proxy" ;;
+        curl:6) echo "cannot resolve the host: no network?" ;;
+        curl:7) echo "cannot connect to the server" ;;
+        curl:28) echo "timed out" ;;
+        *) echo "network failure" ;;
+    esac
+}
+
 pick_downloader() {
     DOWNLOADER=${NSTYLE_DOWNLOADER:-}
     case $DOWNLOADER in
@@ -113,13 +124,14 @@ pick_downloader() {
 fetch() {
     local url=$1 part=$2 quiet
     if [[ $DOWNLOADER == curl ]]; then
+        # silent: the failure is reported in our own words (one line), not curl's
         quiet=--silent; [[ -t 2 ]] && quiet=--progress-bar
         # --fail: an HTTP error (404) is a failure, not a saved error page.
         curl --fail --location --connect-timeout 10 --retry 1 --retry-delay 2 \
-            --speed-limit 1024 --speed-time 30 "$quiet" --show-error \
+            --speed-limit 1024 --speed-time 30 "$quiet" \
             --continue-at - --output "$part" "$url"
     else
-        quiet=--no-verbose; [[ -t 2 ]] && quiet=--show-progress
+        quiet=--quiet; [[ -t 2 ]] && quiet=--show-progress
         wget --connect-timeout=10 --read-timeout=30 --tries=2 --waitretry=2 \
             "$quiet" --continue --output-document="$part" "$url"
     fi
@@ -152,9 +164,9 @@ get() {
         return 0
     fi
 
-    # After one network failure, don't wait out the same timeouts again.
+    # After one network failure, don't wait out the same timeouts again
+    # (main reports them all in one line).
     if [[ -n $UNREACHABLE ]]; then
-        err "skipped $url after the network failure above; check your connection, or set NSTYLE_BASE_URL to a mirror"
         return 1
     fi
 
@@ -178,13 +190,12 @@ get() {
         # curl 22 / wget 8: the server answered with an HTTP error (e.g. 404).
         if [[ ($DOWNLOADER == curl && $rc -eq 22) || ($DOWNLOADER == wget && $rc -eq 8) ]]; then
             err "the server refused $url (HTTP error); check the URL, or set NSTYLE_BASE_URL to a mirror"
+        # curl 5/6/7/28: proxy or host not resolved, connection failed,
+        # timed out; wget 4: network failure. Reported once, by main.
+        elif [[ ($DOWNLOADER == curl && $rc =~ ^(5|6|7|28)$) || ($DOWNLOADER == wget && $rc -eq 4) ]]; then
+            UNREACHABLE="could not download $url ($DOWNLOADER exit $rc: $(network_failure "$rc"))"
         else
             err "could not download $url ($DOWNLOADER exit $rc); check your network connection, or set NSTYLE_BASE_URL to a mirror"
-            # curl 5/6/7/28: proxy or host not resolved, connection failed,
-            # timed out; wget 4: network failure.
-            if [[ ($DOWNLOADER == curl && $rc =~ ^(5|6|7|28)$) || ($DOWNLOADER == wget && $rc -eq 4) ]]; then
-                UNREACHABLE=$BASE
-            fi
         fi
         # An empty .part is useless; a non-empty one is kept to resume from.
         if [[ -s $part ]]; then
@@ -270,7 +281,11 @@ main() {
 
     # ${failed[*]:-} keeps bash 3.2 (macOS) happy with an empty array under -u.
     if (( ${#failed[@]} > 0 )); then
-        err "${#failed[@]} of $total files failed: ${failed[*]:-}"
+        if [[ -n $UNREACHABLE ]]; then
+            err "$UNREACHABLE; check your network connection, or set NSTYLE_BASE_URL to a mirror; ${#failed[@]} of $total files failed: ${failed[*]:-}"
+        else
+            err "${#failed[@]} of $total files failed: ${failed[*]:-}"
+        fi
         exit 1
     fi
     echo "all $total files ready"

@@ -36,6 +36,10 @@ gpu_build.preload_cuda_libraries()  # the GPU build only: its CUDA libraries, fr
 
 try:
     import mxnet as mx  # noqa: F401
+except KeyboardInterrupt:
+    # Ctrl-C in the seconds MXNet takes to load: nothing was done yet, so one line, no traceback
+    print('%s: interrupted while loading MXNet' % (os.path.basename(sys.argv[0]) or 'python'), file=sys.stderr)
+    raise SystemExit(130) from None
 except ImportError as error:
     sys.exit('error: cannot import mxnet (%s): install the pinned requirements with '
              '`pip install -r requirements.txt` (CPU build: pip install mxnet==1.9.1 "numpy<1.24")' % error)

@@ -3,11 +3,15 @@ pretrained weights and an executor that gives the gradient of its outputs with
 respect to the input image (Simonyan & Zisserman 2014; Gatys et al. 2015)."""
 import hashlib
 import json
+import logging
 import os
 from collections import namedtuple
 
 import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
 import mxnet as mx
+import numpy as np
+
+from neural_style.flags import input_file_problem
 
 ConvExecutor = namedtuple('ConvExecutor', ['executor', 'data', 'data_grad', 'style', 'content', 'arg_dict'])
 
@@ -87,6 +91,10 @@ def find_params(path=DEFAULT_PARAMS):
     for candidate in candidates:
         if os.path.isfile(candidate):
             return candidate
+    problem = input_file_problem(path)
+    if os.path.exists(path) and problem:  # a folder, a device ...: say so, not "not found"
+        raise WeightsError('VGG-19 weights %s %s (the weights are one file, ~80 MB, from ./download.sh)'
+                           % (path, problem))
     raise WeightsError('VGG-19 weights %s not found: run ./download.sh to fetch them (%s), '
                        'or pass --vgg-params PATH' % (' or '.join(candidates), PARAMS_SIZE_HINT))
 
@@ -104,6 +112,7 @@ def load_params(path=DEFAULT_PARAMS):
         raise WeightsError('%s holds unnamed arrays, not VGG-19 weights (arg:conv1_1_weight ...): '
                            'run ./download.sh' % path)
     params = {key[len('arg:'):]: value for key, value in saved.items() if key.startswith('arg:')}
+    convert_to_float32(path, params)
     problems, channels_in = [], 3
     for name, channels in CONV_LAYERS:
         for suffix, shape in (('_weight', (channels, channels_in, 3, 3)), ('_bias', (channels,))):
@@ -116,6 +125,29 @@ def load_params(path=DEFAULT_PARAMS):
         raise WeightsError('%s is not usable VGG-19 weights (%s): run ./download.sh to fetch them again'
                            % (path, ', '.join(problems)))
     return params
+
+
+def convert_to_float32(path, params):
+    """Weights stored in another float type (a float16 or float64 export) become float32 in place,
+    which the network computes in: float16 converts exactly, float64 rounds without changing what
+    the weights mean, unless a value lies beyond float32's range. Integer weights (quantised) or
+    non-finite ones mean something else: refused."""
+    converted_from = set()
+    for name, value in params.items():
+        dtype = np.dtype(value.dtype)
+        if dtype == np.float32:
+            continue
+        if dtype.kind != 'f':
+            raise WeightsError('%s stores %s as %s, not floating point: not usable VGG-19 weights; run ./download.sh'
+                               % (path, name, dtype.name))
+        converted = value.astype('float32')
+        if not np.isfinite(converted.asnumpy()).all():
+            raise WeightsError('%s: %s (%s) holds values that are not finite in float32 (NaN, inf, or beyond %.3g); '
+                               'run ./download.sh' % (path, name, dtype.name, np.finfo(np.float32).max))
+        params[name] = converted
+        converted_from.add(dtype.name)
+    if converted_from:
+        logging.info('%s: weights stored as %s, converted to float32', path, ', '.join(sorted(converted_from)))
 
 
 def are_real_weights(path=DEFAULT_PARAMS):

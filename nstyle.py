@@ -11,27 +11,33 @@ the weighted losses plus a Laplacian smoothness term (or an Adam step, or an
 L-BFGS iteration: --optimizer). The parts live in the package neural_style/;
 this file is the command line and the run, as the original's was.
 """
+import argparse
 import importlib
 import logging
 import os
 import sys
 
-import find_mxnet  # makes `import mxnet` work (or says how to install it) and sets the thread count
-import mxnet as mx
+from neural_style.interrupts import quiet_ctrl_c_while_importing
 
-from neural_style.batch import run_jobs, without_jobs_flag
-from neural_style.device import context_for, pick_context  # noqa: F401  (pick_context: the tools' name for it)
-from neural_style.flags import NstyleError, OneLineErrorParser, run_cli  # noqa: F401  (NstyleError: the tools' name)
-from neural_style.images import (PostprocessImage, PreprocessContentImage, PreprocessStyleImage,  # noqa: F401
-                                 SaveImage, pixels_to_network, read_rgb_image, resized_network_image)
-from neural_style.initial import initial_image, read_init_image
-from neural_style.interrupts import ctrl_c_between_epochs
-from neural_style.loss_setup import build_loss, load_network, stage_inputs
-from neural_style.losses import get_loss, get_tv_grad_executor, style_gram_symbol  # noqa: F401  (the original's names)
-from neural_style.optimizers import optimize
-from neural_style.outputs import prepare_output_dir
-from neural_style.reporter import EpochReporter, RunOutput
-from neural_style.style_flags import add_style_flags, available_models, finish_style_args, model_name  # noqa: F401  (the tools' names)
+with quiet_ctrl_c_while_importing():  # MXNet and scikit-image take seconds to load
+    import find_mxnet  # makes `import mxnet` work (or says how to install it) and sets the thread count
+    import mxnet as mx
+
+    from neural_style.batch import run_jobs, without_jobs_flag
+    from neural_style.device import available_memory, context_for, pick_context  # noqa: F401  (pick_context: tools')
+    from neural_style.flags import NstyleError, OneLineErrorParser, run_cli  # noqa: F401  (NstyleError: the tools')
+    from neural_style.images import (PostprocessImage, PreprocessContentImage, PreprocessStyleImage,  # noqa: F401
+                                     SaveImage, pixels_to_network, read_rgb_image, resized_network_image)
+    from neural_style.initial import initial_image, read_init_image
+    from neural_style.interrupts import ctrl_c_between_epochs
+    from neural_style.loss_setup import build_loss, load_network, stage_inputs
+    from neural_style.losses import get_loss, get_tv_grad_executor, style_gram_symbol  # noqa: F401  (the original's)
+    from neural_style.memory import check_sizes_fit
+    from neural_style.optimizers import optimize
+    from neural_style.outputs import output_run
+    from neural_style.reporter import EpochReporter, RunOutput
+    from neural_style.style_flags import (add_style_flags, available_models, finish_style_args,  # noqa: F401
+                                          model_name)
 
 
 def get_args(arglist=None, parser_class=OneLineErrorParser):
@@ -60,13 +66,21 @@ def train_nstyle(args, callback=None, cache=None):
 
     # input: every stage's content and style images first, so that a bad image or size fails before any work
     long_edge_flag = '--multires' if args.multires else '--max-long-edge'
+    check_sizes_fit(args, [edge for edge, _ in stages], long_edge_flag, available_memory(dev))
     inputs = [stage_inputs(args, model_module, edge, long_edge_flag) for edge, _ in stages]
     init_pixels = read_init_image(args)
     net = load_network(args, model_module, dev, cache)
     if dev.device_type == 'cpu':
         logging.info('running on the CPU with %s threads (from %s)', find_mxnet.THREADS, find_mxnet.THREADS_SOURCE)
-    prepare_output_dir(args.output_dir, args.overwrite)
+    with output_run(args.output_dir, args.overwrite) as run_dir:
+        run_args = argparse.Namespace(**dict(vars(args), output_dir=run_dir))  # --overwrite: a folder of its own
+        optimize_stages(run_args, stages, inputs, (init_pixels, net, dev), callback)
 
+
+def optimize_stages(args, stages, inputs, start, callback):
+    """Every stage's optimisation, from the initial image (start: --init's pixels or None, the Network,
+    the context), then final.jpg. A stop signal saves final.jpg once an epoch is done."""
+    init_pixels, net, dev = start
     final_fn = os.path.join(args.output_dir, 'final.jpg')
     img = colors_from = None
     epochs_done = 0
@@ -87,8 +101,10 @@ def train_nstyle(args, callback=None, cache=None):
                 reporter = EpochReporter(args, RunOutput(final_fn, colors_from, callback, interrupted), epochs_done,
                                          epochs)
                 epochs_done += optimize(args, loss, img, reporter)
-        except KeyboardInterrupt:
-            if img is not None:  # a second Ctrl-C only sets the flag again: the save completes
+        except KeyboardInterrupt as stop:
+            # a second signal only marks the list again: the save completes. Before the first epoch
+            # the image is the starting noise (or --init): no result to save.
+            if img is not None and getattr(stop, 'epochs_done', epochs_done):
                 SaveImage(img.asnumpy(), final_fn, colors_from=colors_from)
             raise
         SaveImage(img.asnumpy(), final_fn, colors_from=colors_from)
@@ -96,11 +112,15 @@ def train_nstyle(args, callback=None, cache=None):
 
 def main(arglist=None):
     argv = sys.argv[1:] if arglist is None else [str(arg) for arg in arglist]
+    return run_cli(lambda: run(argv))  # the flags too: `nstyle.py -h | head -1` ends quietly
+
+
+def run(argv):
     args = get_args(argv)
     logging.basicConfig(level=logging.INFO)
     if args.jobs is not None:
-        return run_cli(lambda: run_jobs(args.jobs, without_jobs_flag(argv), get_args, train_nstyle))
-    return run_cli(lambda: train_nstyle(args))
+        return run_jobs(args.jobs, without_jobs_flag(argv), get_args, train_nstyle)
+    return train_nstyle(args)
 
 
 if __name__ == '__main__':

@@ -23,14 +23,18 @@ import re
 import sys
 import time
 
-from PIL import Image
+from neural_style.interrupts import quiet_ctrl_c_while_importing
 
-import model_vgg19
-import nstyle
-from neural_style.device import pick_context
-from neural_style.flags import POSITIVE_INT, NstyleError, OneLineErrorParser, run_cli
-from neural_style.images import read_rgb_image
-import view_checkpoints
+with quiet_ctrl_c_while_importing():  # MXNet and scikit-image take seconds to load
+    from PIL import Image
+
+    import model_vgg19
+    import nstyle
+    from neural_style.device import pick_context
+    from neural_style.flags import POSITIVE_INT, NstyleError, OneLineErrorParser, run_cli
+    from neural_style.images import read_rgb_image
+    from neural_style.outputs import locked_folder, make_writable_folder
+    import view_checkpoints
 
 FIGURES = ['13-1', '13-2', '13-4', '13-5', 'mrf']
 LAYERS = model_vgg19.STYLE_LAYERS
@@ -126,7 +130,7 @@ def train(args, figure, label, flags, step):
 
 def panel(path, flag, size=None):
     """(label-less) PIL image of a result or an input, at `size` (w, h) when given, shrunk for the montage."""
-    img = Image.fromarray(read_rgb_image(path, flag))
+    img = Image.fromarray(read_rgb_image(path, flag, max(size) if size else None))
     if size is not None:
         img = img.resize(size, Image.Resampling.LANCZOS)
     return view_checkpoints.shrink(img)
@@ -174,7 +178,15 @@ def reproduce(args):
     # every input is read once now, so that a bad one stops the command before hours of runs
     for flag, path in [('--content-image', args.content_image), ('--style-image', args.style_image)] + \
             [('--pair', path) for pair in args.pair for path in pair]:
-        read_rgb_image(path, flag)
+        read_rgb_image(path, flag, args.max_long_edge)
+    # --output-dir is held for this command: a second one into the same folder is refused in one
+    # line (each run's folder below is locked by its own run too)
+    with locked_folder(make_writable_folder(args.output_dir, '--output-dir'), '--output-dir'):
+        return run_and_draw(args, real)
+
+
+def run_and_draw(args, real):
+    """Every run of the figures, then the figures: their paths."""
     runs = [(figure, label, flags) for figure in args.figures for label, flags in runs_of(figure, args)]
     for number, (figure, label, flags) in enumerate(runs, 1):
         train(args, figure, label, flags, '%d/%d' % (number, len(runs)))
@@ -194,9 +206,9 @@ def reproduce(args):
 
 
 def main(arglist=None):
-    args = get_args(arglist)
     logging.basicConfig(level=logging.WARNING)
-    return run_cli(lambda: reproduce(args) and None, 'reproduce_chapter.py')
+    # the flags inside run_cli too: `reproduce_chapter.py -h | head -1` ends quietly
+    return run_cli(lambda: reproduce(get_args(arglist)) and None, 'reproduce_chapter.py')
 
 
 if __name__ == '__main__':

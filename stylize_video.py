@@ -26,7 +26,9 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from neural_style import flow as flows
 from neural_style import frames_folder, video_io
 from neural_style.device import context_for
-from neural_style.flags import NON_NEGATIVE, POSITIVE, NstyleError, OneLineErrorParser, frame_range, run_cli
+from neural_style.flags import (NON_NEGATIVE, POSITIVE, Interrupted, NstyleError, OneLineErrorParser, frame_range,
+                                run_cli)
+from neural_style.outputs import held_folder
 from neural_style.frame_stylizers import GeneratorStylizer, OptimizingStylizer, Previous
 from neural_style.interrupts import ctrl_c_between_epochs
 from neural_style.style_flags import add_style_flags, finish_style_args
@@ -123,7 +125,7 @@ class Progress:
 
 def stylize_frames(args, clip, layout, stylizer, bounds):
     """Stylise frames start ... stop - 1 (those already finished are read back); returns a Progress
-    and whether Ctrl-C stopped the loop."""
+    and the stop signal (Ctrl-C, SIGTERM, SIGHUP) that ended the loop, or None."""
     start, stop = bounds
     done = frames_folder.finished_count(layout, start, stop)
     progress = Progress()
@@ -159,7 +161,7 @@ def stylize_frames(args, clip, layout, stylizer, bounds):
             if interrupted:
                 logging.warning('interrupted: stopping after frame %d', index)
                 break
-    return progress, bool(interrupted)
+    return progress, (interrupted or [None])[0]
 
 
 def write_result_video(args, clip, layout, bounds):
@@ -185,12 +187,14 @@ def stylize_video(args):
     dev = context_for(args.gpu, args.dtype)
     first_frame = video_io.resized_frame(next(video_io.read_frames(clip, bounds[0], bounds[0] + 1))[1], args.size)
     stylizer = make_stylizer(args, first_frame, dev)  # reads the style image and the weights: fails before any write
-    frames_folder.prepare(layout, run_settings(args, clip, args.size), args.overwrite)
-    progress, interrupted = stylize_frames(args, clip, layout, stylizer, bounds)
-    if layout.video and progress.last_done is not None:
-        write_result_video(args, clip, layout, (bounds[0], progress.last_done))
-    if interrupted:
-        raise KeyboardInterrupt
+    # one run at a time into a frames folder: a second would interleave its frames with this one's
+    with held_folder(layout.frames_dir, '--output'):
+        frames_folder.prepare(layout, run_settings(args, clip, args.size), args.overwrite)
+        progress, stop_signal = stylize_frames(args, clip, layout, stylizer, bounds)
+        if layout.video and progress.last_done is not None:
+            write_result_video(args, clip, layout, (bounds[0], progress.last_done))
+    if stop_signal is not None:
+        raise Interrupted(stop_signal)  # exit 128 + the signal, after the video of the frames done
     return {
         'output': layout.video or layout.frames_dir, 'frames_dir': layout.frames_dir, 'method': args.method,
         'frames': progress.last_done - bounds[0] + 1, 'stylized_now': len(progress.seconds),

@@ -9,12 +9,15 @@ import os
 import re
 import sys
 
-import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from neural_style.interrupts import quiet_ctrl_c_while_importing
 
-from neural_style.flags import POSITIVE_INT, NstyleError, OneLineErrorParser, run_cli
-from neural_style.images import read_rgb_image
-from neural_style.outputs import write_atomically, write_image_atomically
+with quiet_ctrl_c_while_importing():  # scikit-image takes a second or two to load
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from neural_style.flags import POSITIVE_INT, NstyleError, OneLineErrorParser, run_cli
+    from neural_style.images import read_rgb_image
+    from neural_style.outputs import write_atomically, write_image_atomically
 
 PANEL_LONG_EDGE = 300  # contact-sheet panels are shrunk to this; the GIF keeps the full size
 GAP = 4
@@ -25,6 +28,9 @@ CHECKPOINT_MS, FINAL_MS = 500, 2000  # GIF frame durations: the result stays lon
 
 def checkpoints(folder):
     """[(label, path)]: e_N.jpg by N (e_10 after e_9), then final.jpg."""
+    if os.path.exists(folder) and not os.path.isdir(folder):  # the real cause, not "no such folder"
+        raise NstyleError('%s is %s, not a folder; give the --output_dir of a run (the folder of its e_N.jpg and '
+                          'final.jpg)' % (folder, 'a file' if os.path.isfile(folder) else 'a device or other special file'))
     if not os.path.isdir(folder):
         raise NstyleError('%s: no such folder; give the --output_dir of a run' % folder)
     numbered = sorted((int(m.group(1)), name) for name in os.listdir(folder)
@@ -108,6 +114,12 @@ def view(folder, columns=5):
 
 
 def main(arglist=None):
+    # the flags inside run_cli too: `view_checkpoints.py -h | head -1` ends quietly
+    return run_cli(lambda: print('\n'.join('wrote %s' % path for path in view(*parse(arglist)))), 'view_checkpoints.py')
+
+
+def parse(arglist):
+    """(output_dir, columns) from the command line."""
     parser = OneLineErrorParser(
         description='write a labelled contact sheet (contact_sheet.png) and an animated GIF (checkpoints.gif) of '
                     'the checkpoints e_N.jpg of a run, in numeric order, then final.jpg')
@@ -115,8 +127,7 @@ def main(arglist=None):
     parser.add_argument('--columns', type=POSITIVE_INT, default=5,
                         help='panels per row of the contact sheet')
     args = parser.parse_args(arglist)
-    return run_cli(lambda: print('\n'.join('wrote %s' % path for path in view(args.output_dir, args.columns))),
-                   'view_checkpoints.py')
+    return args.output_dir, args.columns
 
 
 if __name__ == '__main__':

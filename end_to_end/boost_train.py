@@ -26,12 +26,13 @@ from tqdm.contrib.logging import logging_redirect_tqdm  # noqa: E402
 import model_vgg19  # noqa: E402
 from neural_style import checkpoints, crops  # noqa: E402
 from neural_style.device import context_for  # noqa: E402
-from neural_style.flags import (NON_NEGATIVE, POSITIVE, POSITIVE_INT, NstyleError, OneLineErrorParser,  # noqa: E402
-                                run_cli)
+from neural_style.flags import (NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interrupted, NstyleError,  # noqa: E402
+                                OneLineErrorParser, run_cli)
 from neural_style.generator_training import GeneratorTrainer, TrainSettings  # noqa: E402
 from neural_style.images import PreprocessStyleImage, read_rgb_image, to_network_input  # noqa: E402
 from neural_style.interrupts import ctrl_c_between_epochs  # noqa: E402
 from neural_style.loss_setup import load_network  # noqa: E402
+from neural_style.outputs import held_folder  # noqa: E402
 from neural_style.perceptual_loss import LossWeights, PerceptualLoss  # noqa: E402
 from neural_style.stylizer import check_size, load_params, training_symbols  # noqa: E402
 
@@ -215,7 +216,9 @@ def train(args):
     run = Run(args, trainer, loss)
     total = (args.epochs - first_epoch) * len(files) - first_image
     epoch, idx = first_epoch, first_image - 1
-    with ctrl_c_between_epochs() as interrupted, logging_redirect_tqdm(), \
+    # one training at a time into a model folder: a second would interleave its checkpoints
+    with held_folder(args.model_dir, '--model-dir'), \
+            ctrl_c_between_epochs() as interrupted, logging_redirect_tqdm(), \
             tqdm(total=max(total, 0), unit='img', dynamic_ncols=True) as bar:
         try:
             for epoch in range(first_epoch, args.epochs):
@@ -234,7 +237,7 @@ def train(args):
                         batch = []
                         bar.set_postfix_str('content %.4g, style %.4g, tv %.4g' % result.losses)
                     if interrupted:
-                        raise KeyboardInterrupt
+                        raise Interrupted(interrupted[0])  # exit 128 + the signal, after the checkpoint
                 if not read_any and epoch == first_epoch and first_image == 0:
                     raise NstyleError('--data-dir %s: none of its %d images could be read' % (args.data_dir,
                                                                                               len(files)))
@@ -242,7 +245,7 @@ def train(args):
             logging.warning('interrupted at epoch %d, image %d: saving a checkpoint', epoch, idx)
             run.save(epoch, max(idx, 0))
             raise
-    run.save(epoch, max(idx, 0))
+        run.save(epoch, max(idx, 0))
     elapsed = bar.format_dict['elapsed']
     logging.info('trained on %d images in %.0f s (%.2f s per image)', bar.n, elapsed, elapsed / max(bar.n, 1))
 

@@ -2,9 +2,12 @@
 comparison tools), one role a module:
 
     flags       flag types, the one error type, the end of every CLI        (no MXNet)
-    images      reading images, the network's pre- and post-processing     (no MXNet)
-    outputs     atomic writes and the output folder's rules                 (no MXNet)
-    interrupts  Ctrl-C (and other stop signals) between epochs              (no MXNet)
+    images      reading images (upright, large ones reduced), the network's
+                pre- and post-processing                                    (no MXNet)
+    outputs     atomic writes, the folder lock, --overwrite that keeps the
+                earlier results until the new ones exist                    (no MXNet)
+    interrupts  Ctrl-C, SIGTERM and SIGHUP between epochs; Ctrl-C at import (no MXNet)
+    memory      will a size fit in memory: refused before allocating       (no MXNet)
     device      where MXNet runs: the context, the bfloat16 check
     losses      the loss symbols: Gram matrices, content, total variation
     mrf         the MRF style loss (--style-loss mrf): patch matching, its loss symbols

@@ -6,6 +6,7 @@ import gpu_build
 import mxnet as mx
 
 from .flags import NstyleError
+from .memory import available_bytes
 
 
 def pick_context(gpu):
@@ -22,6 +23,17 @@ def pick_context(gpu):
         logging.warning('%s', warning)
         return mx.cpu()
     return mx.gpu(gpu)
+
+
+def available_memory(dev):
+    """(bytes free where a run's arrays live, that place in words): the GPU's free memory on a GPU,
+    else what this machine (or its container) has available; bytes None when unknown."""
+    if dev.device_type == 'gpu':
+        try:
+            return mx.context.gpu_memory_info(dev.device_id)[0], 'GPU %d' % dev.device_id
+        except mx.base.MXNetError:
+            return None, 'GPU %d' % dev.device_id
+    return available_bytes(), 'this machine'
 
 
 def cpu_flags():

@@ -3,6 +3,8 @@ No MXNet here: tools that only parse flags or read images import this without lo
 import argparse
 import math
 import os
+import signal
+import stat
 import sys
 
 
@@ -30,9 +32,30 @@ def checked(kind, test, requirement):
     return parse
 
 
-FINITE = checked(float, math.isfinite, 'a finite number')
-NON_NEGATIVE = checked(float, lambda v: 0 <= v < math.inf, '>= 0 and finite')
-POSITIVE = checked(float, lambda v: 0 < v < math.inf, '> 0 and finite')
+# MXNet computes in float32: a number beyond its range would become inf there, and a positive one
+# below its smallest (subnormal) value would become 0, silently.
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_TINY = 1.401298464324817e-45
+FLOAT32_RANGE = "float32's range (magnitudes %.2g ... %.3g), in which MXNet computes" % (FLOAT32_TINY, FLOAT32_MAX)
+
+
+def in_float32(value):
+    return abs(value) <= FLOAT32_MAX and (value == 0 or abs(value) >= FLOAT32_TINY)
+
+
+def float32_flag(parse):
+    """A float flag type that also refuses finite numbers float32 cannot hold (1e39, 1e-50)."""
+    def parse_float32(text):
+        value = parse(text)
+        if not in_float32(value):
+            raise argparse.ArgumentTypeError('%s is beyond %s' % (text, FLOAT32_RANGE))
+        return value
+    return parse_float32
+
+
+FINITE = float32_flag(checked(float, math.isfinite, 'a finite number'))
+NON_NEGATIVE = float32_flag(checked(float, lambda v: 0 <= v < math.inf, '>= 0 and finite'))
+POSITIVE = float32_flag(checked(float, lambda v: 0 < v < math.inf, '> 0 and finite'))
 POSITIVE_INT = checked(int, lambda v: v > 0, '> 0')
 NON_NEGATIVE_INT = checked(int, lambda v: v >= 0, '>= 0')
 
@@ -46,13 +69,19 @@ def layer_names(text):
 
 
 def blend_weights(text):
-    try:
-        weights = [float(part) for part in text.split(',')]
-    except ValueError:
-        raise argparse.ArgumentTypeError('expected comma-separated numbers, one per style image (such as 3,7), '
-                                         'got %r' % text) from None
-    if not all(0 <= weight < math.inf for weight in weights):
-        raise argparse.ArgumentTypeError('each weight must be >= 0 and finite, got %s' % text)
+    weights = []
+    for position, part in enumerate(text.split(','), 1):
+        try:
+            weights.append(float(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError('expected comma-separated numbers, one per style image (such as 3,7), '
+                                             'got %r: item %d, %r, is not a number' % (text, position, part)) from None
+    bad = [(position, weight) for position, weight in enumerate(weights, 1) if not 0 <= weight < math.inf]
+    if bad:
+        raise argparse.ArgumentTypeError('each weight must be >= 0 and finite, got %s (item %d)' % (text, bad[0][0]))
+    beyond = [position for position, weight in enumerate(weights, 1) if not in_float32(weight)]
+    if beyond:
+        raise argparse.ArgumentTypeError('item %d of %s is beyond %s' % (beyond[0], text, FLOAT32_RANGE))
     if not any(weights):
         raise argparse.ArgumentTypeError('the weights must not all be 0, got %s' % text)
     return weights
@@ -61,15 +90,19 @@ def blend_weights(text):
 def stages(text):
     """'300:500,600' -> [(300, 500), (600, None)]: long edges, coarse to fine, and their epoch budgets."""
     found = []
-    for item in text.split(','):
+    for position, item in enumerate(text.split(','), 1):
         edge, _, epochs = item.strip().partition(':')
         try:
             stage = (int(edge), int(epochs) if epochs else None)
         except ValueError:
             raise argparse.ArgumentTypeError('expected long edges such as 300,600 or 300:500,600:200 '
-                                             '(EDGE:EPOCHS), got %r' % text) from None
+                                             '(EDGE:EPOCHS), got %r: item %d, %r, is not %s' % (
+                                                 text, position, item.strip(),
+                                                 'EDGE:EPOCHS in whole numbers' if epochs else 'a whole number'
+                                             )) from None
         if stage[0] <= 0 or (stage[1] is not None and stage[1] < 0):
-            raise argparse.ArgumentTypeError('each long edge must be > 0 and each epoch budget >= 0, got %r' % text)
+            raise argparse.ArgumentTypeError('each long edge must be > 0 and each epoch budget >= 0, got %r '
+                                             '(item %d, %r)' % (text, position, item.strip()))
         found.append(stage)
     if any(later[0] <= earlier[0] for earlier, later in zip(found, found[1:])):
         raise argparse.ArgumentTypeError('the long edges must grow, coarse to fine, got %r' % text)
@@ -90,16 +123,84 @@ def frame_range(text):
     return bounds
 
 
+def input_file_problem(path):
+    """Why `path` cannot be read as an input file, in words (None when it can be): the real cause,
+    so that a folder or a device is not reported as a missing file."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return 'no such file (relative paths start from %s)' % os.getcwd()
+    except NotADirectoryError:
+        return 'no such file: a part of the path before its last name is a file, not a folder'
+    except OSError as error:
+        return 'cannot look at it (%s)' % (error.strerror or error)
+    if stat.S_ISDIR(mode):
+        return 'is a folder; give a file'
+    if not stat.S_ISREG(mode):
+        kind = ('a device file' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+                'a pipe' if stat.S_ISFIFO(mode) else 'a socket' if stat.S_ISSOCK(mode) else 'a special file')
+        return 'is %s, not a regular file; give a file' % kind
+    if not os.access(path, os.R_OK):
+        return 'cannot read it (permission denied)'
+    return None
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, or a stop signal treated as it (SIGTERM from a scheduler or `timeout`, SIGHUP from a
+    closed terminal): the command ends with exit status 128 + the signal's number."""
+
+    def __init__(self, signum=signal.SIGINT):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, 'SIGHUP') else [])
+
+
+def raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+def quiet_broken_pipe():
+    """Output piped into a command that stopped reading (`| head`): the rest goes nowhere, and
+    Python's final flush of stdout must not fail again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (a test's StringIO)
+        pass
+
+
 def run_cli(work, prog=None):
     """The end of every command-line tool: work() returns the exit status (None: 0); a problem the
-    user can fix is one line on stderr and exit 1, Ctrl-C a quiet exit 130."""
+    user can fix is one line on stderr and exit 1; Ctrl-C, SIGTERM and SIGHUP a quiet exit 128 +
+    the signal (130 for Ctrl-C); output into a closed pipe a quiet exit 141 (128 + SIGPIPE).
+    work() may parse the flags too, so that `-h | head -1` ends quietly."""
     prog = prog or os.path.basename(sys.argv[0]) or 'nstyle.py'
+    previous = {}
+    if threading_is_main():
+        for signum in STOP_SIGNALS:  # outside the epoch loop, each stops the command as Ctrl-C does
+            previous[signum] = signal.signal(signum, raise_interrupted)
     try:
         status = work()
+        sys.stdout.flush()  # a closed pipe shows here, inside, and not in Python's exit
     except NstyleError as error:
         print('%s: error: %s' % (prog, error), file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print('%s: interrupted' % prog, file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        signum = getattr(interrupt, 'signum', signal.SIGINT)
+        print('%s: interrupted%s' % (prog, '' if signum == signal.SIGINT else ' by ' + signal.Signals(signum).name),
+              file=sys.stderr)
+        return 128 + signum
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        return 128 + 13
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return status or 0
+
+
+def threading_is_main():
+    import threading
+    return threading.current_thread() is threading.main_thread()

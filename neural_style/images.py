@@ -1,37 +1,130 @@
 """Images in and out, and the network's view of them: VGG-19 sees (1, 3, h, w) floats, the pixels
 times 256 minus the ImageNet mean colour, as the original computed it. No MXNet."""
 import logging
+import math
 import os
+import warnings
 
 import numpy as np
-from PIL import Image
-from skimage import color, img_as_ubyte, io, transform
+from PIL import Image, ImageOps
+from skimage import color, img_as_ubyte, transform
 from skimage.restoration import denoise_tv_chambolle
 
-from .flags import NstyleError
+from .flags import NstyleError, input_file_problem
 from .outputs import write_image_atomically
 
 # ImageNet mean colour (R, G, B) that VGG-19 was trained with.
 MEAN_RGB = np.array([123.68, 116.779, 103.939])
 
+# Images up to this many pixels (a 16-megapixel photo) are decoded whole, as before: every result
+# on them stays as it was. A larger one is decoded at a reduced size that keeps at least
+# DECODE_MARGIN times the pixels per edge that it is resized to, so that the final anti-aliased
+# resize still decides the result.
+DECODE_WHOLE_PIXELS = 16000000
+DECODE_MARGIN = 4
 
-def read_rgb_image(path, flag):
-    """Read an image as 8-bit RGB (h, w, 3): grayscale, alpha, palette, CMYK and
-    16-bit inputs are converted (alpha is blended onto white)."""
-    if os.path.isdir(path):
+
+def open_image(path, flag):
+    """The image file opened by Pillow (its header read, no pixels decoded yet), or a one-line
+    NstyleError that names the real cause."""
+    problem = input_file_problem(path)
+    if problem == 'is a folder; give a file':
         raise NstyleError('%s %s is a folder; give an image file' % (flag, path))
-    if not os.path.isfile(path):
-        raise NstyleError('%s %s: no such file (relative paths start from %s)' % (flag, path, os.getcwd()))
+    if problem:
+        raise NstyleError('%s %s: %s' % (flag, path, problem))
     try:
-        img = io.imread(path)
-        if img.ndim == 3 and img.shape[2] == 4:
-            with Image.open(path) as pil_img:
-                if pil_img.mode == 'CMYK':
-                    img = np.asarray(pil_img.convert('RGB'))
-    except Exception as error:  # imageio and Pillow raise many kinds (OSError, ValueError, SyntaxError ...)
-        reason = 'the file is truncated' if 'truncated' in str(error) else 'not an image format Pillow can decode'
-        raise NstyleError('%s %s: cannot read it as an image (%s); give a JPEG or PNG file'
-                          % (flag, path, reason)) from None
+        with warnings.catch_warnings():  # above Pillow's warning size, decoded reduced (read_rgb_image)
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            return Image.open(path)
+    except Image.DecompressionBombError:
+        raise NstyleError(too_large_message(path, flag)) from None
+    except Exception:  # Pillow raises many kinds (UnidentifiedImageError, SyntaxError, ValueError ...)
+        raise NstyleError('%s %s: cannot read it as an image (not an image format Pillow can decode); give a JPEG '
+                          'or PNG file' % (flag, path)) from None
+
+
+def too_large_message(path, flag):
+    """Pillow refuses to decode images above twice its MAX_IMAGE_PIXELS (a decompression-bomb guard)."""
+    limit = 2 * Image.MAX_IMAGE_PIXELS
+    try:
+        with open(path, 'rb') as f:  # the size, from the header, without Pillow's check
+            Image.MAX_IMAGE_PIXELS, saved = None, Image.MAX_IMAGE_PIXELS
+            try:
+                w, h = Image.open(f).size
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
+        size = '%dx%d, %.0f megapixels' % (w, h, w * h / 1e6)
+        factor = math.ceil(math.sqrt(w * h / limit) * 10) / 10
+        target = '%dx%d' % (int(w / factor), int(h / factor))
+    except Exception:
+        size, target = 'size unknown', 'a smaller size'
+    return ('%s %s: the image is too large to decode (%s; Pillow\'s limit against decompression bombs is %.0f '
+            'megapixels); resize it first, to %s or less (e.g. `convert %s -resize %s smaller.jpg`)'
+            % (flag, path, size, limit / 1e6, target, path, target))
+
+
+def image_size(path, flag):
+    """(h, w) of an image as a viewer shows it (EXIF orientation applied), from its header alone:
+    fast whatever its size."""
+    with open_image(path, flag) as img:
+        w, h = img.size
+        orientation = img.getexif().get(0x0112, 1)  # 5 ... 8: rotated by 90 or 270 degrees
+    return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
+
+
+def decode(img, long_edge):
+    """The decoded pixels of an opened image, upright (its EXIF orientation applied, as a viewer
+    shows it). long_edge: the size the caller resizes it to, or None; a much larger image is then
+    decoded at a reduced size (JPEG: by its decoder's scaling, 1/2 ... 1/8, in the decode itself;
+    other formats: Image.reduce's box average after it), so that a 50-megapixel photo costs the
+    memory and time of a small one."""
+    full = max(img.size)
+    keep = long_edge * DECODE_MARGIN if long_edge and img.size[0] * img.size[1] > DECODE_WHOLE_PIXELS else None
+    if keep and full >= 2 * keep:  # JPEG (and MPO, some phones' JPEG): its decoder scales; others ignore it
+        img.draft(img.mode, (math.ceil(img.size[0] * keep / full), math.ceil(img.size[1] * keep / full)))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+        img.load()
+    if keep and max(img.size) >= 2 * keep:
+        try:
+            img = img.reduce(max(img.size) // keep)
+        except ValueError:  # a mode reduce does not support (I;16): decoded whole
+            pass
+    if max(img.size) < full:
+        logging.info('decoded the image at %dx%d instead of its %d pixels on the long edge: at least %d times '
+                     'the %d it is resized to', img.size[0], img.size[1], full, DECODE_MARGIN, long_edge)
+    return ImageOps.exif_transpose(img)
+
+
+def pixel_array(img):
+    """np.asarray of an upright Pillow image, in a mode numpy holds as the image's values: a palette
+    becomes its colours, CMYK and other colour spaces RGB, 16-bit grayscale uint16 (as imageio gave)."""
+    if img.mode == 'P':
+        img = img.convert(img.palette.mode if img.palette else 'RGB')
+    elif img.mode == 'PA':
+        img = img.convert('RGBA')
+    elif img.mode in ('CMYK', 'YCbCr', 'LAB', 'HSV'):
+        img = img.convert('RGB')
+    elif img.mode == 'I' and img.format == 'PNG':
+        img = img.convert('I;16')
+    return np.asarray(img)
+
+
+def read_rgb_image(path, flag, long_edge=None):
+    """Read an image as 8-bit RGB (h, w, 3), upright as a viewer shows it (EXIF orientation):
+    grayscale, alpha, palette, CMYK and 16-bit inputs are converted (alpha is blended onto white).
+    long_edge: the long edge the caller will resize the image to (None: it keeps its size); an
+    image many times larger is decoded at a reduced size (decode). Every tool reads images here."""
+    with open_image(path, flag) as opened:
+        try:
+            img = pixel_array(decode(opened, long_edge))
+        except MemoryError:
+            raise NstyleError('%s %s: not enough memory to decode it (%dx%d); resize it first'
+                              % (flag, path, opened.size[0], opened.size[1])) from None
+        except Exception as error:  # Pillow raises many kinds (OSError, ValueError, SyntaxError ...)
+            reason = 'the file is truncated' if 'truncated' in str(error) else 'not an image format Pillow can decode'
+            raise NstyleError('%s %s: cannot read it as an image (%s); give a JPEG or PNG file'
+                              % (flag, path, reason)) from None
     if img.ndim == 2:
         img = img[:, :, np.newaxis]
     if img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4) or min(img.shape[:2]) < 1:
@@ -76,22 +169,33 @@ def resized_network_image(img, size):
 
 
 def PreprocessContentImage(path, long_edge, min_side=1, long_edge_flag='--max-long-edge'):
-    img = read_rgb_image(path, '--content-image')
-    logging.info('load the content image, size = %s', img.shape[:2])
-    return content_network_image(img, long_edge, min_side, long_edge_flag, '--content-image %s' % path)
+    size = image_size(path, '--content-image')  # the size it has, even when decoded reduced
+    logging.info('load the content image, size = %s', size)
+    new_size = content_size(size, long_edge, min_side, long_edge_flag, '--content-image %s' % path)
+    img = read_rgb_image(path, '--content-image', long_edge)
+    return resized_content(img, new_size)
 
 
 def content_network_image(img, long_edge, min_side, long_edge_flag, name):
-    """8-bit pixels (h, w, 3) resized so that the long edge is long_edge, as the network sees them;
-    name (such as '--content-image PATH') and long_edge_flag are what the error of too small a
-    result names."""
-    factor = float(long_edge) / max(img.shape[:2])
-    new_size = (int(img.shape[0] * factor), int(img.shape[1] * factor))
+    """8-bit pixels (h, w, 3) already read (a video's frame) resized so that the long edge is
+    long_edge, as the network sees them; name (such as 'frame 3') as content_size's."""
+    return resized_content(img, content_size(img.shape[:2], long_edge, min_side, long_edge_flag, name))
+
+
+def content_size(size, long_edge, min_side, long_edge_flag, name):
+    """The (h, w) of an image of this size with its long edge at long_edge; name (such as
+    '--content-image PATH') and long_edge_flag are what the error of too small a result names."""
+    factor = float(long_edge) / max(size)
+    new_size = (int(size[0] * factor), int(size[1] * factor))
     if min(new_size) < min_side:
         raise NstyleError('%s: resized to %dx%d (%s %d), it is too small: the model '
                           'needs at least %d pixels on each side; raise %s or use a less elongated '
                           'image' % (name, new_size[1], new_size[0], long_edge_flag, long_edge, min_side,
                                      long_edge_flag))
+    return new_size
+
+
+def resized_content(img, new_size):
     resized_img = transform.resize(img, new_size)
     logging.info('resize the content image to %s', new_size)
     return to_network_input(resized_img)
@@ -100,7 +204,7 @@ def content_network_image(img, long_edge, min_side, long_edge_flag, name):
 def PreprocessStyleImage(path, shape):
     """The style image, stretched to the (h, w) of `shape` (its aspect ratio is not kept): the
     content's, or --style-scale times it."""
-    img = read_rgb_image(path, '--style-image')
+    img = read_rgb_image(path, '--style-image', max(shape[2], shape[3]))
     resized_img = transform.resize(img, (shape[2], shape[3]))
     return to_network_input(resized_img)
 

@@ -9,7 +9,9 @@ def read_init_image(args):
     """The pixels of --init PATH (read before any work, so that a bad file fails fast), else None."""
     if args.init in ('noise', 'content'):
         return None
-    return read_rgb_image(args.init, '--init')
+    multires = getattr(args, 'multires', None)
+    long_edge = max(edge for edge, _ in multires) if multires else args.max_long_edge
+    return read_rgb_image(args.init, '--init', long_edge)  # a large one decoded reduced
 
 
 def initial_image(args, content_np, init_pixels, dev):

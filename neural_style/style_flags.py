@@ -89,8 +89,9 @@ def add_style_flags(parser, leave_out=()):
                         help='the VGG-19 weights (./download.sh fetches them); a relative path is tried '
                              'against the working directory, then beside model_vgg19.py')
     parser.add_argument('--overwrite', action='store_true',
-                        help='replace the results of an earlier run in --output_dir (its final.jpg and e_*.jpg '
-                             'are removed first); without it such a run is refused')
+                        help='replace the results of an earlier run in --output_dir (its final.jpg and e_*.jpg): '
+                             'they stay until this run has written its final.jpg, then give way to this run\'s; '
+                             'without it such a run is refused')
     parser.add_argument('--content-layers', type=layer_names, default='relu4_2',
                         help='the ReLU outputs whose features the result keeps, comma-separated (their '
                              'losses are summed)')

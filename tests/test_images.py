@@ -132,7 +132,7 @@ def test_a_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypat
             half.write(b'\xff\xd8 half a jpeg')
         raise OSError(28, 'No space left on device')
 
-    monkeypatch.setattr(images.io, 'imsave', write_half_then_fail)
+    monkeypatch.setattr(io, 'imsave', write_half_then_fail)  # skimage.io: what write_image_atomically calls
     with pytest.raises(nstyle.NstyleError, match='cannot write .*final.jpg.*No space left'):
         nstyle.SaveImage(np.zeros((1, 3, 4, 4), np.float32), str(target))
     assert target.read_bytes() == b'earlier result'

@@ -1,6 +1,7 @@
 """Where a run starts (--init), coarse-to-fine stages (--multires) and batch mode (--jobs):
 the image each stage starts from, the sizes the stages run at, and a batch whose bad rows
 do not stop the others, with its results equal to single runs."""
+import csv
 import os
 
 import numpy as np
@@ -148,13 +149,20 @@ def test_batch_runs_the_good_rows_and_reports_the_bad_ones(tmp_path, vgg_params,
     with caplog.at_level('INFO'):
         status = nstyle.main(SMALL + ['--vgg-params', vgg_params, '--jobs', str(jobs), '--save-epochs', '100'])
     assert status == 1
-    assert sorted(os.listdir(tmp_path)) == ['a', 'd', 'jobs.csv']  # b: failed before its folder was made
+    # b: failed before its folder was made; the failed rows with their errors are in jobs.failed.csv
+    assert sorted(os.listdir(tmp_path)) == ['a', 'd', 'jobs.csv', 'jobs.failed.csv']
     assert os.listdir(tmp_path / 'a') == ['final.jpg'] and os.listdir(tmp_path / 'd') == ['final.jpg']
     errors = [r.getMessage() for r in caplog.records if r.levelname == 'ERROR']
     assert errors == ['job 2 of 4 (%s line 3) failed: --style-image %s: no such file (relative paths start from %s)'
                       % (jobs, tmp_path / 'missing.jpg', os.getcwd()),
                       "job 3 of 4 (%s line 4) failed: argument --style-weight: expected float, got 'x'" % jobs]
-    assert 'jobs: 2 of 4 done' in caplog.text and 'failed: job 2, job 3' in caplog.text
+    assert 'jobs: 2 of 4 done' in caplog.text and '2 failed: job 2 (line 3: --style-image' in caplog.text
+    assert ', job 3 (line 4: argument --style-weight' in caplog.text
+    with open(tmp_path / 'jobs.failed.csv', newline='') as f:
+        failed = list(csv.DictReader(f))
+    assert [(row['style'], row['output'], row['error']) for row in failed] == [
+        (str(tmp_path / 'missing.jpg'), str(tmp_path / 'b'), errors[0].split(' failed: ', 1)[1]),
+        (STYLE, str(tmp_path / 'c'), errors[1].split(' failed: ', 1)[1])]
     # the weights are read once; the target and loss executors are bound once for the size
     assert len(loads) == 1 and len(binds) == 2
 
@@ -177,7 +185,7 @@ def test_batch_results_equal_single_runs(tmp_path, vgg_params):
 
 
 @pytest.mark.parametrize('content,needle', [
-    (None, 'cannot read it'),
+    (None, 'no such file'),
     ('content,style\na.jpg,b.jpg\n', 'the first line must name the columns content,style,output'),
     ('content,style,output\n', 'no jobs below the header line'),
     ('content,style,output,colour\na,b,c,d\n', 'the first line must name'),
