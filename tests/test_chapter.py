@@ -19,16 +19,22 @@ def run_chapter(*args):
                           cwd=PROJECT, capture_output=True, text=True, timeout=300)
 
 
-@pytest.fixture(scope='module')
-def chapter(tmp_path_factory, vgg_params):
-    """One quick run of every chapter figure at 32 pixels, 4 epochs, a checkpoint every 2 (figure 13-5 with two
-    pairs); the MRF figure needs larger images (mrf_figure)."""
-    folder = tmp_path_factory.mktemp('chapter')
+def small_pair(folder):
+    """Small PNG copies of the sample content (48x32) and style (40x25) images: {'content', 'style'}."""
     inputs = {}
     for name, source, size in (('content', CONTENT, (48, 32)), ('style', STYLE, (40, 25))):
         inputs[name] = folder / (name + '.png')
         with Image.open(source) as img:
             img.convert('RGB').resize(size, Image.Resampling.LANCZOS).save(inputs[name])
+    return inputs
+
+
+@pytest.fixture(scope='module')
+def chapter(tmp_path_factory, vgg_params):
+    """One quick run of every chapter figure at 32 pixels, 4 epochs, a checkpoint every 2 (figure 13-5 with two
+    pairs); the MRF figure needs larger images (mrf_figure)."""
+    folder = tmp_path_factory.mktemp('chapter')
+    inputs = small_pair(folder)
     out = folder / 'out'
     proc = run_chapter('--quick', '--gpu', '-1', '--max-long-edge', 32, '--max-num-epochs', 4, '--checkpoint-every', 2,
                        '--figures', '13-1,13-2,13-4,13-5', '--content-image', inputs['content'], '--style-image', inputs['style'],
@@ -96,11 +102,7 @@ def test_output_says_random_weights_and_lists_the_figures(chapter):
 def test_mrf_figure_is_gram_beside_mrf_on_the_same_pair(tmp_path, vgg_params):
     """The MRF figure at 48 pixels (relu4_1 must hold a 3x3 patch): content, style, then the Gram
     and the MRF run of the same pair and seed, each panel that run's final image; the two differ."""
-    inputs = {}
-    for name, source, size in (('content', CONTENT, (48, 32)), ('style', STYLE, (40, 25))):
-        inputs[name] = tmp_path / (name + '.png')
-        with Image.open(source) as img:
-            img.convert('RGB').resize(size, Image.Resampling.LANCZOS).save(inputs[name])
+    inputs = small_pair(tmp_path)
     out = tmp_path / 'out'
     proc = run_chapter('--quick', '--gpu', '-1', '--max-long-edge', 48, '--max-num-epochs', 3, '--figures', 'mrf',
                        '--content-image', inputs['content'], '--style-image', inputs['style'],
