@@ -22,6 +22,7 @@ import find_mxnet  # makes `import mxnet` work (or says how to install it) and s
 import mxnet as mx
 
 from neural_style.batch import run_jobs, without_jobs_flag
+from neural_style.cluster import add_cluster_flags
 from neural_style.device import context_for, pick_context  # noqa: F401  (pick_context: the tools' name for it)
 from neural_style.flags import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, NstyleError,
                                 OneLineErrorParser, blend_weights, checked, layer_names, run_cli, stages)
@@ -31,6 +32,7 @@ from neural_style.interrupts import ctrl_c_between_epochs
 from neural_style.loss_setup import build_loss, load_network, stage_inputs
 from neural_style.losses import get_loss, get_tv_grad_executor, style_gram_symbol  # noqa: F401  (the original's names)
 from neural_style.optimizers import DEFAULT_LR, optimize
+from neural_style.ray_batch import run_jobs_on_ray
 from neural_style.outputs import prepare_output_dir
 from neural_style.reporter import EpochReporter, RunOutput
 
@@ -121,7 +123,9 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
     parser.add_argument('--jobs', type=str, default=None,
                         help='batch mode: a CSV file whose header names the columns content, style, output and '
                              'optionally options (more flags for that row, such as "--style-weight 2"); each '
-                             'row runs in turn, in this process, with the other flags given here')
+                             'row runs in turn, in this process (or on a Ray cluster: --ray), with the other '
+                             'flags given here')
+    add_cluster_flags(parser, 'the rows of --jobs')
     parser.add_argument('--style-blend-weights', type=blend_weights, default=None,
                         help='with several --style-image: how much of each style, comma-separated weights >= 0, '
                              'one per image, normalised to sum 1 (default: equal)')
@@ -229,6 +233,8 @@ def main(arglist=None):
     argv = sys.argv[1:] if arglist is None else [str(arg) for arg in arglist]
     args = get_args(argv)
     logging.basicConfig(level=logging.INFO)
+    if args.ray is not None:
+        return run_cli(lambda: run_jobs_on_ray(args, without_jobs_flag(argv), get_args, train_nstyle))
     if args.jobs is not None:
         return run_cli(lambda: run_jobs(args.jobs, without_jobs_flag(argv), get_args, train_nstyle))
     return run_cli(lambda: train_nstyle(args))

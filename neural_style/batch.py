@@ -75,6 +75,18 @@ def job_args(get_args, shared_argv, row):
     return get_args(argv, parser_class=JobArgumentParser)
 
 
+def failure_line(error):
+    """How the log names a job's failure: a problem the user can fix as its message, anything else
+    (MXNet, memory ...) by its type and the first line of its message."""
+    if isinstance(error, NstyleError):
+        return str(error)
+    return '%s: %s' % (type(error).__name__, (str(error).strip().splitlines() or [''])[0])
+
+
+def job_label(index, count, jobs_file, line):
+    return 'job %d of %d (%s line %d)' % (index, count, jobs_file, line)
+
+
 def run_jobs(jobs_file, shared_argv, get_args, train):
     """Each row of the CSV file in turn: train(args, cache=cache) with the row's flags (job_args).
     Returns the exit status: 0 when every job finished, 1 otherwise."""
@@ -82,7 +94,7 @@ def run_jobs(jobs_file, shared_argv, get_args, train):
     cache = {'executors': collections.OrderedDict()}
     failed, start = [], time.time()
     for index, (line, row) in enumerate(rows, start=1):
-        label = 'job %d of %d (%s line %d)' % (index, len(rows), jobs_file, line)
+        label = job_label(index, len(rows), jobs_file, line)
         job_start = time.time()
         try:
             args = job_args(get_args, shared_argv, row)
@@ -98,7 +110,7 @@ def run_jobs(jobs_file, shared_argv, get_args, train):
             raise
         except Exception as error:  # an unexpected failure of one job (MXNet, memory ...) must not stop the others
             failed.append(index)
-            logging.error('%s failed: %s: %s', label, type(error).__name__, (str(error).strip().splitlines() or [''])[0])
+            logging.error('%s failed: %s', label, failure_line(error))
             continue
         logging.info('%s done in %s: %s', label, duration(time.time() - job_start),
                      os.path.join(args.output_dir, 'final.jpg'))

@@ -8,6 +8,7 @@ from PIL import Image
 from skimage import color, img_as_ubyte, io, transform
 from skimage.restoration import denoise_tv_chambolle
 
+from . import job_files
 from .flags import NstyleError
 from .outputs import write_image_atomically
 
@@ -15,17 +16,26 @@ from .outputs import write_image_atomically
 MEAN_RGB = np.array([123.68, 116.779, 103.939])
 
 
-def read_rgb_image(path, flag):
-    """Read an image as 8-bit RGB (h, w, 3): grayscale, alpha, palette, CMYK and
-    16-bit inputs are converted (alpha is blended onto white)."""
+def check_image_file(path, flag):
+    """A one-line error unless the path is a file (what the image is, reading tells)."""
     if os.path.isdir(path):
         raise NstyleError('%s %s is a folder; give an image file' % (flag, path))
     if not os.path.isfile(path):
         raise NstyleError('%s %s: no such file (relative paths start from %s)' % (flag, path, os.getcwd()))
+
+
+def read_rgb_image(path, flag):
+    """Read an image as 8-bit RGB (h, w, 3): grayscale, alpha, palette, CMYK and
+    16-bit inputs are converted (alpha is blended onto white). In a job run on a cluster's
+    worker (job_files) the file's bytes come from the driver."""
+    opened = job_files.opener(path)
+    if opened is None:
+        check_image_file(path, flag)
+        opened = lambda: path  # noqa: E731
     try:
-        img = io.imread(path)
+        img = io.imread(opened())
         if img.ndim == 3 and img.shape[2] == 4:
-            with Image.open(path) as pil_img:
+            with Image.open(opened()) as pil_img:
                 if pil_img.mode == 'CMYK':
                     img = np.asarray(pil_img.convert('RGB'))
     except Exception as error:  # imageio and Pillow raise many kinds (OSError, ValueError, SyntaxError ...)
@@ -101,7 +111,7 @@ def PreprocessStyleImage(path, shape):
 def style_image_paths(text):
     """--style-image: one path, or several separated by commas. A path that exists as given is
     one image, even with a comma in its name."""
-    if ',' not in text or os.path.exists(text):
+    if ',' not in text or (job_files.exists(text) if job_files.active() else os.path.exists(text)):
         return [text]
     paths = [path.strip() for path in text.split(',')]
     if '' in paths:
