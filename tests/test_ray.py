@@ -1,0 +1,174 @@
+"""Batch mode on a Ray cluster (--jobs FILE --ray): a local Ray of 2 CPUs, started once for the
+module. The results against batch mode without Ray (the same bytes), a bad row that fails alone,
+a worker killed in the middle of a job (its job runs again and finishes), and Ray missing."""
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import nstyle
+from conftest import CONTENT, PROJECT, STYLE
+
+SMALL = ['--gpu', '-1', '--max-long-edge', '32', '--content-image', CONTENT, '--style-image', STYLE]
+WORKER_PREFIX = 'neural_style-worker-%d-' % os.getpid()  # the workers of a batch this process drives
+
+
+@pytest.fixture(scope='module')
+def local_ray():
+    ray = pytest.importorskip('ray')
+    # PYTHONPATH: the workers import nstyle (the jobs' function) from the project, whatever the working folder
+    ray.init(address='local', num_cpus=2, include_dashboard=False, object_store_memory=200 * 2 ** 20,
+             logging_level='WARNING', runtime_env={'env_vars': {'PYTHONPATH': PROJECT}})
+    yield ray
+    ray.shutdown()
+
+
+def write_jobs(path, rows):
+    path.write_text('content,style,output,options\n' + ''.join(','.join(row) + '\n' for row in rows))
+    return str(path)
+
+
+def batch_without_ray(argv):
+    """Batch mode in its own process, on one thread like each worker (--cpus-per-job 1)."""
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable, os.path.join(PROJECT, 'nstyle.py')] + argv, cwd=PROJECT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def folder_bytes(folder):
+    return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
+
+
+@pytest.fixture(scope='module')
+def both_batches(local_ray, tmp_path_factory, vgg_params):
+    """Three seeded rows (two sizes, so that a worker binds executors for each) and a row whose content
+    image is missing, run by batch mode without Ray and by --ray."""
+    tmp = tmp_path_factory.mktemp('batches')
+    rows = [(CONTENT, STYLE, '{out}/a', '--seed 1'),
+            (str(tmp / 'missing.jpg'), STYLE, '{out}/b', '--seed 2'),
+            (CONTENT, STYLE, '{out}/c', '--seed 3 --style-weight 2 --max-long-edge 48'),
+            (CONTENT, STYLE, '{out}/d', '--seed 4 --init content')]
+    flags = SMALL + ['--vgg-params', vgg_params, '--max-num-epochs', '6', '--save-epochs', '3', '--lr', '3']
+    for name in ('serial', 'ray'):
+        (tmp / name).mkdir()
+        write_jobs(tmp / name / 'jobs.csv', [row[:2] + (row[2].format(out=tmp / name),) + row[3:] for row in rows])
+    serial = batch_without_ray(flags + ['--jobs', str(tmp / 'serial' / 'jobs.csv')])
+    handler, root = ListHandler(), logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        status = nstyle.main(flags + ['--jobs', str(tmp / 'ray' / 'jobs.csv'), '--ray'])
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    return tmp, serial, status, handler.records
+
+
+class ListHandler(logging.Handler):
+    """Keeps (level name, message) of each record (caplog is for one test; this batch serves two)."""
+
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append((record.levelname, record.getMessage()))
+
+
+def test_seeded_rows_give_the_bytes_of_batch_mode_without_ray(both_batches):
+    tmp, serial, status, log = both_batches
+    assert serial.returncode == 1, serial.stderr[-2000:]  # the missing image
+    for job in ('a', 'c', 'd'):
+        ray_files, serial_files = folder_bytes(tmp / 'ray' / job), folder_bytes(tmp / 'serial' / job)
+        assert sorted(ray_files) == ['e_3.jpg', 'e_6.jpg', 'final.jpg'] == sorted(serial_files)
+        assert ray_files == serial_files, job
+    finals = [(tmp / 'ray' / job / 'final.jpg').read_bytes() for job in ('a', 'c', 'd')]
+    assert len(set(finals)) == 3  # three different jobs, not one result three times
+    # nothing half-written: only the results in the folders
+    assert not [name for job in ('a', 'c', 'd') for name in os.listdir(tmp / 'ray' / job) if name.startswith('.')]
+
+
+def test_a_row_with_a_missing_image_fails_alone(both_batches):
+    tmp, serial, status, log = both_batches
+    jobs = tmp / 'ray' / 'jobs.csv'
+    assert status == 1
+    errors = [message for level, message in log if level == 'ERROR']
+    assert errors == ['job 2 of 4 (%s line 3) failed: --content-image %s: no such file (relative paths start from %s)'
+                      % (jobs, tmp / 'missing.jpg', os.getcwd())]
+    assert ('job 2 of 4 (%s line 3) failed: --content-image %s: no such file'
+            % (tmp / 'serial' / 'jobs.csv', tmp / 'missing.jpg')) in serial.stderr  # as batch mode says it
+    assert sorted(os.listdir(tmp / 'ray')) == ['a', 'c', 'd', 'jobs.csv']  # b: failed before its folder was made
+    summary = [message for _, message in log if message.startswith('jobs: ')]
+    assert len(summary) == 1 and summary[0].startswith('jobs: 3 of 4 done in ') and summary[0].endswith(
+        '; failed: job 2')
+    assert any(message.startswith('Ray cluster: 1 node, 2 CPUs, 0 GPUs: 2 workers of 1 CPU') for _, message in log)
+
+
+def kill_the_worker_of(ray, job_label, min_step, killed):
+    """In a thread: find the worker running the job (its status, answered while it works), wait until
+    the job is past min_step epochs, and SIGKILL the worker's process; killed gets (pid, step)."""
+    deadline = time.time() + 300
+    while time.time() < deadline and not killed:
+        for name in [name for name in ray.util.list_named_actors() if name.startswith(WORKER_PREFIX)]:
+            try:
+                status = ray.get(ray.get_actor(name).status.options(concurrency_group='status').remote(), timeout=10)
+            except Exception:  # a worker of an earlier batch, gone, or one still starting
+                continue
+            if status['job'] and status['job'].startswith(job_label) and status['step'] >= min_step:
+                os.kill(status['pid'], signal.SIGKILL)
+                killed.append((status['pid'], status['step']))
+                return
+        time.sleep(0.2)
+
+
+def test_a_worker_killed_during_a_job_and_the_job_run_again(local_ray, tmp_path, vgg_params, caplog):
+    flags = SMALL + ['--vgg-params', vgg_params, '--max-num-epochs', '40', '--save-epochs', '20', '--stop-eps', '0']
+    rows = [(CONTENT, STYLE, str(tmp_path / 'ray' / 'long'), '--seed 5'),
+            (CONTENT, STYLE, str(tmp_path / 'ray' / 'other'), '--seed 6 --max-num-epochs 5')]
+    jobs = write_jobs(tmp_path / 'jobs.csv', rows)
+    killed = []
+    killer = threading.Thread(target=kill_the_worker_of, args=(local_ray, 'job 1 of 2', 5, killed), daemon=True)
+    killer.start()
+    with caplog.at_level('INFO'):
+        status = nstyle.main(flags + ['--jobs', jobs, '--ray'])
+    killer.join(timeout=10)
+    assert killed, 'the job ended before its worker could be killed'
+    pid, step = killed[0]
+    assert 5 <= step < 40  # in the middle of the job
+    assert status == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == 'WARNING' and 'died' in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].startswith('job 1 of 2 (%s line 2): its worker (pid %d) died' % (jobs, pid))
+    assert warnings[0].endswith('the job starts again on another worker, attempt 2 of 3')
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    # run again from the start, it finished with the result of an uninterrupted run
+    serial_jobs = write_jobs(tmp_path / 'serial.csv', [(CONTENT, STYLE, str(tmp_path / 'serial' / 'long'), '--seed 5')])
+    serial = batch_without_ray(flags + ['--jobs', serial_jobs])
+    assert serial.returncode == 0, serial.stderr[-2000:]
+    assert folder_bytes(tmp_path / 'ray' / 'long') == folder_bytes(tmp_path / 'serial' / 'long')
+    assert sorted(os.listdir(tmp_path / 'ray' / 'other')) == ['final.jpg']
+    assert 'jobs: 2 of 2 done in ' in caplog.text
+
+
+def test_without_ray_installed_ray_is_one_line_that_says_how_to_install_it(tmp_path, vgg_params):
+    hide = tmp_path / 'hide'
+    hide.mkdir()
+    (hide / 'sitecustomize.py').write_text("import sys\nsys.modules['ray'] = None  # `import ray` fails\n")
+    jobs = write_jobs(tmp_path / 'jobs.csv', [(CONTENT, STYLE, str(tmp_path / 'out'), '')])
+    env = dict(os.environ, PYTHONPATH=str(hide))
+    proc = subprocess.run([sys.executable, os.path.join(PROJECT, 'nstyle.py')] + SMALL +
+                          ['--vgg-params', vgg_params, '--jobs', jobs, '--ray'], cwd=PROJECT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith('nstyle.py: error: --ray needs Ray, which cannot be imported here (')
+    assert lines[0].endswith('pip install ray==2.60.0 (the version requirements.txt pins)')
+    assert sorted(os.listdir(tmp_path)) == ['hide', 'jobs.csv']
