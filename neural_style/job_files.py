@@ -6,9 +6,13 @@ filesystem, and the job runs the very code a local run does. No MXNet.
 The reads and writes happen deep inside a run (every stage, every checkpoint), so the files of
 the job running in this context are found through a context variable rather than a parameter
 threaded through every reader and writer."""
+import atexit
 import contextlib
 import contextvars
 import io
+import os
+import shutil
+import tempfile
 
 from .flags import NstyleError
 
@@ -65,3 +69,21 @@ def keep_output(filename, pixels):
         return False
     files[1].append((filename, pixels))
     return True
+
+
+def read_folder_files(folder, paths):
+    """{path relative to folder: bytes} of these files of folder (a model's files, to send to workers)."""
+    return {os.path.relpath(path, folder): read_input_files([path])[path] for path in paths}
+
+
+def local_folder(files):
+    """A folder of this machine holding files ({relative path: bytes}): for loaders that read a model
+    from a folder, on a worker that has no copy of it. Removed when the process ends normally."""
+    folder = tempfile.mkdtemp(prefix='neural_style-model-')
+    atexit.register(shutil.rmtree, folder, True)
+    for name, data in files.items():
+        path = os.path.join(folder, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as f:
+            f.write(data)
+    return folder

@@ -3,6 +3,7 @@ module. The results against batch mode without Ray (the same bytes), a bad row t
 a worker killed in the middle of a job (its job runs again and finishes), and Ray missing."""
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -172,3 +173,33 @@ def test_without_ray_installed_ray_is_one_line_that_says_how_to_install_it(tmp_p
     assert lines[0].startswith('nstyle.py: error: --ray needs Ray, which cannot be imported here (')
     assert lines[0].endswith('pip install ray==2.60.0 (the version requirements.txt pins)')
     assert sorted(os.listdir(tmp_path)) == ['hide', 'jobs.csv']
+
+
+def test_ctrl_c_keeps_what_finished_and_cancels_the_rest(tmp_path, vgg_params):
+    """The command as a user runs it (its own local Ray): Ctrl-C once the first job's result is written."""
+    rows = [(CONTENT, STYLE, str(tmp_path / 'a'), '--max-num-epochs 1'),
+            (CONTENT, STYLE, str(tmp_path / 'b'), ''),
+            (CONTENT, STYLE, str(tmp_path / 'c'), '')]
+    jobs = write_jobs(tmp_path / 'jobs.csv', rows)
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
+    proc = subprocess.Popen([sys.executable, os.path.join(PROJECT, 'nstyle.py')] + SMALL +
+                            ['--vgg-params', vgg_params, '--max-num-epochs', '100000', '--stop-eps', '0',
+                             '--jobs', jobs, '--ray'], cwd=PROJECT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 300
+        while not (tmp_path / 'a' / 'final.jpg').exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    assert err.strip().splitlines()[-1] == 'nstyle.py: interrupted'
+    line = [line for line in err.replace('\r', '\n').splitlines() if 'interrupted: ' in line and 'kept' in line]
+    assert len(line) == 1, err[-3000:]
+    counts = re.search(r'interrupted: the results of the 1 finished jobs are kept; (\d) running and (\d) not started '
+                       r'were cancelled$', line[0])
+    assert counts and int(counts.group(1)) + int(counts.group(2)) == 2, line[0]
+    assert sorted(os.listdir(tmp_path)) == ['a', 'jobs.csv']  # b and c: cancelled before any result came back
+    assert os.listdir(tmp_path / 'a') == ['final.jpg']
