@@ -32,8 +32,8 @@ from neural_style.interrupts import ctrl_c_between_epochs
 from neural_style.loss_setup import build_loss, load_network, stage_inputs
 from neural_style.losses import get_loss, get_tv_grad_executor, style_gram_symbol  # noqa: F401  (the original's names)
 from neural_style.optimizers import DEFAULT_LR, optimize
-from neural_style.ray_batch import run_jobs_on_ray
 from neural_style.outputs import prepare_output_dir
+from neural_style.ray_batch import run_jobs_on_ray
 from neural_style.reporter import EpochReporter, RunOutput
 
 HERE = os.path.dirname(os.path.abspath(__file__))
