@@ -230,6 +230,8 @@ def run_on_cluster(ray, jobs, work, driver, resources):
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
+    if not jobs:
+        return 0
     pool = WorkerPool(ray, work, resources)
     for _ in range(worker_count(ray, resources, len(jobs))):
         pool.start()
