@@ -5,10 +5,11 @@ workers, on this machine: jobs per second.
     python benchmarks/ray_batch.py --jobs 16 --size 64 --epochs 50 --all-threads
 
 Each configuration is one `nstyle.py --jobs FILE ...` command in its own process (one Ray worker:
-the command on one CPU, taskset -c 0, so that the local Ray has one), on the same CSV file (seeded rows, each into its own folder). Two rates: over the command's whole wall time (Python,
-MXNet and Ray starting, the workers loading the weights), and over the batch alone (the "jobs: N
-of N done in ..." line, from the first job to the last result; Ray started). Weights are RANDOM,
-in the real file format (tests/weights.py): a job costs what it costs with the real VGG-19.
+the command on one CPU, taskset -c 0, so that the local Ray has one), on the same CSV file (seeded
+rows, each into its own folder). Two rates: over the command's whole wall time (Python, MXNet and
+Ray starting, the workers loading the weights), and over the batch alone (the "jobs: N of N done
+in ..." line, from the first job to the last result; Ray started). Weights are RANDOM, in the real
+file format (tests/weights.py): a job costs what it costs with the real VGG-19.
 This asserts nothing; it prints a table and writes JSON.
 """
 import argparse
