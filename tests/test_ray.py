@@ -47,13 +47,14 @@ def folder_bytes(folder):
 
 @pytest.fixture(scope='module')
 def both_batches(local_ray, tmp_path_factory, vgg_params):
-    """Three seeded rows (two sizes, so that a worker binds executors for each) and a row whose content
-    image is missing, run by batch mode without Ray and by --ray."""
+    """Three seeded rows (two sizes, so that a worker binds executors for each), a row whose content
+    image is missing and one into the first row's folder, run by batch mode without Ray and by --ray."""
     tmp = tmp_path_factory.mktemp('batches')
     rows = [(CONTENT, STYLE, '{out}/a', '--seed 1'),
             (str(tmp / 'missing.jpg'), STYLE, '{out}/b', '--seed 2'),
             (CONTENT, STYLE, '{out}/c', '--seed 3 --style-weight 2 --max-long-edge 48'),
-            (CONTENT, STYLE, '{out}/d', '--seed 4 --init content')]
+            (CONTENT, STYLE, '{out}/d', '--seed 4 --init content'),
+            (CONTENT, STYLE, '{out}/a', '--seed 5')]  # a's folder again: it waits for row 1, then is refused
     flags = SMALL + ['--vgg-params', vgg_params, '--max-num-epochs', '6', '--save-epochs', '3', '--lr', '3']
     for name in ('serial', 'ray'):
         (tmp / name).mkdir()
@@ -95,19 +96,22 @@ def test_seeded_rows_give_the_bytes_of_batch_mode_without_ray(both_batches):
     assert not [name for job in ('a', 'c', 'd') for name in os.listdir(tmp / 'ray' / job) if name.startswith('.')]
 
 
-def test_a_row_with_a_missing_image_fails_alone(both_batches):
+def test_a_missing_image_fails_alone_and_a_folder_is_not_written_twice(both_batches):
     tmp, serial, status, log = both_batches
     jobs = tmp / 'ray' / 'jobs.csv'
     assert status == 1
     errors = [message for level, message in log if level == 'ERROR']
-    assert errors == ['job 2 of 4 (%s line 3) failed: --content-image %s: no such file (relative paths start from %s)'
-                      % (jobs, tmp / 'missing.jpg', os.getcwd())]
-    assert ('job 2 of 4 (%s line 3) failed: --content-image %s: no such file'
-            % (tmp / 'serial' / 'jobs.csv', tmp / 'missing.jpg')) in serial.stderr  # as batch mode says it
+    assert errors == ['job 2 of 5 (%s line 3) failed: --content-image %s: no such file (relative paths start from %s)'
+                      % (jobs, tmp / 'missing.jpg', os.getcwd()),
+                      'job 5 of 5 (%s line 6) failed: --output_dir %s already holds results of an earlier run '
+                      '(e_3.jpg, e_6.jpg, final.jpg): pass --overwrite to replace them, or choose another --output_dir'
+                      % (jobs, tmp / 'ray' / 'a')]
+    for error in errors:  # as batch mode says them
+        assert error.replace(str(tmp / 'ray'), str(tmp / 'serial')).replace(os.getcwd(), PROJECT) in serial.stderr
     assert sorted(os.listdir(tmp / 'ray')) == ['a', 'c', 'd', 'jobs.csv']  # b: failed before its folder was made
     summary = [message for _, message in log if message.startswith('jobs: ')]
-    assert len(summary) == 1 and summary[0].startswith('jobs: 3 of 4 done in ') and summary[0].endswith(
-        '; failed: job 2')
+    assert len(summary) == 1 and summary[0].startswith('jobs: 3 of 5 done in ') and summary[0].endswith(
+        '; failed: job 2, job 5')
     assert any(message.startswith('Ray cluster: 1 node, 2 CPUs, 0 GPUs: 2 workers of 1 CPU') for _, message in log)
 
 
