@@ -41,9 +41,9 @@ def add_cluster_flags(parser, what):
                              '(or the cluster in $RAY_ADDRESS); with one, that cluster (auto: the one this machine '
                              'belongs to; ray://HOST:10001: a remote one). The workers load the weights once; '
                              'this process reads the inputs and writes the results (no shared filesystem)' % what)
-    parser.add_argument('--cpus-per-job', type=POSITIVE, default=1,
+    parser.add_argument('--cpus-per-job', type=POSITIVE, default=1, metavar='N',
                         help='with --ray: the CPUs each worker reserves (and its threads); default 1')
-    parser.add_argument('--gpus-per-job', type=NON_NEGATIVE, default=0,
+    parser.add_argument('--gpus-per-job', type=NON_NEGATIVE, default=0, metavar='N',
                         help='with --ray: the GPUs each worker reserves (1: a GPU each; 0.5: two workers a GPU); '
                              'default 0, the CPU')
 
