@@ -252,10 +252,11 @@ def run_on_cluster(ray, jobs, work, driver, resources):
             batch.show()
         except KeyboardInterrupt:
             pool.kill_all([worker.actor for _, worker, *_ in batch.running.values()])
+            # not started: counted from the others, so that a job caught between the queue and a worker counts
             logging.error('interrupted: the results of the %d finished jobs are kept%s; %d running and %d not '
                           'started were cancelled', len(batch.done),
                           ' (%d failed)' % len(batch.failed) if batch.failed else '', len(batch.running),
-                          len(batch.pending))
+                          len(jobs) - len(batch.done) - len(batch.failed) - len(batch.running))
             raise
         pool.kill_all([])
     logging.info('jobs: %d of %d done in %s%s', len(batch.done), len(jobs), duration(time.time() - start),
