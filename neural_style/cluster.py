@@ -18,6 +18,7 @@ from .reporter import duration
 INSTALL_RAY = 'pip install ray==2.60.0 (the version requirements.txt pins)'
 MAX_ATTEMPTS = 3  # how often a job is started when its workers keep dying (a job that kills its worker)
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKER_WAIT = 600  # seconds with jobs to run and no worker started (a lost node, a cluster too small): the end
 WORKER_NAME = 'neural_style-worker-%d-%d'  # the batch (the driver's pid) and the worker's number
 
 # One job: its name in the summary ('job 3'), its label in the log lines, a claim that no two
@@ -238,6 +239,7 @@ def run_on_cluster(ray, jobs, work, driver, resources):
     start = time.time()
     with logging_redirect_tqdm(), tqdm(total=len(jobs), unit='job', desc='jobs', dynamic_ncols=True) as bar:
         batch = Batch(jobs, bar)
+        last_worker = time.time()  # when a worker last ran or waited for a job
         try:
             while batch.pending or batch.running:
                 dispatch(batch, pool, driver)
@@ -245,6 +247,12 @@ def run_on_cluster(ray, jobs, work, driver, resources):
                 waiting = list(batch.running) + list(pool.starting)
                 if not waiting:  # nothing runs and no worker is left to start one: a bug, said plainly
                     raise NstyleError('no Ray worker is left to run the %d pending jobs' % len(batch.pending))
+                if batch.running or pool.idle:
+                    last_worker = time.time()
+                elif time.time() - last_worker > WORKER_WAIT:  # the cluster lost the room for any worker
+                    raise NstyleError('--ray: no worker could start for %d minutes (the cluster has %s); %d jobs '
+                                      'were not run' % (WORKER_WAIT // 60, ray.available_resources(),
+                                                        len(jobs) - len(batch.done) - len(batch.failed)))
                 ready, _ = ray.wait(waiting, num_returns=1, timeout=1.0)
                 pool.check_started(ready)
                 for ref in [ref for ref in ready if ref in batch.running]:
