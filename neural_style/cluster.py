@@ -259,14 +259,14 @@ def run_on_cluster(ray, jobs, work, driver, resources):
                     collect(batch, pool, driver, ref)
             batch.show()
         except KeyboardInterrupt:
-            pool.kill_all([worker.actor for _, worker, *_ in batch.running.values()])
             # not started: counted from the others, so that a job caught between the queue and a worker counts
             logging.error('interrupted: the results of the %d finished jobs are kept%s; %d running and %d not '
                           'started were cancelled', len(batch.done),
                           ' (%d failed)' % len(batch.failed) if batch.failed else '', len(batch.running),
                           len(jobs) - len(batch.done) - len(batch.failed) - len(batch.running))
             raise
-        pool.kill_all([])
+        finally:  # the workers go with the batch, whatever ended it
+            pool.kill_all([worker.actor for _, worker, *_ in batch.running.values()])
     logging.info('jobs: %d of %d done in %s%s', len(batch.done), len(jobs), duration(time.time() - start),
                  '; failed: %s' % ', '.join(job.name for job in sorted(batch.failed, key=jobs.index))
                  if batch.failed else '')
