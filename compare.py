@@ -4,6 +4,12 @@ distance to the content image: the two terms the training minimises.
 
     python compare.py output/final.jpg
     python compare.py output/final.jpg --json --min-ssim 0.5
+    python compare.py out/clip_frames --temporal clip.mp4      # a stylised video's flicker
+
+--temporal INPUT judges a stylised video instead (RESULT: its video file or frames folder; INPUT the
+video or folder it was made from): the temporal error, the mean over consecutive frame pairs of the
+masked mean squared difference between result frame t and result frame t-1 warped by INPUT's optical
+flow (8-bit values squared; stylize_video.py --json reports the same).
 
 The reference defaults to the original's published result for the sample inputs
 (input/reference/4343_starry_night.jpg, from dmlc/web-data, Apache-2.0). Every image is
@@ -11,6 +17,7 @@ resized to the reference's size first; the style image is stretched to it, as tr
 """
 import json
 import os
+import re
 import sys
 
 import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
@@ -20,9 +27,11 @@ from skimage import transform
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 import model_vgg19
+from neural_style import video_io
 from neural_style.flags import NstyleError, OneLineErrorParser, checked, run_cli
 from neural_style.images import read_rgb_image, to_network_input
 from neural_style.losses import style_gram_symbol
+from neural_style.temporal import temporal_error
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_REFERENCE = os.path.join(HERE, 'input', 'reference', '4343_starry_night.jpg')
@@ -43,6 +52,9 @@ def get_args(arglist=None):
     parser.add_argument('--vgg-params', default=model_vgg19.DEFAULT_PARAMS,
                         help='the VGG-19 weights, as for nstyle.py')
     parser.add_argument('--json', action='store_true', help='print one JSON object instead of a table')
+    parser.add_argument('--temporal', metavar='INPUT', default=None,
+                        help='judge a stylised video: RESULT is its video or frames folder, INPUT the video or '
+                             'folder of frames it was made from; prints the temporal error (flicker)')
     parser.add_argument('--min-ssim', type=checked(float, lambda v: -1 <= v <= 1, 'in [-1, 1]'),
                         help='exit with status 1 when the SSIM is below this')
     return parser.parse_args(arglist)
@@ -146,7 +158,34 @@ def main(arglist=None):
     return run_cli(lambda: report_and_judge(args), 'compare.py')
 
 
+def temporal_report(args):
+    """--temporal: the temporal error of RESULT against INPUT's flow. The frames of a frames folder of
+    stylize_video.py (frame_NNNNNN.png) are matched to INPUT's frames by their numbers, others in order
+    from INPUT's first frame; INPUT's frames are resized to RESULT's size."""
+    result = video_io.open_clip(args.result, 'RESULT')
+    source = video_io.open_clip(args.temporal, '--temporal')
+    numbers = [re.fullmatch(r'frame_(\d+)\.png', name) for name in result.files or []]
+    indices = [int(m.group(1)) for m in numbers] if numbers and all(numbers) else list(range(result.count))
+    if indices != list(range(indices[0], indices[0] + len(indices))) or indices[-1] >= source.count:
+        raise NstyleError('RESULT %s: its frames (%d to %d) are not consecutive frames of --temporal %s (%d frames); '
+                          'give the INPUT it was made from' % (args.result, indices[0], indices[-1], args.temporal,
+                                                               source.count))
+    size = result.size[::-1]
+    inputs = (video_io.resized_frame(pixels, size)
+              for _, pixels in video_io.read_frames(source, indices[0], indices[-1] + 1, '--temporal'))
+    outputs = (pixels for _, pixels in video_io.read_frames(result, 0, result.count, 'RESULT'))
+    return {'result': args.result, 'input': args.temporal, 'frames': len(indices), 'size': list(size),
+            'temporal_error': temporal_error(inputs, outputs)}
+
+
 def report_and_judge(args):
+    if args.temporal is not None:
+        report = temporal_report(args)
+        print(json.dumps(report, indent=2) if args.json else
+              'temporal error  %.4f  (%s against the flow of %s: %d frames, %dx%d; 8-bit values squared)'
+              % (report['temporal_error'], report['result'], report['input'], report['frames'], report['size'][1],
+                 report['size'][0]))
+        return 0
     report = compare(args)
     print(json.dumps(report, indent=2) if args.json else table(report))
     if args.min_ssim is not None and report['ssim'] < args.min_ssim:

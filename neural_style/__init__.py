@@ -14,4 +14,20 @@ comparison tools), one role a module:
     job_files   a job's files as bytes in memory, for a cluster's workers     (no MXNet)
     cluster     jobs on a Ray cluster (--ray): workers, retries, the bar     (no MXNet)
     ray_batch   batch mode on a Ray cluster (--jobs FILE --ray)
+    ray_inference  the generators on a Ray cluster: folders, video frames (--ray)
+    style_flags nstyle.py's flags, defined once (stylize_video.py takes those that apply)
+    initial     where an optimisation starts (--init)
+    video_io    videos and folders of frames in and out (imageio-ffmpeg)    (no MXNet)
+    flow        optical flow, warping, the forward-backward consistency mask (no MXNet)
+    temporal    the temporal loss term and the temporal error (flicker)
+    frames_folder    a stylised video's frames folder: settings, resuming    (no MXNet)
+    frame_stylizers  frame after frame: by optimisation, or with the generators
+
+end_to_end (feed-forward generators):
+    generators          the symbols: the original's gen_v4, gen_v3 and their chain; Johnson's network
+    checkpoints         a model folder's checkpoints: names, kind, checked loading, atomic saving
+    stylizer            load_stylizer(model_dir, size, dev) -> .stylize(pixels), bound once
+    crops               resize-to-cover and crop, the images of a folder                 (no MXNet)
+    perceptual_loss     the VGG-19 style + content loss of a generated image
+    generator_training  one training step: the chain's gradient plumbing, Johnson's end to end
 """

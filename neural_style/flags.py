@@ -76,6 +76,20 @@ def stages(text):
     return found
 
 
+def frame_range(text):
+    """'A:B' -> (A, B): a video's frames A ... B-1, counted from 0 as Python slices are; 'A:' to the
+    end (B None), ':B' from the start."""
+    first, colon, stop = text.partition(':')
+    try:
+        bounds = (int(first) if first.strip() else 0, int(stop) if stop.strip() else None)
+    except ValueError:
+        bounds = None
+    if not colon or bounds is None or bounds[0] < 0 or (bounds[1] is not None and bounds[1] <= bounds[0]):
+        raise argparse.ArgumentTypeError('expected A:B, frames A to B-1 counted from 0 (such as 0:50, or 10: to the '
+                                         'end), with 0 <= A < B, got %r' % text)
+    return bounds
+
+
 def run_cli(work, prog=None):
     """The end of every command-line tool: work() returns the exit status (None: 0); a problem the
     user can fix is one line on stderr and exit 1, Ctrl-C a quiet exit 130."""

@@ -88,12 +88,19 @@ def resized_network_image(img, size):
 def PreprocessContentImage(path, long_edge, min_side=1, long_edge_flag='--max-long-edge'):
     img = read_rgb_image(path, '--content-image')
     logging.info('load the content image, size = %s', img.shape[:2])
+    return content_network_image(img, long_edge, min_side, long_edge_flag, '--content-image %s' % path)
+
+
+def content_network_image(img, long_edge, min_side, long_edge_flag, name):
+    """8-bit pixels (h, w, 3) resized so that the long edge is long_edge, as the network sees them;
+    name (such as '--content-image PATH') and long_edge_flag are what the error of too small a
+    result names."""
     factor = float(long_edge) / max(img.shape[:2])
     new_size = (int(img.shape[0] * factor), int(img.shape[1] * factor))
     if min(new_size) < min_side:
-        raise NstyleError('--content-image %s: resized to %dx%d (%s %d), it is too small: the model '
+        raise NstyleError('%s: resized to %dx%d (%s %d), it is too small: the model '
                           'needs at least %d pixels on each side; raise %s or use a less elongated '
-                          'image' % (path, new_size[1], new_size[0], long_edge_flag, long_edge, min_side,
+                          'image' % (name, new_size[1], new_size[0], long_edge_flag, long_edge, min_side,
                                      long_edge_flag))
     resized_img = transform.resize(img, new_size)
     logging.info('resize the content image to %s', new_size)

@@ -57,12 +57,17 @@ def chosen_layers(args, model_module):
     return style_layers, content_layers
 
 
-def stage_inputs(args, model_module, long_edge, long_edge_flag='--max-long-edge'):
+def stage_inputs(args, model_module, long_edge, long_edge_flag='--max-long-edge', content_pixels=None):
     """The content image at this long edge and the style images, read and checked: the image must
-    reach the deepest chosen layer, the style images the deepest style layer."""
+    reach the deepest chosen layer, the style images the deepest style layer. content_pixels: (name,
+    8-bit (h, w, 3) pixels) of a content image already read (a video's frame), else --content-image."""
     style_layers, content_layers = chosen_layers(args, model_module)
     min_side = model_module.min_input_side(style_layers + content_layers)
-    content = images.PreprocessContentImage(args.content_image, long_edge, min_side, long_edge_flag)
+    if content_pixels is None:
+        content = images.PreprocessContentImage(args.content_image, long_edge, min_side, long_edge_flag)
+    else:
+        content = images.content_network_image(content_pixels[1], long_edge, min_side, long_edge_flag,
+                                                content_pixels[0])
     style_min_side = model_module.min_input_side(style_layers) if style_layers else 1
     paths = images.style_image_paths(args.style_image)
     blend = images.style_blend(paths, args.style_blend_weights)

@@ -1,0 +1,222 @@
+"""Stylise a video without flicker (Ruder, Dosovitskiy & Brox, "Artistic style transfer for
+videos", 2016): each frame is optimised as nstyle.py optimises an image, but every frame after the
+first starts from the previous result warped by the optical flow, and a temporal loss keeps it
+close to that warped result wherever the flow is reliable (the forward-backward check).
+
+    python stylize_video.py clip.mp4 --style-image input/starry_night.jpg --output out/clip.mp4
+    python stylize_video.py frames/ --style-image S --output out/frames --temporal-weight 0   # per frame
+    python stylize_video.py clip.mp4 --method end_to_end --model-dir model/end_to_end --output out/c.mp4
+
+INPUT is a video file or a folder of frame images; OUT a video file (its frames also go into
+OUT_frames/) or a folder. Finished frames are written at once; a rerun resumes after the last one;
+Ctrl-C stops after the current frame and still writes the video of the frames done.
+"""
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+
+import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
+import numpy as np
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from neural_style import flow as flows
+from neural_style import frames_folder, video_io
+from neural_style.device import context_for
+from neural_style.flags import NON_NEGATIVE, POSITIVE, NstyleError, OneLineErrorParser, frame_range, run_cli
+from neural_style.frame_stylizers import GeneratorStylizer, OptimizingStylizer, Previous
+from neural_style.interrupts import ctrl_c_between_epochs
+from neural_style.optimizers import DEFAULT_LR
+from neural_style.style_flags import add_style_flags
+from neural_style.temporal import masked_mse
+
+# nstyle.py's flags that have no meaning for a video: the frames are the content, OUT the output,
+# and a frame's result is written when it is finished (no checkpoints, no stages, no batches)
+NOT_FOR_VIDEO = ('--content-image', '--output_dir', '--save-epochs', '--remove-noise', '--multires', '--jobs')
+# --temporal-weight's default: see README_video.md (benchmarks/video_bench.py measures it)
+DEFAULT_TEMPORAL_WEIGHT = 100.0
+VIDEO_STOP_EPS = 0.0
+# settings that do not change the frames: a rerun with other values of these still resumes
+NOT_SETTINGS = ('output', 'overwrite', 'json', 'print_epochs', 'verbose', 'frames', 'gpu', 'no_audio', 'fps')
+
+
+def get_args(arglist=None):
+    parser = OneLineErrorParser(description='stylise a video without flicker: nstyle.py per frame, each frame '
+                                            'started from the previous result warped by the optical flow and '
+                                            'held near it by a temporal loss (Ruder et al. 2016), or end_to_end\'s '
+                                            'generators per frame')
+    parser.add_argument('input', metavar='INPUT', help='a video file, or a folder of frame images (in name order)')
+    parser.add_argument('--output', required=True,
+                        help='OUT.mp4 (or .mov, .mkv, ...): the video, its frames in OUT_frames/; or a folder '
+                             '(no extension): the frames only')
+    parser.add_argument('--method', choices=['optimize', 'end_to_end'], default='optimize',
+                        help='optimize: the optimisation of nstyle.py per frame (default); end_to_end: the '
+                             'trained generators of --model-dir, one forward pass per frame')
+    parser.add_argument('--model-dir', default=None,
+                        help='with --method end_to_end: the folder of the trained generators')
+    parser.add_argument('--temporal-weight', type=NON_NEGATIVE, default=DEFAULT_TEMPORAL_WEIGHT,
+                        help='the weight of the temporal loss, per pixel: 0.5 * w * sum(mask * (x - warped)^2); '
+                             'with 0 every frame is stylised on its own from --init (the flickering baseline) '
+                             '(default %g)' % DEFAULT_TEMPORAL_WEIGHT)
+    parser.add_argument('--frames', type=frame_range, default=None,
+                        help='A:B: only frames A to B-1, counted from 0 (such as 0:50; 10: to the end)')
+    parser.add_argument('--fps', type=POSITIVE, default=25.0,
+                        help='the frame rate of a folder of frames (a video keeps its own)')
+    parser.add_argument('--no-audio', action='store_true', help='leave out the input video\'s audio track')
+    parser.add_argument('--json', action='store_true',
+                        help='print one JSON object at the end: frames, seconds per frame, the temporal error')
+    parser.add_argument('--verbose', action='store_true', help='log every epoch of every frame')
+    add_style_flags(parser, leave_out=NOT_FOR_VIDEO)
+    # Every frame gets its whole --max-num-epochs: with nstyle.py's --stop-eps .005 a frame started from
+    # the warped result before stops after its first epoch (NAG's first step from rest is tiny; measured
+    # in README_video.md), and what entered the picture is never stylised.
+    parser.set_defaults(stop_eps=VIDEO_STOP_EPS)
+    args = parser.parse_args(arglist)
+    if args.lr is None:
+        args.lr = DEFAULT_LR.get(args.optimizer)
+    if args.method == 'end_to_end' and args.model_dir is None:
+        parser.error('--method end_to_end needs --model-dir DIR (the trained generators)')
+    return args
+
+
+def working_size(size, long_edge, multiple=1):
+    """(h, w) of the frames as stylised: the long edge --max-long-edge (nstyle.py's rule), each side
+    rounded down to a multiple of `multiple` (the generators need one)."""
+    w, h = size
+    factor = float(long_edge) / max(w, h)
+    return tuple(max(multiple, int(side * factor) // multiple * multiple) for side in (h, w))
+
+
+def frame_bounds(args, clip):
+    start, stop = args.frames or (0, None)
+    if start >= clip.count:
+        raise NstyleError('--frames %d:%s starts after the end: INPUT %s has %d frames (0 to %d)'
+                          % (start, '' if stop is None else stop, args.input, clip.count, clip.count - 1))
+    return start, clip.count if stop is None else min(stop, clip.count)
+
+
+def run_settings(args, clip, size):
+    """What run.json records: the flags that change the frames, the input, the first frame and the size."""
+    settings = {key: value for key, value in sorted(vars(args).items()) if key not in NOT_SETTINGS}
+    settings.update(input=os.path.abspath(args.input), first_frame=(args.frames or (0, None))[0], size=list(size))
+    return json.loads(json.dumps(settings))  # as read back: tuples become lists
+
+
+def generator_multiple(args):
+    from neural_style import checkpoints, generators
+    return generators.SIDE_MULTIPLE[checkpoints.find_kind(args.model_dir)]
+
+
+def make_stylizer(args, first_frame, dev):
+    if args.method == 'end_to_end':
+        return GeneratorStylizer(args, first_frame.shape[:2], dev)
+    return OptimizingStylizer(args, importlib.import_module('model_' + args.model), first_frame, dev)
+
+
+class Progress:
+    """The frames loop's bookkeeping: the seconds of the frames stylised by this run, the temporal
+    error of each consecutive pair, and the frames finished."""
+
+    def __init__(self):
+        self.seconds, self.errors, self.last_done = [], [], None
+
+
+def stylize_frames(args, clip, layout, stylizer, bounds):
+    """Stylise frames start ... stop - 1 (those already finished are read back); returns a Progress
+    and whether Ctrl-C stopped the loop."""
+    start, stop = bounds
+    done = frames_folder.finished_count(layout, start, stop)
+    progress = Progress()
+    want_error = args.json
+    previous_in = previous_out = None
+    with ctrl_c_between_epochs() as interrupted, logging_redirect_tqdm(), \
+            tqdm(total=stop - start, initial=done, unit='frame', desc='stylize', file=sys.stderr,
+                 dynamic_ncols=True) as bar:
+        if done:
+            logging.info('resuming after frame %d (%d finished)', start + done - 1, done)
+        for index, raw in video_io.read_frames(clip, start, stop):
+            began = time.time()
+            frame = video_io.resized_frame(raw, args.size)
+            finished = index < start + done
+            backward = mask = None
+            if previous_in is not None and (want_error or not finished):
+                backward, mask = flows.flow_and_mask(frame, previous_in)
+            if finished:
+                output = frames_folder.read_frame(layout, index)
+                if output.shape != frame.shape:
+                    raise NstyleError('--output %s: frame %d is %dx%d, not the run\'s %dx%d; pass --overwrite to '
+                                      'start again' % (layout.frames_dir, index, output.shape[1], output.shape[0],
+                                                       frame.shape[1], frame.shape[0]))
+            else:
+                output = stylizer.stylize(index, frame,
+                                          None if previous_in is None else Previous(previous_out, backward, mask))
+                frames_folder.write_frame(layout, index, output)
+                progress.seconds.append(time.time() - began)
+                bar.update(1)
+            if backward is not None and want_error:
+                progress.errors.append(masked_mse(output, flows.warp(previous_out, backward), mask))
+            previous_in, previous_out, progress.last_done = frame, output, index
+            if interrupted:
+                logging.warning('interrupted: stopping after frame %d', index)
+                break
+    return progress, bool(interrupted)
+
+
+def write_result_video(args, clip, layout, bounds):
+    """OUT's video of the finished frames start ... last, at the input's frame rate, with its audio."""
+    start, last = bounds
+    count = last - start + 1
+    audio = None
+    if clip.audio and not args.no_audio:
+        audio = (clip.path, start / clip.fps, count / clip.fps)
+    frames = (frames_folder.read_frame(layout, index) for index in range(start, last + 1))
+    video_io.write_video(layout.video, frames, clip.fps, audio)
+    logging.info('wrote %s: %d frames at %g fps%s', layout.video, count, clip.fps, ' with audio' if audio else '')
+
+
+def stylize_video(args):
+    """The whole run; returns the report (--json's object). Raises NstyleError for problems the
+    user can fix, KeyboardInterrupt after writing the video of the frames done."""
+    layout = frames_folder.output_layout(args.output)
+    clip = video_io.open_clip(args.input, 'INPUT', args.fps)
+    bounds = frame_bounds(args, clip)
+    args.size = working_size(clip.size, args.max_long_edge,
+                             generator_multiple(args) if args.method == 'end_to_end' else 1)
+    dev = context_for(args.gpu, args.dtype)
+    first_frame = video_io.resized_frame(next(video_io.read_frames(clip, bounds[0], bounds[0] + 1))[1], args.size)
+    stylizer = make_stylizer(args, first_frame, dev)  # reads the style image and the weights: fails before any write
+    frames_folder.prepare(layout, run_settings(args, clip, args.size), args.overwrite)
+    progress, interrupted = stylize_frames(args, clip, layout, stylizer, bounds)
+    if layout.video and progress.last_done is not None:
+        write_result_video(args, clip, layout, (bounds[0], progress.last_done))
+    if interrupted:
+        raise KeyboardInterrupt
+    return {
+        'output': layout.video or layout.frames_dir, 'frames_dir': layout.frames_dir, 'method': args.method,
+        'frames': progress.last_done - bounds[0] + 1, 'stylized_now': len(progress.seconds),
+        'size': list(args.size), 'fps': clip.fps,
+        'seconds_per_frame': float(np.mean(progress.seconds)) if progress.seconds else None,
+        'temporal_error': float(np.mean(progress.errors)) if progress.errors else None,
+    }
+
+
+def main(arglist=None):
+    args = get_args(None if arglist is None else [str(arg) for arg in arglist])
+    logging.basicConfig(level=logging.INFO if args.verbose or args.print_epochs else logging.WARNING)
+
+    def run():
+        report = stylize_video(args)
+        if args.json:
+            print(json.dumps(report))
+        else:
+            print('%s: %d frames%s' % (report['output'], report['frames'],
+                                       '' if report['seconds_per_frame'] is None
+                                       else ', %.2f s/frame' % report['seconds_per_frame']), file=sys.stderr)
+    return run_cli(run, 'stylize_video.py')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
