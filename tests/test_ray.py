@@ -1,6 +1,7 @@
-"""Batch mode on a Ray cluster (--jobs FILE --ray): a local Ray of 2 CPUs, started once for the
-module. The results against batch mode without Ray (the same bytes), a bad row that fails alone,
-a worker killed in the middle of a job (its job runs again and finishes), and Ray missing."""
+"""--ray: a local Ray of 2 CPUs, started once for the module. Batch mode's results against batch mode
+without Ray (the same bytes), a bad row that fails alone, a worker killed in the middle of a job (its
+job runs again and finishes), Ctrl-C, Ray missing; end_to_end's folder inference and stylize_video.py
+--method end_to_end against the same without Ray."""
 import logging
 import os
 import re
@@ -16,15 +17,16 @@ import nstyle
 from conftest import CONTENT, PROJECT, STYLE
 
 SMALL = ['--gpu', '-1', '--max-long-edge', '32', '--content-image', CONTENT, '--style-image', STYLE]
+END_TO_END = os.path.join(PROJECT, 'end_to_end')
 WORKER_PREFIX = 'neural_style-worker-%d-' % os.getpid()  # the workers of a batch this process drives
 
 
 @pytest.fixture(scope='module')
 def local_ray():
     ray = pytest.importorskip('ray')
-    # PYTHONPATH: the workers import nstyle (the jobs' function) from the project, whatever the working folder
+    # PYTHONPATH: the workers import the jobs' functions (nstyle, boost_inference) whatever the working folder
     ray.init(address='local', num_cpus=2, include_dashboard=False, object_store_memory=200 * 2 ** 20,
-             logging_level='WARNING', runtime_env={'env_vars': {'PYTHONPATH': PROJECT}})
+             logging_level='WARNING', runtime_env={'env_vars': {'PYTHONPATH': os.pathsep.join([PROJECT, END_TO_END])}})
     yield ray
     ray.shutdown()
 
@@ -207,3 +209,60 @@ def test_ctrl_c_keeps_what_finished_and_cancels_the_rest(tmp_path, vgg_params):
     assert counts and int(counts.group(1)) + int(counts.group(2)) == 2, line[0]
     assert sorted(os.listdir(tmp_path)) == ['a', 'jobs.csv']  # b and c: cancelled before any result came back
     assert os.listdir(tmp_path / 'a') == ['final.jpg']
+
+
+def run_without_ray(script, flags):
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable, script] + [str(a) for a in flags], cwd=PROJECT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope='module')
+def generators(tmp_path_factory):
+    """The seeded random generators of the end_to_end tests (tests/generator_params.py), never the published."""
+    from generator_params import random_generator_arrays, save_generators
+    folder = tmp_path_factory.mktemp('generators')
+    save_generators(folder, random_generator_arrays(1))
+    return folder
+
+
+def test_end_to_end_folder_inference_through_ray_equals_the_serial_one(local_ray, generators, tmp_path):
+    """A folder of images through the generators, seeded crops: the same files with and without Ray."""
+    import numpy as np
+    from skimage import io, transform
+    sys.path.insert(0, END_TO_END)
+    import boost_inference
+    (tmp_path / 'photos').mkdir()
+    photo = io.imread(CONTENT)
+    for index, (h, w) in enumerate([(60, 80), (90, 70), (64, 64)]):
+        part = photo[index * 40:index * 40 + 300, index * 60:index * 60 + 300]
+        io.imsave(tmp_path / 'photos' / ('p%d.png' % index), (transform.resize(part, (h, w)) * 255).astype(np.uint8))
+    flags = ['--model-dir', generators, '--content-image', tmp_path / 'photos', '--size', '48x64', '--seed', '3',
+             '--gpu', '-1']
+    serial = run_without_ray(os.path.join(END_TO_END, 'boost_inference.py'), flags + ['--output-dir', tmp_path / 's'])
+    assert serial.returncode == 0, serial.stderr[-2000:]
+    assert boost_inference.main([str(a) for a in flags + ['--output-dir', tmp_path / 'ray', '--ray']]) == 0
+    assert sorted(os.listdir(tmp_path / 'ray')) == ['p0', 'p1', 'p2'] == sorted(os.listdir(tmp_path / 's'))
+    for name in ('p0', 'p1', 'p2'):
+        files = folder_bytes(tmp_path / 'ray' / name)
+        assert sorted(files) == ['content.jpg', 'out_0.jpg', 'out_1.jpg', 'out_2.jpg', 'out_3.jpg']
+        assert files == folder_bytes(tmp_path / 's' / name), name
+    # three different crops and results, not one three times
+    assert len({(tmp_path / 'ray' / name / 'out_3.jpg').read_bytes() for name in ('p0', 'p1', 'p2')}) == 3
+
+
+def test_video_end_to_end_frames_through_ray_equal_the_serial_ones(local_ray, generators, tmp_path):
+    from clips import panning_frames, save_frames
+    import stylize_video
+    clip = save_frames(tmp_path / 'clip', panning_frames(5, step=(1, 2)))
+    flags = [clip, '--method', 'end_to_end', '--model-dir', generators, '--gpu', '-1', '--max-long-edge', '48']
+    serial = run_without_ray(os.path.join(PROJECT, 'stylize_video.py'), flags + ['--output', tmp_path / 's'])
+    assert serial.returncode == 0, serial.stderr[-2000:]
+    assert stylize_video.main([str(a) for a in flags + ['--output', tmp_path / 'ray', '--ray']]) == 0
+    frames = sorted(name for name in os.listdir(tmp_path / 'ray') if name.endswith('.png'))
+    assert len(frames) == 5 and frames == sorted(name for name in os.listdir(tmp_path / 's') if name.endswith('.png'))
+    for name in frames:
+        assert (tmp_path / 'ray' / name).read_bytes() == (tmp_path / 's' / name).read_bytes(), name
+    # the settings the run records are the same: a run with --ray resumes one without, and the other way round
+    assert (tmp_path / 'ray' / 'run.json').read_text() == (tmp_path / 's' / 'run.json').read_text().replace(
+        str(tmp_path / 's'), str(tmp_path / 'ray'))
