@@ -37,6 +37,7 @@ STYLE_FLAGS = [('--style-blend-weights', list, None), ('--style-scale', float, 1
                ('--original-colors', bool, False), ('--pooling', str, 'avg')]
 NEW_FLAGS += STYLE_FLAGS
 NEW_FLAGS += [('--optimizer', str, 'nag'), ('--print-epochs', int, 0)]
+NEW_FLAGS += [('--ray', str, None), ('--cpus-per-job', float, 1), ('--gpus-per-job', float, 0)]  # issue 14
 
 
 def dest(flag):
