@@ -103,8 +103,18 @@ def load_params(path=DEFAULT_PARAMS):
     """Load and check the pretrained weights: {layer_weight/layer_bias: NDArray on the CPU}.
     Every convolution must be there with its shape: running on zeros would be silent garbage."""
     path = find_params(path)
+    return checked_params(lambda: mx.nd.load(path), path)
+
+
+def load_params_from_bytes(data, path):
+    """load_params on the bytes of the file at path (read elsewhere: a cluster's driver sends them)."""
+    return checked_params(lambda: mx.nd.load_frombuffer(data), path)
+
+
+def checked_params(load, path):
+    """The weights load() gives, checked (load_params); path names the file in the errors."""
     try:
-        saved = mx.nd.load(path)
+        saved = load()
     except mx.base.MXNetError:
         raise WeightsError('%s is not an MXNet params file: run ./download.sh to fetch the VGG-19 weights (%s)'
                            % (path, PARAMS_SIZE_HINT)) from None

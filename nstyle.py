@@ -24,6 +24,7 @@ with quiet_ctrl_c_while_importing():  # MXNet and scikit-image take seconds to l
     import mxnet as mx
 
     from neural_style.batch import run_jobs, without_jobs_flag
+    from neural_style.cluster import add_cluster_flags
     from neural_style.device import available_memory, context_for, pick_context  # noqa: F401  (pick_context: tools')
     from neural_style.flags import NstyleError, OneLineErrorParser, run_cli  # noqa: F401  (NstyleError: the tools')
     from neural_style.images import (PostprocessImage, PreprocessContentImage, PreprocessStyleImage,  # noqa: F401
@@ -35,6 +36,7 @@ with quiet_ctrl_c_while_importing():  # MXNet and scikit-image take seconds to l
     from neural_style.memory import check_sizes_fit
     from neural_style.optimizers import optimize
     from neural_style.outputs import output_run
+    from neural_style.ray_batch import run_jobs_on_ray
     from neural_style.reporter import EpochReporter, RunOutput
     from neural_style.style_flags import (add_style_flags, available_models, finish_style_args,  # noqa: F401
                                           model_name)
@@ -44,6 +46,7 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
     parser = parser_class(description='neural style: paint the content image in the style image\'s manner '
                                             '(Gatys et al. 2015), with MXNet')
     add_style_flags(parser)
+    add_cluster_flags(parser, 'the rows of --jobs')
     return finish_style_args(parser, parser.parse_args(arglist))  # None: sys.argv
 
 
@@ -118,6 +121,8 @@ def main(arglist=None):
 def run(argv):
     args = get_args(argv)
     logging.basicConfig(level=logging.INFO)
+    if args.ray is not None:
+        return run_jobs_on_ray(args, without_jobs_flag(argv), get_args, train_nstyle)
     if args.jobs is not None:
         return run_jobs(args.jobs, without_jobs_flag(argv), get_args, train_nstyle)
     return train_nstyle(args)

@@ -15,6 +15,7 @@ import importlib
 import json
 import logging
 import os
+import signal
 import sys
 import time
 
@@ -24,7 +25,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from neural_style import flow as flows
-from neural_style import frames_folder, video_io
+from neural_style import cluster, frames_folder, ray_inference, video_io
 from neural_style.device import context_for
 from neural_style.flags import (NON_NEGATIVE, POSITIVE, Interrupted, NstyleError, OneLineErrorParser, frame_range,
                                 run_cli)
@@ -41,7 +42,8 @@ NOT_FOR_VIDEO = ('--content-image', '--output_dir', '--save-epochs', '--remove-n
 DEFAULT_TEMPORAL_WEIGHT = 100.0
 VIDEO_STOP_EPS = 0.0
 # settings that do not change the frames: a rerun with other values of these still resumes
-NOT_SETTINGS = ('output', 'overwrite', 'json', 'print_epochs', 'verbose', 'frames', 'gpu', 'no_audio', 'fps')
+NOT_SETTINGS = ('output', 'overwrite', 'json', 'print_epochs', 'verbose', 'frames', 'gpu', 'no_audio', 'fps', 'ray',
+                'cpus_per_job', 'gpus_per_job')
 
 
 def get_args(arglist=None):
@@ -71,6 +73,7 @@ def get_args(arglist=None):
                         help='print one JSON object at the end: frames, seconds per frame, the temporal error')
     parser.add_argument('--verbose', action='store_true', help='log every epoch of every frame')
     add_style_flags(parser, leave_out=NOT_FOR_VIDEO)
+    cluster.add_cluster_flags(parser, 'the frames (with --method end_to_end; a job each)')
     # Every frame gets its whole --max-num-epochs: with nstyle.py's --stop-eps .005 a frame started from
     # the warped result before stops after its first epoch (NAG's first step from rest is tiny; measured
     # in README "Video"), and what entered the picture is never stylised.
@@ -78,6 +81,9 @@ def get_args(arglist=None):
     args = finish_style_args(parser, parser.parse_args(arglist))
     if args.method == 'end_to_end' and args.model_dir is None:
         parser.error('--method end_to_end needs --model-dir DIR (the trained generators)')
+    if args.ray is not None and args.method != 'end_to_end':
+        parser.error('--ray needs --method end_to_end: by optimisation each frame starts from the one before, '
+                     'so the frames cannot run side by side')
     return args
 
 
@@ -164,6 +170,21 @@ def stylize_frames(args, clip, layout, stylizer, bounds):
     return progress, (interrupted or [None])[0]
 
 
+def stylize_frames_on_ray(args, clip, layout, bounds):
+    """--ray: the frames side by side on the cluster's workers (ray_inference); the video is that of the
+    frames finished one after the other from the first (no temporal error: it needs the frames in turn).
+    A frame that failed ends the run with an error, after that video."""
+    done = ray_inference.stylize_frames_on_ray(args, clip, layout, bounds)
+    progress = Progress()
+    progress.seconds, progress.last_done = done.seconds, done.last_done
+    if done.failed and progress.last_done is not None and layout.video:
+        write_result_video(args, clip, layout, (bounds[0], progress.last_done))
+    if done.failed:
+        raise NstyleError('--ray: %d frames failed (frame %d first, see above); the frames up to %s are done: run '
+                          'again to resume' % (len(done.failed), done.failed[0], progress.last_done))
+    return progress, signal.SIGINT if done.interrupted else None  # Ctrl-C there: Ray's own handling
+
+
 def write_result_video(args, clip, layout, bounds):
     """OUT's video of the finished frames start ... last, at the input's frame rate, with its audio."""
     start, last = bounds
@@ -184,13 +205,19 @@ def stylize_video(args):
     bounds = frame_bounds(args, clip)
     args.size = working_size(clip.size, args.max_long_edge,
                              generator_multiple(args) if args.method == 'end_to_end' else 1)
-    dev = context_for(args.gpu, args.dtype)
-    first_frame = video_io.resized_frame(next(video_io.read_frames(clip, bounds[0], bounds[0] + 1))[1], args.size)
-    stylizer = make_stylizer(args, first_frame, dev)  # reads the style image and the weights: fails before any write
+    stylizer = None
+    if args.ray is None:  # with --ray the workers load the generators; the driver checks them first
+        dev = context_for(args.gpu, args.dtype)
+        first_frame = video_io.resized_frame(next(video_io.read_frames(clip, bounds[0], bounds[0] + 1))[1],
+                                             args.size)
+        stylizer = make_stylizer(args, first_frame, dev)  # reads the style and the weights: fails before any write
     # one run at a time into a frames folder: a second would interleave its frames with this one's
     with held_folder(layout.frames_dir, '--output'):
         frames_folder.prepare(layout, run_settings(args, clip, args.size), args.overwrite)
-        progress, stop_signal = stylize_frames(args, clip, layout, stylizer, bounds)
+        if stylizer is None:
+            progress, stop_signal = stylize_frames_on_ray(args, clip, layout, bounds)
+        else:
+            progress, stop_signal = stylize_frames(args, clip, layout, stylizer, bounds)
         if layout.video and progress.last_done is not None:
             write_result_video(args, clip, layout, (bounds[0], progress.last_done))
     if stop_signal is not None:

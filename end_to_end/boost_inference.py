@@ -8,6 +8,7 @@ the crop they saw as content.jpg (compare.py's --content-image for them).
 
 A folder of images in gives OUT/<name>/out_k.jpg per image; the generators are bound once per size.
 """
+import functools
 import logging
 import os
 import random
@@ -20,7 +21,7 @@ import find_mxnet  # noqa: E402,F401  (makes `import mxnet` work, or says how to
 from skimage import img_as_ubyte  # noqa: E402
 from skimage.restoration import denoise_tv_chambolle  # noqa: E402
 
-from neural_style import checkpoints, crops  # noqa: E402
+from neural_style import checkpoints, cluster, crops, ray_inference  # noqa: E402
 from neural_style.device import context_for  # noqa: E402
 from neural_style.flags import NON_NEGATIVE, POSITIVE_INT, NstyleError, OneLineErrorParser, run_cli  # noqa: E402
 from neural_style.images import read_rgb_image  # noqa: E402
@@ -75,6 +76,7 @@ def get_args(arglist=None):
                         help='the generator the model folder must hold (default: whichever it holds)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace out_*.jpg and content.jpg of an earlier run in the output folder')
+    cluster.add_cluster_flags(parser, 'the images, one job each,')
     return parser.parse_args(arglist)
 
 
@@ -120,9 +122,11 @@ def run(args):
     sizes = [crops.long_edge_size(pixels.shape, args.long_edge, multiple, path) if args.long_edge
              else (args.size or DEFAULT_SIZE) for path, pixels, _ in pictures]
     check_outputs([folder for _, _, folder in pictures], 4 if kind == checkpoints.V3CHAIN else 1, args.overwrite)
+    rng = random.Random(args.seed) if args.seed is not None else None
+    if args.ray is not None:
+        return run_on_ray(args, [picture + (size,) for picture, size in zip(pictures, sizes)], rng)
     dev = context_for(args.gpu, args.dtype)
     stylizers = {}
-    rng = random.Random(args.seed) if args.seed is not None else None
     for (path, pixels, folder), size in zip(pictures, sizes):
         if size not in stylizers:  # bound once per size
             stylizers[size] = load_stylizer(args.model_dir, size, dev, args.checkpoint, args.dtype)
@@ -140,6 +144,42 @@ def run(args):
             write_image_atomically(os.path.join(folder, 'out_%d.jpg' % k), denoised(stage, args.remove_noise))
         print('%s: %.0f ms (%dx%d, %d stages) -> %s' % (path, elapsed * 1000, size[1], size[0], len(stages),
                                                       os.path.join(folder, 'out_%d.jpg' % (len(stages) - 1))))
+
+
+def denoised_stages(weight, stages, pixels):
+    return [denoised(stage, weight) for stage in stages]
+
+
+def run_on_ray(args, pictures, rng):
+    """--ray: each picture (path, pixels, output folder, size) a job on the cluster's workers, which hold
+    the generators and denoise; the crops are drawn here, in order, as without Ray, and the results
+    written here. Returns the exit status."""
+    if not pictures:
+        return 0
+    crops_sent = {}  # job name -> the crop it was sent: its content.jpg
+
+    def prepare(job):
+        _, pixels, _, size = job.data
+        crops_sent[job.name] = img_as_ubyte(crops.cover_and_crop(pixels, size, rng))
+        return crops_sent[job.name]
+
+    def finish(job, result):
+        stages, elapsed = result
+        path, _, folder, size = job.data
+        os.makedirs(folder, exist_ok=True)
+        write_image_atomically(os.path.join(folder, 'content.jpg'), crops_sent.pop(job.name))
+        for k, stage in enumerate(stages):
+            write_image_atomically(os.path.join(folder, 'out_%d.jpg' % k), stage)
+        return '%.0f ms (%dx%d, %d stages) -> %s' % (elapsed * 1000, size[1], size[0], len(stages),
+                                                     os.path.join(folder, 'out_%d.jpg' % (len(stages) - 1)))
+
+    jobs = [cluster.Job('image %d' % index, 'image %d of %d (%s)' % (index, len(pictures), picture[0]), picture[2],
+                        picture) for index, picture in enumerate(pictures, start=1)]
+    after = functools.partial(denoised_stages, args.remove_noise)  # on the workers: the time it takes is theirs
+    return ray_inference.run_images_on_ray(
+        args, jobs, lambda ray: ray_inference.StylizeOnWorker(ray_inference.put_generators(ray, args, pictures[0][3]),
+                                                              after),
+        cluster.Driver(prepare, finish, log_each=True))
 
 
 def main(arglist=None):

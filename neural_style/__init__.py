@@ -15,6 +15,10 @@ comparison tools), one role a module:
     reporter    what happens after every epoch, for every optimiser
     optimizers  the NAG/Adam step loop and L-BFGS
     batch       batch mode (--jobs)
+    job_files   a job's files as bytes in memory, for a cluster's workers     (no MXNet)
+    cluster     jobs on a Ray cluster (--ray): workers, retries, the bar     (no MXNet)
+    ray_batch   batch mode on a Ray cluster (--jobs FILE --ray)
+    ray_inference  the generators on a Ray cluster: folders, video frames (--ray)
     style_flags nstyle.py's flags, defined once (stylize_video.py takes those that apply)
     initial     where an optimisation starts (--init)
     video_io    videos and folders of frames in and out (imageio-ffmpeg)    (no MXNet)

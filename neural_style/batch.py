@@ -148,6 +148,18 @@ def failure_summary(jobs_file, rows, failures):
 SHOWN_FAILURES = 3
 
 
+def failure_line(error):
+    """How the log names a job's failure: a problem the user can fix as its message, anything else
+    (MXNet, memory ...) by its type and the first line of its message."""
+    if isinstance(error, NstyleError):
+        return str(error)
+    return '%s: %s' % (type(error).__name__, (str(error).strip().splitlines() or [''])[0])
+
+
+def job_label(index, count, jobs_file, line):
+    return 'job %d of %d (%s line %d)' % (index, count, jobs_file, line)
+
+
 def run_jobs(jobs_file, shared_argv, get_args, train):
     """Each row of the CSV file in turn: train(args, cache=cache) with the row's flags (job_args).
     Returns the exit status: 0 when every job finished, 1 otherwise."""
@@ -156,7 +168,7 @@ def run_jobs(jobs_file, shared_argv, get_args, train):
     cache = {'executors': collections.OrderedDict()}
     failures, start = [], time.time()
     for index, (line, row) in enumerate(rows, start=1):
-        label = 'job %d of %d (%s line %d)' % (index, len(rows), jobs_file, line)
+        label = job_label(index, len(rows), jobs_file, line)
         job_start = time.time()
         try:
             args = job_args(get_args, shared_argv, row)
@@ -171,8 +183,7 @@ def run_jobs(jobs_file, shared_argv, get_args, train):
             logging.error('%s interrupted: the jobs after it were not run', label)
             raise
         except Exception as error:  # an unexpected failure of one job (MXNet, memory ...) must not stop the others
-            failures.append((index, line, '%s: %s' % (type(error).__name__,
-                                                      (str(error).strip().splitlines() or [''])[0])))
+            failures.append((index, line, failure_line(error)))
             logging.error('%s failed: %s', label, failures[-1][2])
             continue
         logging.info('%s done in %s: %s', label, duration(time.time() - job_start),

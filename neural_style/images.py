@@ -10,6 +10,7 @@ from PIL import Image, ImageOps
 from skimage import color, img_as_ubyte, transform
 from skimage.restoration import denoise_tv_chambolle
 
+from . import job_files
 from .flags import NstyleError, input_file_problem
 from .outputs import write_image_atomically
 
@@ -24,18 +25,27 @@ DECODE_WHOLE_PIXELS = 16000000
 DECODE_MARGIN = 4
 
 
-def open_image(path, flag):
-    """The image file opened by Pillow (its header read, no pixels decoded yet), or a one-line
-    NstyleError that names the real cause."""
+def check_image_file(path, flag):
+    """A one-line NstyleError naming the real cause unless the path is a readable file (what the
+    image is, reading tells)."""
     problem = input_file_problem(path)
     if problem == 'is a folder; give a file':
         raise NstyleError('%s %s is a folder; give an image file' % (flag, path))
     if problem:
         raise NstyleError('%s %s: %s' % (flag, path, problem))
+
+
+def open_image(path, flag):
+    """The image file opened by Pillow (its header read, no pixels decoded yet), or a one-line
+    NstyleError that names the real cause. In a job on a cluster's worker (job_files) the file's
+    bytes are those the driver sent."""
+    opened = job_files.opener(path)
+    if opened is None:
+        check_image_file(path, flag)
     try:
         with warnings.catch_warnings():  # above Pillow's warning size, decoded reduced (read_rgb_image)
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            return Image.open(path)
+            return Image.open(path if opened is None else opened())
     except Image.DecompressionBombError:
         raise NstyleError(too_large_message(path, flag)) from None
     except Exception:  # Pillow raises many kinds (UnidentifiedImageError, SyntaxError, ValueError ...)
@@ -212,7 +222,7 @@ def PreprocessStyleImage(path, shape):
 def style_image_paths(text):
     """--style-image: one path, or several separated by commas. A path that exists as given is
     one image, even with a comma in its name."""
-    if ',' not in text or os.path.exists(text):
+    if ',' not in text or (job_files.exists(text) if job_files.active() else os.path.exists(text)):
         return [text]
     paths = [path.strip() for path in text.split(',')]
     if '' in paths:

@@ -33,13 +33,18 @@ LossExecutor = collections.namedtuple('LossExecutor', ['model_executor', 'grad_a
 def load_network(args, model_module, dev, cache=None):
     """The Network of a run: the weights of --vgg-params, loaded once per path and process."""
     cache = {} if cache is None else cache
-    key = ('params', model_module.__name__, os.path.abspath(args.vgg_params))
+    key = params_key(model_module, args.vgg_params)
     if key not in cache:
         try:
             cache[key] = model_module.load_params(args.vgg_params)
         except model_module.WeightsError as error:
             raise NstyleError('--vgg-params: %s' % error) from None
     return Network(model_module, cache[key], dev, args.dtype, cache)
+
+
+def params_key(model_module, vgg_params):
+    """Where a cache keeps the weights of this file (a cluster's worker puts those it was sent there)."""
+    return ('params', model_module.__name__, os.path.abspath(vgg_params))
 
 
 def chosen_layers(args, model_module):

@@ -14,6 +14,7 @@ import socket
 import stat
 import sys
 
+from . import job_files
 from .flags import STOP_SIGNALS, NstyleError
 
 
@@ -33,6 +34,8 @@ def write_atomically(filename, write):
 
 
 def write_image_atomically(filename, pixels):
+    if job_files.keep_output(filename, pixels):  # a job on a cluster's worker: the driver writes it
+        return
     from skimage import io  # here: the tools that only read images do not pay for its import
     write_atomically(filename, lambda temporary: io.imsave(temporary, pixels, check_contrast=False))
 
@@ -194,13 +197,12 @@ def output_run(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULT
     With it, they stay untouched while the run writes into a folder of its own inside (yielded
     instead); only once that holds the final result (also after an interruption that saved it) do
     its results replace the earlier ones. A run that fails leaves the earlier results as they were."""
+    if job_files.active():  # a job on a cluster's worker: its writes are kept, the driver writes them
+        yield output_dir
+        return
     output_dir = make_writable_folder(output_dir, flag)
     with locked_folder(output_dir, flag):
-        earlier = earlier_results(output_dir, results)
-        if earlier and not overwrite:
-            raise NstyleError('%s %s already holds results of an earlier run (%s): pass --overwrite to '
-                              'replace them, or choose another %s'
-                              % (flag, output_dir, ', '.join(earlier[:3] + ['...'] * (len(earlier) > 3)), flag))
+        earlier = check_output_dir(output_dir, overwrite, flag, results)
         if not earlier:
             yield output_dir
             return
@@ -219,3 +221,18 @@ def output_run(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULT
                                 'is in %s', flag, results.final, output_dir, new_dir)
             else:
                 os.rmdir(new_dir)
+
+
+def check_output_dir(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULTS):
+    """output_run's refusals, touching nothing (a cluster's driver checks a job's folder before the
+    job runs): the folder must not be a file nor hold an earlier run's results, unless overwrite.
+    Returns those results' names."""
+    output_dir = output_dir or '.'
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise NstyleError('%s %s is a file, not a folder; choose another folder' % (flag, output_dir))
+    earlier = earlier_results(output_dir, results) if os.path.isdir(output_dir) else []
+    if earlier and not overwrite:
+        raise NstyleError('%s %s already holds results of an earlier run (%s): pass --overwrite to '
+                          'replace them, or choose another %s'
+                          % (flag, output_dir, ', '.join(earlier[:3] + ['...'] * (len(earlier) > 3)), flag))
+    return earlier

@@ -109,7 +109,8 @@ def add_style_flags(parser, leave_out=()):
     parser.add_argument('--jobs', type=str, default=None,
                         help='batch mode: a CSV file whose header names the columns content, style, output and '
                              'optionally options (more flags for that row, such as "--style-weight 2"); each '
-                             'row runs in turn, in this process, with the other flags given here')
+                             'row runs in turn, in this process (or on a Ray cluster: --ray), with the other '
+                             'flags given here')
     parser.add_argument('--style-blend-weights', type=blend_weights, default=None,
                         help='with several --style-image: how much of each style, comma-separated weights >= 0, '
                              'one per image, normalised to sum 1 (default: equal)')

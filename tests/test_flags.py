@@ -40,6 +40,7 @@ NEW_FLAGS += [('--optimizer', str, 'nag'), ('--print-epochs', int, 0)]
 MRF_FLAGS = [('--style-loss', str, 'gram'), ('--mrf-layers', list, ['relu3_1', 'relu4_1']), ('--mrf-patch-size', int, 3),
              ('--mrf-stride', int, 2), ('--mrf-weight', float, 1.0), ('--mrf-rematch-every', int, 1)]  # issue 13
 NEW_FLAGS += MRF_FLAGS
+NEW_FLAGS += [('--ray', str, None), ('--cpus-per-job', float, 1), ('--gpus-per-job', float, 0)]  # issue 14
 
 
 def dest(flag):
@@ -92,6 +93,7 @@ EVERY_FLAG = {
     '--style-loss': ('mrf', 'mrf'), '--mrf-layers': ('relu2_1,relu5_1', ['relu2_1', 'relu5_1']),
     '--mrf-patch-size': ('5', 5), '--mrf-stride': ('1', 1), '--mrf-weight': ('0.25', 0.25),
     '--mrf-rematch-every': ('10', 10),
+    '--ray': ('auto', 'auto'), '--cpus-per-job': ('2', 2.0), '--gpus-per-job': ('0.5', 0.5),
 }
 
 
