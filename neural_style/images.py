@@ -6,7 +6,6 @@ import os
 import numpy as np
 from PIL import Image
 from skimage import color, img_as_ubyte, io, transform
-from skimage.restoration import denoise_tv_chambolle
 
 from .flags import NstyleError
 from .outputs import write_image_atomically
@@ -159,6 +158,9 @@ def SaveImage(img, filename, remove_noise=0., colors_from=None):
     logging.info('save output to %s', filename)
     out = PostprocessImage(img)
     if remove_noise != 0.0:
+        # imported here, at the first checkpoint: skimage.restoration imports scipy.stats and more, a
+        # second of start-up that a run without denoising never needs
+        from skimage.restoration import denoise_tv_chambolle
         # denoise_tv_chambolle returns floats in [0, 1]; JPEG wants 8 bits
         out = img_as_ubyte(denoise_tv_chambolle(out, weight=remove_noise, channel_axis=-1))
     if colors_from is not None:  # last, so that what is written has exactly the content's chroma
