@@ -32,6 +32,7 @@ from neural_style.loss_setup import build_loss, load_network, stage_inputs
 from neural_style.losses import get_loss, get_tv_grad_executor, style_gram_symbol  # noqa: F401  (the original's names)
 from neural_style.optimizers import DEFAULT_LR, optimize
 from neural_style.outputs import prepare_output_dir
+from neural_style.presets import PRESETS, describe_preset, preset_defaults
 from neural_style.reporter import EpochReporter, RunOutput
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -144,7 +145,16 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
     parser.add_argument('--print-epochs', type=NON_NEGATIVE_INT, default=0,
                         help='every n epochs log the content, style and TV losses (weighted as in the '
                              'gradient) and their sum; 0, the default, logs none')
+    parser.add_argument('--preset', choices=sorted(PRESETS), default=None,
+                        help='a named set of defaults: fast, L-BFGS with a coarse stage at half the long edge '
+                             '(--optimizer lbfgs --multires HALF:100,EDGE --max-num-epochs 300), reaches the '
+                             'original\'s result several times sooner; any flag given explicitly wins')
 
+    # a preset changes the defaults, so the flags are read twice: for --preset (and the long edge its
+    # defaults depend on), then with its defaults in place
+    known, _ = parser.parse_known_args(arglist)
+    if known.preset:
+        parser.set_defaults(**preset_defaults(known.preset, known.max_long_edge))
     args = parser.parse_args(arglist)  # None: sys.argv
     if args.lr is None:
         args.lr = DEFAULT_LR.get(args.optimizer)  # None with lbfgs, which has no learning rate
@@ -213,6 +223,8 @@ def train_nstyle(args, callback=None, cache=None):
                 if img is None:  # the first stage starts from --init, the others from the stage before
                     img = initial_image(args, content_np, init_pixels, dev)
                     logging.info('start training arguments %s', args)
+                    if args.preset:
+                        logging.info('--preset %s: %s (flags given explicitly win)', args.preset, describe_preset(args))
                 else:
                     img = mx.nd.array(resized_network_image(img.asnumpy(), content_np.shape[2:]), ctx=dev)
                 reporter = EpochReporter(args, RunOutput(final_fn, colors_from, callback, interrupted), epochs_done,

@@ -36,7 +36,7 @@ NEW_FLAGS += OPTION_FLAGS + [('--dtype', str, 'float32')]  # issue 3
 STYLE_FLAGS = [('--style-blend-weights', list, None), ('--style-scale', float, 1.0),
                ('--original-colors', bool, False), ('--pooling', str, 'avg')]
 NEW_FLAGS += STYLE_FLAGS
-NEW_FLAGS += [('--optimizer', str, 'nag'), ('--print-epochs', int, 0)]
+NEW_FLAGS += [('--optimizer', str, 'nag'), ('--print-epochs', int, 0), ('--preset', str, None)]
 
 
 def dest(flag):
