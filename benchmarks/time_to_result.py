@@ -37,7 +37,11 @@ RECIPES = [
     ('multires + nag', '--multires {half}:{budget},{full}'),
     ('adam', '--optimizer adam'),
     ('multires + adam', '--optimizer adam --multires {half}:100,{full}'),
+    ('--preset fast', '--preset fast'),
 ]
+# recipes run to their own end (a finished image), not stopped when they reach the objective: the row
+# gives when they first reached it, and the end's time and objective
+RUN_TO_END = {'--preset fast'}
 
 
 class Reached(Exception):
@@ -55,9 +59,9 @@ def recipe_flags(template, size, default_epochs):
 
 
 def run_flags(size, params, output_dir, recipe, dtype, default_epochs):
-    return (['--gpu', '-1', '--max-long-edge', str(max(size)), '--max-num-epochs', str(default_epochs),
-             '--seed', '0', '--vgg-params', params, '--output_dir', output_dir, '--dtype', dtype]
-            + recipe_flags(recipe, size, default_epochs))
+    budget = [] if '--preset' in recipe else ['--max-num-epochs', str(default_epochs)]  # a preset has its own
+    return (['--gpu', '-1', '--max-long-edge', str(max(size)), '--seed', '0', '--vgg-params', params,
+             '--output_dir', output_dir, '--dtype', dtype] + budget + recipe_flags(recipe, size, default_epochs))
 
 
 # ---------------------------------------------------------------- the evaluator (its own process)
@@ -149,31 +153,38 @@ def worker_main(size, options):
             if state['evaluations'] % options.eval_every == 0:
                 value = evaluate(img)
                 if options.target is not None and value <= options.target:
-                    raise Reached()
+                    state['reached'] = state['reached'] or state['trace'][-1]
+                    if not options.run_to_end:
+                        raise Reached()
         reporter.EpochReporter.epoch_done = hooked_epoch_done
 
         args = nstyle.get_args(run_flags(size, options.params, os.path.join(folder, 'out'), options.recipe,
                                          options.dtype, options.default_epochs))
+        end = None
         try:
             nstyle.train_nstyle(args)
-            seconds = clock()
+            end = clock()
             final = evaluate(state['img'])  # the image after the last step (NAG's last step is not hooked)
-            reached = options.target is not None and final <= options.target
+            if options.target is not None and final <= options.target:
+                state['reached'] = state['reached'] or state['trace'][-1]
         except Reached:
-            seconds, reached = state['trace'][-1][0], True
+            pass
         evaluator.close()
-    return {'seconds': seconds, 'passes': state['trace'][-1][1] if reached else dict(passes),
-            'reached': reached, 'objective': state['trace'][-1][2], 'trace': state['trace'],
-            'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    first = state['reached'] or state['trace'][-1]  # (seconds, passes, objective) when first reached, or the end
+    return {'seconds': first[0], 'passes': first[1], 'reached': bool(state['reached']),
+            'end_seconds': end, 'end_passes': dict(passes), 'objective': state['trace'][-1][2],
+            'trace': state['trace'], 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def run_recipe(size, params, recipe, dtype, options, target=None):
+def run_recipe(size, params, recipe, dtype, options, target=None, run_to_end=False):
     command = [sys.executable, __file__, '--worker', '%dx%d' % size, '--params', params, '--recipe', recipe,
                '--dtype', dtype, '--eval-every', str(options.eval_every if target is not None else
                                                       options.default_eval_every),
                '--default-epochs', str(options.default_epochs)]
     if target is not None:
         command += ['--target', repr(target)]
+    if run_to_end:
+        command += ['--run-to-end']
     command += ['--process-start', repr(time.time())]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -194,13 +205,21 @@ def has_bf16():
     return 'avx512_bf16' in open('/proc/cpuinfo').read()
 
 
+def passes_text(passes):
+    """{'300x200': 40, '150x100': 100} -> '100@150x100 + 40@300x200'"""
+    return ' + '.join('%d@%s' % (n, s) for s, n in sorted(passes.items(), key=lambda kv: int(kv[0].split('x')[0])))
+
+
 def row_text(size, name, dtype, run, default):
     if 'error' in run:
         return '| %s | %s | %s | failed: %s | | | |' % (size, name, dtype, run['error'])
-    passes = ' + '.join('%d@%s' % (n, s) for s, n in sorted(run['passes'].items(), key=lambda kv: int(kv[0].split('x')[0])))
+    passes = passes_text(run['passes'])
     seconds = '%.1f' % run['seconds'] if run['reached'] else 'not reached (%.1f s, objective %.4g)' % (
         run['seconds'], run['objective'])
     ratio = '%.2f' % (default['seconds'] / run['seconds']) if run['reached'] else '-'
+    if name in RUN_TO_END and run.get('end_seconds') is not None:
+        seconds += ' (its end: %.1f s, %s, objective %.4g = %.3g x the default\'s)' % (
+            run['end_seconds'], passes_text(run['end_passes']), run['objective'], run['objective'] / default['objective'])
     return '| %s | %s | %s | %s | %s | %s | %.0f |' % (size, name, dtype, seconds, ratio, passes, run['peak_rss_mb'])
 
 
@@ -221,6 +240,7 @@ def main():
     parser.add_argument('--recipe', default='', help=argparse.SUPPRESS)
     parser.add_argument('--dtype', default='float32', help=argparse.SUPPRESS)
     parser.add_argument('--target', type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument('--run-to-end', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--process-start', type=float, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.evaluator:
@@ -253,7 +273,8 @@ def main():
             for dtype in dtypes:
                 if (name, dtype) == (RECIPES[0][0], 'float32') or (wanted and name not in wanted):
                     continue
-                run = run_recipe(size, params, recipe, dtype, options, target=default['objective'])
+                run = run_recipe(size, params, recipe, dtype, options, target=default['objective'],
+                                 run_to_end=name in RUN_TO_END)
                 report['rows'].append({'size': label, 'recipe': name, 'dtype': dtype, 'run': run})
                 print(row_text(label, name, dtype, run, default), flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(options.json)), exist_ok=True)
