@@ -220,13 +220,20 @@ def row_text(size, name, dtype, run, default):
     if name in RUN_TO_END and run.get('end_seconds') is not None:
         seconds += ' (its end: %.1f s, %s, objective %.4g = %.3g x the default\'s)' % (
             run['end_seconds'], passes_text(run['end_passes']), run['objective'], run['objective'] / default['objective'])
+    if run.get('reused'):
+        seconds += ' (an earlier run of this script)'
     return '| %s | %s | %s | %s | %s | %s | %.0f |' % (size, name, dtype, seconds, ratio, passes, run['peak_rss_mb'])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--sizes', default='300x200,600x400', help='WxH,WxH,...')
-    parser.add_argument('--recipes', default=None, help='comma-separated recipe names to run (default: all)')
+    parser.add_argument('--recipes', default=None,
+                        help='comma-separated recipe names to run, in this order, each as NAME (every dtype) or '
+                             'NAME@DTYPE (default: all)')
+    parser.add_argument('--default', default=None,
+                        help="SECONDS:PASSES:OBJECTIVE:PEAK_MB of the default run, taken from an earlier run of "
+                             "this script (one size), instead of running it again")
     parser.add_argument('--default-epochs', type=int, default=1000,
                         help="the default run's --max-num-epochs (the original's 1000); also the recipes' budget")
     parser.add_argument('--eval-every', type=int, default=5, help="a recipe's epochs between objective evaluations")
@@ -253,8 +260,13 @@ def main():
     folder = tempfile.TemporaryDirectory()
     params = os.path.join(folder.name, 'vgg19.params')
     save_params(params, random_vgg19_arrays())
-    wanted = options.recipes.split(',') if options.recipes else None
     dtypes = ['float32'] + ([] if options.no_bf16 or not has_bf16() else ['bfloat16'])
+    templates = dict(RECIPES)
+    # (name, dtype) in the order given, else every recipe in each dtype; name@dtype picks one dtype
+    runs = [tuple(item.split('@')) if '@' in item else (item, dtype) for item in options.recipes.split(',')
+            for dtype in (['x'] if '@' in item else dtypes)] if options.recipes else \
+        [(name, dtype) for name, _ in RECIPES for dtype in dtypes]
+    runs = [(name, dtype) for name, dtype in runs if (name, dtype) != (RECIPES[0][0], 'float32')]
     print('machine: %s, %d CPUs usable; RANDOM weights (tests/weights.py, not VGG-19); seed 0; sample images'
           % (cpu_model(), len(os.sched_getaffinity(0))), flush=True)
     print('| size | recipe | dtype | seconds to the default\'s objective | speed-up | epochs (passes@size) '
@@ -262,21 +274,23 @@ def main():
     report = {'machine': cpu_model(), 'weights': 'random (tests/weights.py)', 'rows': []}
     for size in map(parse_size, options.sizes.split(',')):
         label = '%dx%d' % size
-        default = run_recipe(size, params, '', 'float32', options)
+        if options.default:  # the default run of an earlier run of this script: SECONDS:PASSES:OBJECTIVE:PEAK
+            seconds, passes, objective, peak = options.default.split(':')
+            default = {'seconds': float(seconds), 'passes': {label: int(passes)}, 'objective': float(objective),
+                       'peak_rss_mb': float(peak), 'reused': True}
+        else:
+            default = run_recipe(size, params, '', 'float32', options)
         report['rows'].append({'size': label, 'recipe': RECIPES[0][0], 'dtype': 'float32', 'run': default})
         if 'error' in default:
             print(row_text(label, RECIPES[0][0], 'float32', default, default), flush=True)
             continue
         default['reached'] = True
         print(row_text(label, RECIPES[0][0], 'float32', default, default), flush=True)
-        for name, recipe in RECIPES:
-            for dtype in dtypes:
-                if (name, dtype) == (RECIPES[0][0], 'float32') or (wanted and name not in wanted):
-                    continue
-                run = run_recipe(size, params, recipe, dtype, options, target=default['objective'],
-                                 run_to_end=name in RUN_TO_END)
-                report['rows'].append({'size': label, 'recipe': name, 'dtype': dtype, 'run': run})
-                print(row_text(label, name, dtype, run, default), flush=True)
+        for name, dtype in runs:
+            run = run_recipe(size, params, templates[name], dtype, options, target=default['objective'],
+                             run_to_end=name in RUN_TO_END)
+            report['rows'].append({'size': label, 'recipe': name, 'dtype': dtype, 'run': run})
+            print(row_text(label, name, dtype, run, default), flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(options.json)), exist_ok=True)
     with open(options.json, 'w') as out:
         json.dump(report, out, indent=1)
