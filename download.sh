@@ -23,17 +23,24 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: ./download.sh [-h]
+Usage: ./download.sh [--end-to-end] [-h]
 
 Downloads model/vgg19.params (~80 MB), input/IMG_4343.jpg and
 input/starry_night.jpg next to this script, verifies each against its git blob
 id, and creates output/. Files already present and valid are skipped; an
 interrupted download is resumed on the next run.
 
+  --end-to-end       also the published pretrained generators of the
+                     end_to_end example (model.zip, verified the same way),
+                     unpacked into model/end_to_end/<k>/v3_0002-0026000.params
+                     for end_to_end/boost_inference.py
+
 Environment:
   NSTYLE_BASE_URL    base URL to fetch from, for a mirror or a local test
                      server (default:
                      https://github.com/dmlc/web-data/raw/master/mxnet/neural-style)
+  NSTYLE_ART_URL     the same for model.zip (default:
+                     https://github.com/dmlc/web-data/raw/master/mxnet/art)
   NSTYLE_DOWNLOADER  curl or wget, to force one (default: curl if installed,
                      else wget)
 EOF
@@ -43,6 +50,8 @@ EOF
 # that tests can point at a local server and users at a mirror.
 BASE=${NSTYLE_BASE_URL:-https://github.com/dmlc/web-data/raw/master/mxnet/neural-style}
 BASE=${BASE%/}
+ART_BASE=${NSTYLE_ART_URL:-https://github.com/dmlc/web-data/raw/master/mxnet/art}
+ART_BASE=${ART_BASE%/}
 UNREACHABLE=""  # set once a download fails for want of a network
 
 err() { echo "error: $*" >&2; }
@@ -117,10 +126,11 @@ fetch() {
 }
 
 # Fetch FILE (relative path) unless present and valid; verify it against
-# blob id WANT. APPROX is a size shown to the user. Returns 1 on failure.
+# blob id WANT. APPROX is a size shown to the user; URL defaults to
+# $BASE/FILE. Returns 1 on failure.
 get() {
     local file=$1 want=$2 approx=$3
-    local url="$BASE/$file" part="$file.part" got rc=0
+    local url=${4:-$BASE/$file} part="$file.part" got rc=0
 
     if [[ -f $file ]]; then
         got=$(blob_id "$file")
@@ -197,9 +207,42 @@ get() {
     echo "$file: ok (downloaded and verified)"
 }
 
+# Unpack the verified generators' ZIP into DIR (<k>/v3_*.params for k = 0..3),
+# whether its files sit under a leading model/ folder or not. It is unpacked
+# into DIR.unpacking and renamed at the end: DIR is never half-written. A DIR
+# already there is left alone (the ZIP beside it is what was verified).
+unpack_generators() {
+    local zip=$1 dir=$2 tmp="$2.unpacking" src k
+    if [[ -d $dir ]]; then
+        echo "$dir: ok (already unpacked)"
+        return 0
+    fi
+    rm -rf -- "$tmp"
+    mkdir -p -- "$tmp"
+    if command -v unzip >/dev/null 2>&1; then
+        unzip -q "$zip" -d "$tmp" || { rm -rf -- "$tmp"; err "could not unpack $zip"; return 1; }
+    elif ! python3 -m zipfile -e "$zip" "$tmp"; then
+        rm -rf -- "$tmp"; err "could not unpack $zip (needs unzip or python3)"; return 1
+    fi
+    src=$tmp
+    [[ -d $tmp/model ]] && src=$tmp/model
+    for k in 0 1 2 3; do
+        if ! compgen -G "$src/$k/v3_*.params" >/dev/null; then
+            rm -rf -- "$tmp"
+            err "$zip does not hold the four generators (<k>/v3_*.params, k = 0..3); nothing unpacked"
+            return 1
+        fi
+    done
+    mv -- "$src" "$dir"
+    rm -rf -- "$tmp"
+    echo "$dir: ok (unpacked)"
+}
+
 main() {
+    local end_to_end=""
     case ${1:-} in
         '') ;;
+        --end-to-end) end_to_end=1 ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
     esac
@@ -210,20 +253,27 @@ main() {
     pick_downloader
     mkdir -p model input output
 
-    local failed=()
+    local failed=() total=3
     get model/vgg19.params 9dfbe2ed44e0e8914f9551888bf763e14c09c778 "~80 MB" \
         || failed+=(model/vgg19.params)
     get input/IMG_4343.jpg eeb9f8c4c55c3c2095397ff82417ad23f2201834 "~230 KB" \
         || failed+=(input/IMG_4343.jpg)
     get input/starry_night.jpg d4db3c8e88f1bc85c7ca9c7f669da82ae51a402b "~320 KB" \
         || failed+=(input/starry_night.jpg)
+    if [[ -n $end_to_end ]]; then
+        total=4
+        # dmlc/web-data mxnet/art/model.zip: the end_to_end example's published generators
+        { get model/end_to_end.zip d3b913262c5a00716d0d1b58633b3478ced15480 "~30 MB" "$ART_BASE/model.zip" \
+            && unpack_generators model/end_to_end.zip model/end_to_end; } \
+            || failed+=(model/end_to_end.zip)
+    fi
 
     # ${failed[*]:-} keeps bash 3.2 (macOS) happy with an empty array under -u.
     if (( ${#failed[@]} > 0 )); then
-        err "${#failed[@]} of 3 files failed: ${failed[*]:-}"
+        err "${#failed[@]} of $total files failed: ${failed[*]:-}"
         exit 1
     fi
-    echo "all 3 files ready"
+    echo "all $total files ready"
 }
 
 # Run only when executed, so tests can source the script to reach blob_id.

@@ -11,4 +11,12 @@ comparison tools), one role a module:
     reporter    what happens after every epoch, for every optimiser
     optimizers  the NAG/Adam step loop and L-BFGS
     batch       batch mode (--jobs)
+
+end_to_end (feed-forward generators):
+    generators          the symbols: the original's gen_v4, gen_v3 and their chain; Johnson's network
+    checkpoints         a model folder's checkpoints: names, kind, checked loading, atomic saving
+    stylizer            load_stylizer(model_dir, size, dev) -> .stylize(pixels), bound once
+    crops               resize-to-cover and crop, the images of a folder                 (no MXNet)
+    perceptual_loss     the VGG-19 style + content loss of a generated image
+    generator_training  one training step: the chain's gradient plumbing, Johnson's end to end
 """

@@ -516,3 +516,88 @@ def test_connect_timeout_is_bounded(proj, dl):
     assert "could not download" in r.stderr
     assert r.stderr.count("skipped http://") == 2  # no second wait for the images
     assert parts(proj) == []
+
+
+# ---------------------------------------------------------------- --end-to-end: the published generators
+
+GENERATORS_ZIP = "model/end_to_end.zip"
+GENERATORS_BLOB = "d3b913262c5a00716d0d1b58633b3478ced15480"
+ART = "/art"  # model.zip lives in another folder of dmlc/web-data (mxnet/art)
+
+
+def generators_zip(prefix="model/", folders=(0, 1, 2, 3)):
+    """A ZIP laid out as the published model.zip: <prefix><k>/v3_0002-0026000.params (small fake files)."""
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for k in folders:
+            z.writestr(f"{prefix}{k}/v3_0002-0026000.params", b"generator %d\n" % k * 100)
+    return buffer.getvalue()
+
+
+def expecting(proj, blobs):
+    """Make this copy of the script expect other blob ids (the real files are not available here)."""
+    text = (proj / "download.sh").read_text()
+    for real_blob, fake_blob in blobs.items():
+        assert text.count(real_blob) == 1
+        text = text.replace(real_blob, fake_blob)
+    (proj / "download.sh").write_text(text)
+
+
+def run_end_to_end(proj, server, dl=None):
+    return run(proj, server.url, dl, env={"NSTYLE_ART_URL": server.url.replace(PREFIX, ART)},
+               args=["--end-to-end"])
+
+
+@pytest.mark.parametrize("prefix", ["model/", ""])
+def test_end_to_end_generators_land_with_or_without_a_model_folder(proj, full_server, prefix):
+    data = generators_zip(prefix)
+    full_server.files[f"{ART}/model.zip"] = data
+    expecting(proj, {BLOB[MODEL]: blob_id(FAKE_WEIGHTS), GENERATORS_BLOB: blob_id(data)})
+    r = run_end_to_end(proj, full_server)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("all 4 files ready")
+    assert f"{GENERATORS_ZIP}: ok (downloaded and verified)" in r.stdout
+    assert "model/end_to_end: ok (unpacked)" in r.stdout
+    for k in range(4):
+        assert (proj / "model" / "end_to_end" / str(k) / "v3_0002-0026000.params").read_bytes() == \
+            b"generator %d\n" % k * 100
+    assert sorted(p.name for p in (proj / "model").iterdir()) == ["end_to_end", "end_to_end.zip", "vgg19.params"]
+    assert parts(proj) == []
+    # A second run asks the server nothing and leaves the folder as it is.
+    n = len(full_server.log)
+    r = run_end_to_end(proj, full_server)
+    assert r.returncode == 0 and len(full_server.log) == n
+    assert "model/end_to_end: ok (already unpacked)" in r.stdout
+
+
+@pytest.mark.parametrize("dl", DOWNLOADERS)
+def test_end_to_end_zip_that_does_not_verify_is_removed(proj, full_server, dl):
+    data = generators_zip()
+    full_server.files[f"{ART}/model.zip"] = data
+    r = run_end_to_end(proj, full_server, dl)
+    assert r.returncode == 1
+    assert (f"checksum mismatch for {GENERATORS_ZIP} (expected blob {GENERATORS_BLOB}, "
+            f"got {blob_id(data)}); removed the download") in r.stderr
+    assert "2 of 4 files failed: model/vgg19.params model/end_to_end.zip" in r.stderr
+    assert not (proj / GENERATORS_ZIP).exists() and not (proj / "model" / "end_to_end").exists()
+    assert parts(proj) == []
+    assert full_server.requests_for(IMG)  # the others are fetched as without --end-to-end
+
+
+def test_end_to_end_zip_without_the_generators_is_not_unpacked(proj, full_server):
+    data = generators_zip(folders=(0, 1, 2))  # generator 3 missing
+    full_server.files[f"{ART}/model.zip"] = data
+    expecting(proj, {GENERATORS_BLOB: blob_id(data)})
+    r = run_end_to_end(proj, full_server)
+    assert r.returncode == 1
+    assert "does not hold the four generators (<k>/v3_*.params, k = 0..3); nothing unpacked" in r.stderr
+    assert not (proj / "model" / "end_to_end").exists()
+    assert not (proj / "model" / "end_to_end.unpacking").exists()
+
+
+def test_without_end_to_end_no_generators_are_fetched(proj, full_server):
+    run(proj, full_server.url)
+    assert not any(path.startswith(ART) for _, path, _, _ in full_server.log)
+    assert not (proj / GENERATORS_ZIP).exists()

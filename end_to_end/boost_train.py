@@ -1,0 +1,257 @@
+"""Train feed-forward generators for one style (the original end_to_end example's boost_train.py,
+made a tool): after training, end_to_end/boost_inference.py stylises an image in one forward pass.
+
+    python end_to_end/boost_train.py --data-dir photos/ --style-image input/starry_night.jpg
+    python end_to_end/boost_train.py --generator johnson --data-dir photos/ --style-image input/starry_night.jpg
+
+--generator v3chain (default): the original's chain of four generators and its training, values and
+log lines; checkpoints <model-dir>/<k>/v3_<epoch:04d>-<image:07d>.params every --save-every images
+counting from image 0. --generator johnson: Johnson et al.'s network, trained end to end with Adam;
+checkpoints <model-dir>/johnson_<epoch:04d>-<image:07d>.params. Both also save at the end and on Ctrl-C.
+"""
+import logging
+import math
+import os
+import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
+
+import find_mxnet  # noqa: E402,F401  (makes `import mxnet` work, or says how to install it)
+import mxnet as mx  # noqa: E402
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+from tqdm.contrib.logging import logging_redirect_tqdm  # noqa: E402
+
+import model_vgg19  # noqa: E402
+from neural_style import checkpoints, crops  # noqa: E402
+from neural_style.device import context_for  # noqa: E402
+from neural_style.flags import (NON_NEGATIVE, POSITIVE, POSITIVE_INT, NstyleError, OneLineErrorParser,  # noqa: E402
+                                run_cli)
+from neural_style.generator_training import GeneratorTrainer, TrainSettings  # noqa: E402
+from neural_style.images import PreprocessStyleImage, read_rgb_image, to_network_input  # noqa: E402
+from neural_style.interrupts import ctrl_c_between_epochs  # noqa: E402
+from neural_style.loss_setup import load_network  # noqa: E402
+from neural_style.perceptual_loss import LossWeights, PerceptualLoss  # noqa: E402
+from neural_style.stylizer import check_size, load_params, training_symbols  # noqa: E402
+
+# The flags whose default depends on --generator: the original's values for its chain; for Johnson's
+# network those of Johnson et al. 2016 (Adam, lr 1e-3, batch 4, 256x256, 2 epochs of COCO, no clipping)
+# and content at relu2_2, as they chose it (README_end_to_end.md says why).
+DEFAULTS = {
+    checkpoints.V3CHAIN: dict(size=384, epochs=3, lr=1e-4, momentum=0.9, wd=5e-3, clip_gradient=5.0, clip_norm=0.05,
+                              batch_size=1, content_layer='relu4_2'),
+    checkpoints.JOHNSON: dict(size=256, epochs=2, lr=1e-3, momentum=None, wd=0.0, clip_gradient=0.0, clip_norm=0.0,
+                              batch_size=4, content_layer='relu2_2'),
+}
+
+
+def get_args(arglist=None):
+    parser = OneLineErrorParser(description='train feed-forward generators for one style (end_to_end)')
+    parser.add_argument('--data-dir', required=True, help='a folder of training images (jpg/png)')
+    parser.add_argument('--style-image', required=True, help='the style image')
+    parser.add_argument('--generator', choices=checkpoints.KINDS, default=checkpoints.V3CHAIN,
+                        help='v3chain: the original\'s four generators (default); johnson: Johnson et al.\'s network')
+    parser.add_argument('--vgg-params', default=model_vgg19.DEFAULT_PARAMS,
+                        help='the VGG-19 weights (./download.sh fetches them)')
+    parser.add_argument('--size', type=POSITIVE_INT, default=None,
+                        help='the side of the square crops trained on (default: 384 v3chain, 256 johnson)')
+    parser.add_argument('--epochs', type=POSITIVE_INT, default=None, help='passes over the data (default 3 / 2)')
+    parser.add_argument('--batch-size', type=POSITIVE_INT, default=None,
+                        help='images per update: johnson only (default 4); the chain trains on one at a time')
+    parser.add_argument('--model-dir', default='model', help='where the checkpoints go')
+    parser.add_argument('--init-model', default=None,
+                        help='start from the newest checkpoint of this folder; the --model-dir itself resumes there')
+    parser.add_argument('--style-weight', type=NON_NEGATIVE, default=1.2, help='the weight of the style loss')
+    parser.add_argument('--content-weight', type=NON_NEGATIVE, default=10, help='the weight of the content loss')
+    parser.add_argument('--content-layer', choices=model_vgg19.RELU_LAYERS, default=None,
+                        help='the VGG-19 layer whose features the result keeps (default relu4_2 / relu2_2)')
+    parser.add_argument('--tv-weight', type=NON_NEGATIVE, default=0.01,
+                        help='the weight of the TV (smoothness) gradient; 0 disables it')
+    parser.add_argument('--lr', type=POSITIVE, default=None, help='the learning rate (default 1e-4 SGD / 1e-3 Adam)')
+    parser.add_argument('--momentum', type=NON_NEGATIVE, default=None, help='SGD\'s momentum (v3chain, default 0.9)')
+    parser.add_argument('--wd', type=NON_NEGATIVE, default=None, help='weight decay (default 5e-3 / 0)')
+    parser.add_argument('--clip-gradient', type=NON_NEGATIVE, default=None,
+                        help='clip each parameter gradient element to +-this (default 5 / 0); 0 disables it')
+    parser.add_argument('--clip-norm', type=NON_NEGATIVE, default=None,
+                        help='scale each output gradient down to a norm of at most this times its size '
+                             '(default 0.05 / 0); 0 disables it')
+    parser.add_argument('--save-every', type=POSITIVE_INT, default=1000,
+                        help='save a checkpoint every n images, counting from image 0 (and at the end)')
+    parser.add_argument('--seed', type=int, default=None,
+                        help='seed the shuffle, the crops and the initial weights (default: unseeded)')
+    parser.add_argument('--gpu', type=int, default=0,
+                        help='which GPU to use, -1 means the CPU; without a usable GPU the run warns and '
+                             'continues on the CPU')
+    parser.add_argument('--dtype', choices=['float32', 'bfloat16'], default='float32',
+                        help='VGG-19\'s convolutions in bfloat16 (CPUs with AVX512-BF16); the generators stay float32')
+    args = parser.parse_args(arglist)
+    for name, value in DEFAULTS[args.generator].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
+def check_args(args):
+    size = (args.size, args.size)
+    check_size(args.generator, size)
+    min_side = model_vgg19.min_input_side(model_vgg19.STYLE_LAYERS + [args.content_layer])
+    if args.size < min_side:
+        raise NstyleError('--size %d: VGG-19\'s style layers need at least %d pixels' % (args.size, min_side))
+    if args.generator == checkpoints.V3CHAIN and args.batch_size != 1:
+        raise NstyleError('--batch-size %d: the chain trains on one image at a time, as the original (its '
+                          'BatchNorm sees one image); use --generator johnson for batches' % args.batch_size)
+    if args.generator == checkpoints.JOHNSON and args.momentum is not None:
+        raise NstyleError('--momentum is SGD\'s, for --generator v3chain; johnson trains with Adam')
+
+
+def train_settings(args):
+    if args.generator == checkpoints.V3CHAIN:
+        optimizer, params = 'sgd', {'learning_rate': args.lr, 'momentum': args.momentum, 'wd': args.wd}
+    else:
+        optimizer, params = 'adam', {'learning_rate': args.lr, 'wd': args.wd}
+    if args.clip_gradient > 0:
+        params['clip_gradient'] = args.clip_gradient
+    size = args.batch_size * 3 * args.size * args.size
+    return TrainSettings(optimizer, params, args.tv_weight, args.clip_norm * size if args.clip_norm > 0 else None)
+
+
+def starting_point(args):
+    """(params or None, first epoch, first image): --init-model's newest checkpoint; from the --model-dir
+    itself the run resumes after it. A --model-dir with checkpoints is otherwise never overwritten."""
+    existing = checkpoints.list_checkpoints(args.model_dir, args.generator) if os.path.isdir(args.model_dir) else []
+    resume = args.init_model is not None and os.path.realpath(args.init_model) == os.path.realpath(args.model_dir)
+    if existing and not resume:
+        raise NstyleError('--model-dir %s already holds checkpoints (%s); pass --init-model %s to resume, or choose '
+                          'another --model-dir' % (args.model_dir, existing[-1], args.model_dir))
+    if args.init_model is None:
+        return None, 0, 0
+    kind = checkpoints.find_kind(args.init_model, '--init-model')
+    if kind != args.generator:
+        raise NstyleError('--init-model %s holds a %s generator, not %s; pass --generator %s or another folder'
+                          % (args.init_model, kind, args.generator, kind))
+    names = checkpoints.list_checkpoints(args.init_model, kind)
+    if not names:
+        raise NstyleError('--init-model %s holds no complete %s checkpoint' % (args.init_model, kind))
+    params = load_params(args.init_model, kind, names[-1], (args.size, args.size))
+    logging.info('starting from %s of %s', names[-1], args.init_model)
+    if not resume:
+        return params, 0, 0
+    epoch, image = checkpoints.parse_checkpoint_name(names[-1])
+    return params, epoch, image + 1
+
+
+class Run:
+    """The training loop's state: where it is, what was saved, the progress bar."""
+
+    def __init__(self, args, trainer, loss):
+        self.args, self.trainer, self.loss = args, trainer, loss
+        self.last_saved = None
+        self.rng = random.Random(args.seed)
+
+    def save(self, epoch, image):
+        name = checkpoints.checkpoint_name(self.args.generator, epoch, image)
+        if name == self.last_saved:
+            return
+        if self.last_saved is None:  # the folder appears with the first checkpoint, never empty
+            os.makedirs(self.args.model_dir, exist_ok=True)
+            checkpoints.write_kind(self.args.model_dir, self.args.generator)
+        paths = checkpoints.checkpoint_paths(self.args.model_dir, self.args.generator, name)
+        for module, path in zip(self.trainer.modules, paths):
+            checkpoints.save_module(module, path)
+        self.last_saved = name
+        logging.info('saved %s', os.path.join(self.args.model_dir, '<k>' if len(paths) > 1 else '', name))
+
+    def content(self, path):
+        """The image at path as the network sees it, resized and cropped at random; None if unreadable."""
+        pixels = crops.read_or_skip(path, lambda p: read_rgb_image(p, '--data-dir'))
+        if pixels is None:
+            return None
+        return to_network_input(crops.cover_and_crop(pixels, (self.args.size, self.args.size), self.rng))
+
+    def step(self, epoch, batch):
+        """One update on batch [(image index, network image)]; the original's log lines; a checkpoint
+        when an index is a multiple of --save-every."""
+        args = self.args
+        if args.generator == checkpoints.V3CHAIN:
+            idx, content = batch[0]
+            self.loss.set_content(content)
+            result = self.trainer.chain_step(self.loss, content)
+        else:
+            result = self.trainer.batch_step(self.loss, np.concatenate([content for _, content in batch]))
+        indices = [idx for idx, _ in batch]
+        if not all(math.isfinite(value) for value in result.losses):
+            raise NstyleError('the loss became NaN or infinite at epoch %d, image %d: stopped (last checkpoint: %s); '
+                              'try a lower --lr' % (epoch, indices[-1], self.last_saved or 'none'))
+        for idx in indices:
+            if idx % 20 == 0:
+                logging.info('Epoch %d: Image %d', epoch, idx)
+                for norm in result.data_norms or []:
+                    logging.info('Data Norm :%.5f', norm)
+        if any(idx % args.save_every == 0 for idx in indices):
+            self.save(epoch, indices[-1])
+        return result
+
+
+def train(args):
+    check_args(args)
+    files = crops.image_files(args.data_dir, '--data-dir')
+    if len(files) < args.batch_size:
+        raise NstyleError('--data-dir %s holds %d images, fewer than --batch-size %d' % (args.data_dir, len(files),
+                                                                                      args.batch_size))
+    style_np = PreprocessStyleImage(args.style_image, (1, 3, args.size, args.size))
+    params, first_epoch, first_image = starting_point(args)
+    dev = context_for(args.gpu, args.dtype)
+    net = load_network(args, model_vgg19, dev)
+    if args.seed is not None:
+        mx.random.seed(args.seed)  # the initial weights (Xavier)
+    size = (args.size, args.size)
+    trainer = GeneratorTrainer(training_symbols(args.generator, size), (args.batch_size, 3) + size, dev,
+                               train_settings(args))
+    if params is not None:
+        trainer.set_params(*params)
+    loss = PerceptualLoss(net, style_np, size, LossWeights(args.style_weight, args.content_weight), args.content_layer)
+    logging.info('Dataset size: %d', len(files))
+    run = Run(args, trainer, loss)
+    total = (args.epochs - first_epoch) * len(files) - first_image
+    epoch, idx = first_epoch, first_image - 1
+    with ctrl_c_between_epochs() as interrupted, logging_redirect_tqdm(), \
+            tqdm(total=max(total, 0), unit='img', dynamic_ncols=True) as bar:
+        try:
+            for epoch in range(first_epoch, args.epochs):
+                order = list(files)
+                run.rng.shuffle(order)
+                batch, read_any = [], False
+                for idx in range(first_image if epoch == first_epoch else 0, len(order)):
+                    content = run.content(order[idx])
+                    bar.update(1)
+                    if content is None:
+                        continue
+                    read_any = True
+                    batch.append((idx, content))
+                    if len(batch) == args.batch_size:
+                        result = run.step(epoch, batch)
+                        batch = []
+                        bar.set_postfix_str('content %.4g, style %.4g, tv %.4g' % result.losses)
+                    if interrupted:
+                        raise KeyboardInterrupt
+                if not read_any and epoch == first_epoch and first_image == 0:
+                    raise NstyleError('--data-dir %s: none of its %d images could be read' % (args.data_dir,
+                                                                                              len(files)))
+        except KeyboardInterrupt:
+            logging.warning('interrupted at epoch %d, image %d: saving a checkpoint', epoch, idx)
+            run.save(epoch, max(idx, 0))
+            raise
+    run.save(epoch, max(idx, 0))
+    elapsed = bar.format_dict['elapsed']
+    logging.info('trained on %d images in %.0f s (%.2f s per image)', bar.n, elapsed, elapsed / max(bar.n, 1))
+
+
+def main(arglist=None):
+    args = get_args(arglist)
+    logging.basicConfig(level=logging.INFO, format='%(asctime)-15s %(message)s')
+    return run_cli(lambda: train(args), 'boost_train.py')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
