@@ -11,6 +11,8 @@ comparison tools), one role a module:
     reporter    what happens after every epoch, for every optimiser
     optimizers  the NAG/Adam step loop and L-BFGS
     batch       batch mode (--jobs)
+    presets     --preset NAME: named sets of flag defaults (fast)            (no MXNet)
+    heap        giving freed memory back to the system (malloc_trim)        (no MXNet)
 
 end_to_end (feed-forward generators):
     generators          the symbols: the original's gen_v4, gen_v3 and their chain; Johnson's network

@@ -10,6 +10,7 @@ import mxnet as mx
 
 from . import images
 from .flags import NstyleError
+from .heap import return_freed_memory
 from .losses import content_target_name, feature_positions, get_loss, get_tv_grad_executor, style_gram_symbol, tv_energy
 
 # The model, its weights and where it runs: what every executor of a run is bound with. cache: a dict
@@ -164,6 +165,7 @@ def build_loss(args, net, inputs):
         style, content = net.module.get_symbol(style_layers, content_layers, pooling=args.pooling)
         gram, gscale = style_gram_symbol(size, style) if style is not None else (None, [])
     style_array, content_array = compute_targets(net, (style, gram, content), inputs)
+    return_freed_memory()  # the target executor's activations, before the loss executor allocates its own
 
     with mx.name.NameManager():
         style_loss, content_loss = get_loss(gram, content)
