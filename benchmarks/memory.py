@@ -1,7 +1,8 @@
-"""Benchmark: where a run's memory goes. One nstyle run (default flags, seeded, RANDOM weights from
-tests/weights.py) in a fresh process, with the resident set (VmRSS) and its peak so far (VmHWM)
-printed after each phase: imports, weights, images, the targets, the loss executor bound, each
-epoch. The peak at the end is the run's peak memory.
+"""Benchmark: where a run's memory and start-up go. One nstyle run (default flags, seeded, RANDOM
+weights from tests/weights.py) in a fresh process, with the seconds since the process started, the
+resident set (VmRSS) and its peak so far (VmHWM) printed after each phase: imports, weights, the
+targets, the loss executor bound (epoch 0 starts right after), each epoch. The peak at the end is
+the run's peak memory; the time at "loss executor bound" is the start-up.
 
     python benchmarks/memory.py                       # 600x400, 5 epochs
     python benchmarks/memory.py --size 1200x800 --epochs 3
@@ -14,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 
@@ -24,9 +26,13 @@ def memory_mb():
     return int(fields['VmRSS'].split()[0]) / 1024, int(fields['VmHWM'].split()[0]) / 1024
 
 
+PROCESS_START = None  # time.time() in the parent just before it started this process
+
+
 def report(phase):
     rss, peak = memory_mb()
-    print('%-28s resident %6.0f MB   peak so far %6.0f MB' % (phase, rss, peak), flush=True)
+    print('%-28s %6.2f s   resident %6.0f MB   peak so far %6.0f MB' % (phase, time.time() - PROCESS_START, rss, peak),
+          flush=True)
 
 
 def worker(size, epochs, params):
@@ -65,9 +71,12 @@ def main():
     parser.add_argument('--env', action='append', default=[], help='NAME=VALUE for the run\'s environment')
     parser.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--params', help=argparse.SUPPRESS)
+    parser.add_argument('--process-start', type=float, help=argparse.SUPPRESS)
     options = parser.parse_args()
     size = tuple(int(x) for x in options.size.lower().split('x'))
     if options.worker:
+        global PROCESS_START
+        PROCESS_START = options.process_start
         return worker(size, options.epochs, options.params)
     sys.path.insert(0, HERE)
     from tests.weights import random_vgg19_arrays, save_params
@@ -77,9 +86,9 @@ def main():
         env = dict(os.environ, **dict(setting.split('=', 1) for setting in options.env))
         print('%s, %d epochs, RANDOM weights (tests/weights.py)%s' % (
             options.size, options.epochs, ''.join(' ' + s for s in options.env)), flush=True)
-        lines = subprocess.run([sys.executable, __file__, '--worker', '--size', options.size, '--epochs',
-                                str(options.epochs), '--params', params], env=env, capture_output=True, text=True,
-                               cwd=HERE)
+        command = [sys.executable, __file__, '--worker', '--size', options.size, '--epochs', str(options.epochs),
+                   '--params', params, '--process-start', repr(time.time())]
+        lines = subprocess.run(command, env=env, capture_output=True, text=True, cwd=HERE)
         print('\n'.join(line for line in lines.stdout.splitlines() if 'MB' in line))
         if lines.returncode:
             print(lines.stderr[-2000:])
