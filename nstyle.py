@@ -146,9 +146,9 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
                         help='every n epochs log the content, style and TV losses (weighted as in the '
                              'gradient) and their sum; 0, the default, logs none')
     parser.add_argument('--preset', choices=sorted(PRESETS), default=None,
-                        help='a named set of defaults: fast, L-BFGS with a coarse stage at half the long edge '
-                             '(--optimizer lbfgs --multires HALF:100,EDGE --max-num-epochs 300), reaches the '
-                             'original\'s result several times sooner; any flag given explicitly wins')
+                        help='a named set of defaults: fast (--optimizer lbfgs --max-num-epochs 150) reaches the '
+                             'objective of the original\'s default run several times sooner; any flag given '
+                             'explicitly wins')
 
     # a preset changes the defaults, so the flags are read twice: for --preset (and the long edge its
     # defaults depend on), then with its defaults in place
