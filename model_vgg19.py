@@ -137,19 +137,6 @@ def get_executor(style, content, input_size, ctx, params=None, dtype='float32'):
     dtype 'bfloat16': the convolutions (and the ReLUs and poolings between them) compute in
     bfloat16; the weights, the input, its gradient and the Gram matrices (FullyConnected) and
     losses stay float32."""
-    return bind_outputs((style, content), input_size, ctx, params, dtype, with_gradient=True)
-
-
-def get_feature_executor(style, content, input_size, ctx, params=None, dtype='float32'):
-    """get_executor without the input's gradient (data_grad None): forward passes only, as the
-    targets need. MXNet then plans no backward buffers and reuses the activations' memory, so
-    the target executor needs a fraction of the loss executor's memory (the same numbers)."""
-    return bind_outputs((style, content), input_size, ctx, params, dtype, with_gradient=False)
-
-
-def bind_outputs(outputs, input_size, ctx, params, dtype, with_gradient):
-    """get_executor and get_feature_executor: outputs is (style, content)."""
-    style, content = outputs
     if params is None:
         params = load_params()
     out = mx.sym.Group([group for group in (style, content) if group is not None])
@@ -167,12 +154,8 @@ def bind_outputs(outputs, input_size, ctx, params, dtype, with_gradient):
                 params[name].copyto(arg_dict[name])
             elif name != 'data':
                 print('Skip argument %s' % name)  # the loss targets, filled in by the caller
-    if with_gradient:
-        grad_dict = {'data': arg_dict['data'].copyto(ctx)}
-        executor = out.bind(ctx=ctx, args=arg_dict, args_grad=grad_dict, grad_req='write')
-    else:
-        grad_dict = {'data': None}
-        executor = out.bind(ctx=ctx, args=arg_dict, grad_req='null')
+    grad_dict = {'data': arg_dict['data'].copyto(ctx)}
+    executor = out.bind(ctx=ctx, args=arg_dict, args_grad=grad_dict, grad_req='write')
     return ConvExecutor(executor=executor,
                         data=arg_dict['data'],
                         data_grad=grad_dict['data'],

@@ -67,23 +67,23 @@ def stage_inputs(args, model_module, long_edge, long_edge_flag='--max-long-edge'
     return StageInputs(content, styles, blend)
 
 
-def bound_executor(net, outputs, size, gradient=True):
-    """net.module.get_executor(*outputs, ...), or without the input's gradient (gradient=False:
-    get_feature_executor, for the targets, which need forward passes only: a fraction of the
-    memory). In batch mode (net.cache['executors'] exists) it is reused when a job before bound the
-    same graph at the same size: binding allocates the activations. The last few stay, so that
-    memory stays bounded; a single run keeps none (the target executor is freed before the loss
-    executor binds)."""
-    bind = net.module.get_executor if gradient else net.module.get_feature_executor
+def bound_executor(net, outputs, size):
+    """net.module.get_executor(*outputs, ...). In batch mode (net.cache['executors'] exists) it is
+    reused when a job before bound the same graph at the same size: binding allocates the
+    activations. The last few stay, so that memory stays bounded; a single run keeps none (the
+    target executor is freed before the loss executor binds). The target executor is bound with the
+    input's gradient too, though it only runs forward: bound without (grad_req 'null'), its second
+    forward pass (a second style image) gave wrong Gram matrices (tests/test_styles.py), and it
+    saved no memory (benchmarks/memory.py: oneDNN's buffers, not MXNet's plan, dominate)."""
     executors = net.cache.get('executors')
     if executors is None:
-        return bind(*outputs, size, net.dev, net.params, dtype=net.dtype)
+        return net.module.get_executor(*outputs, size, net.dev, net.params, dtype=net.dtype)
     key = (tuple(x.tojson() if x is not None else None for x in outputs), tuple(size), str(net.dev), id(net.params),
-           net.dtype, gradient)
+           net.dtype)
     if key in executors:
         executors.move_to_end(key)
         return executors[key]
-    executor = bind(*outputs, size, net.dev, net.params, dtype=net.dtype)
+    executor = net.module.get_executor(*outputs, size, net.dev, net.params, dtype=net.dtype)
     executors[key] = executor
     while len(executors) > 3:  # a style-target, a content-target and a loss executor
         executors.popitem(last=False)
@@ -110,7 +110,7 @@ def blended_style_targets(net, style, model_executor, inputs):
             if other_size_executor is None:
                 with mx.name.NameManager():
                     style_size_gram = style_gram_symbol(style_size, style)[0]
-                other_size_executor = bound_executor(net, (style_size_gram, None), style_size, gradient=False)
+                other_size_executor = bound_executor(net, (style_size_gram, None), style_size)
             grams = style_grams(other_size_executor, style_np)
             # A Gram matrix sums over its layer's positions, so it grows with the image. Times content
             # positions / style positions it is the Gram of a content-sized image with the same
@@ -129,7 +129,7 @@ def compute_targets(net, symbols, inputs):
     content), the feature groups and the Gram matrices of style at the content's size (each may be
     None). One executor at the content's size computes both, as in the original."""
     style, gram, content = symbols
-    model_executor = bound_executor(net, (gram, content), inputs.content.shape[2:], gradient=False)
+    model_executor = bound_executor(net, (gram, content), inputs.content.shape[2:])
     style_array = blended_style_targets(net, style, model_executor, inputs) if gram is not None else []
     content_array = []
     if content is not None:
