@@ -479,7 +479,10 @@ def test_bad_inputs_are_one_line_errors(seeded_generators, vgg_params, tmp_path)
     (broken / 'a.jpg').write_bytes(b'not a jpeg')
     assert 'none of its 1 images could be read' in one_line_error(train(broken, tmp_path / 'm2'))
     pictures = small_images(tmp_path / 'pictures', count=1, side=24)
-    message = one_line_error(train(pictures, tmp_path / 'm3', '--init-model', wrong, '--generator', 'johnson'))
+    message = one_line_error(train(pictures, tmp_path / 'm3', '--generator', 'johnson'))
+    assert 'holds 1 images, fewer than --batch-size 4' in message
+    message = one_line_error(train(pictures, tmp_path / 'm3', '--init-model', wrong, '--generator', 'johnson',
+                                   '--batch-size', 1))
     assert 'holds a v3chain generator, not johnson' in message
     message = one_line_error(train(pictures, tmp_path / 'm4', '--init-model', wrong))
     assert 'does not hold the weights of the original\'s generator 2' in message
