@@ -2,7 +2,9 @@
 epochs, stop at a relative change of 0.005) against candidate recipes, each run until it first
 reaches the objective the default run ended with.
 
-    python benchmarks/time_to_result.py                          # 300x200 and 600x400
+    python benchmarks/time_to_result.py                          # every recipe at 300x200 and 600x400 (hours)
+    python benchmarks/time_to_result.py --sizes 300x200 \
+        --recipes "lbfgs@float32,--preset fast@float32,lbfgs@bfloat16,--preset fast@bfloat16"   # ~25 minutes
     python benchmarks/time_to_result.py --sizes 150x100 --default-epochs 30   # a quick look
 
 The objective is the float32 loss of the image at the full size, weighted as the gradient weighs
