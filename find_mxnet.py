@@ -7,9 +7,20 @@ Threads: when OMP_NUM_THREADS is unset, MXNet runs oneDNN on half the logical
 CPUs (src/engine/openmp.cc assumes hyper-threading), so on a machine without SMT
 half of it idles. We set OMP_NUM_THREADS to the CPUs this process may use before
 MXNet loads; an explicit OMP_NUM_THREADS is kept.
+
+Start-up: `import mxnet` imports every part of MXNet, among them mxnet.contrib (its
+quantization imports scipy.stats, its onnx part more), mxnet.test_utils (scipy.stats,
+requests) and mxnet.gluon (requests), none of which a run uses; and MXNet's `import
+distutils` pulls in all of setuptools through setuptools' distutils shim. Those parts
+become LazyPackages that import the real module when first used (bfloat16's
+mxnet.contrib.amp, say), and distutils is the standard library's: together about a fifth
+of the import time (python -X importtime).
 """
+import importlib
+import importlib.util
 import os
 import sys
+import types
 
 import gpu_build
 
@@ -32,7 +43,59 @@ else:
 # noise to a user, so off unless asked for
 os.environ.setdefault('MXNET_SUBGRAPH_VERBOSE', '0')
 
+# One copy of MXNet's CPU temporary workspace instead of 4: the copies let operators run in parallel, but
+# this port runs one operator at a time, and oneDNN's reorders of the 600x400 feature maps make each copy
+# tens of MB (benchmarks/memory.py: 110 MB less at 600x400, the same numbers).
+os.environ.setdefault('MXNET_CPU_TEMP_COPY', '1')
+
+
+class LazyPackage(types.ModuleType):
+    """A placeholder for one of MXNet's packages that the run does not need: its submodules import
+    as usual (`from mxnet.contrib import amp` loads amp alone); any other attribute imports the
+    real package first."""
+
+    def __getattr__(self, name):
+        if name.startswith('__'):
+            raise AttributeError(name)
+        if self.__dict__.get('__path__'):
+            try:
+                return importlib.import_module('%s.%s' % (self.__name__, name))
+            except ModuleNotFoundError:
+                pass
+        if '_real' not in self.__dict__:
+            del sys.modules[self.__name__]
+            self._real = importlib.import_module(self.__name__)
+        return getattr(self._real, name)
+
+
+def defer_unused_mxnet_parts():
+    """Before `import mxnet`: LazyPackages for mxnet.contrib, mxnet.gluon and mxnet.test_utils
+    (see the docstring). MXNet's operator registration fills mxnet.contrib.ndarray and
+    mxnet.contrib.symbol (two empty namespaces) while it loads, so those two are made here."""
+    spec = importlib.util.find_spec('mxnet')
+    if spec is None or 'mxnet' in sys.modules:
+        return
+    root = os.path.dirname(spec.origin)
+    for name, is_package in (('contrib', True), ('gluon', True), ('test_utils', False)):
+        placeholder = LazyPackage('mxnet.' + name)
+        if is_package:
+            placeholder.__path__ = [os.path.join(root, name)]
+        sys.modules[placeholder.__name__] = placeholder
+    for name in ('ndarray', 'symbol'):
+        namespace = types.ModuleType('mxnet.contrib.' + name)
+        namespace.__all__ = []
+        sys.modules[namespace.__name__] = namespace
+        setattr(sys.modules['mxnet.contrib'], name, namespace)
+    if 'distutils' not in sys.modules:
+        try:
+            import _distutils_hack  # setuptools' shim, installed by a .pth file
+            _distutils_hack.remove_shim()
+        except (ImportError, AttributeError):
+            pass
+
+
 gpu_build.preload_cuda_libraries()  # the GPU build only: its CUDA libraries, from the nvidia-* wheels
+defer_unused_mxnet_parts()
 
 try:
     import mxnet as mx  # noqa: F401

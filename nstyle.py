@@ -36,6 +36,7 @@ with quiet_ctrl_c_while_importing():  # MXNet and scikit-image take seconds to l
     from neural_style.memory import check_sizes_fit
     from neural_style.optimizers import optimize
     from neural_style.outputs import output_run
+    from neural_style.presets import PRESETS, describe_preset, preset_defaults
     from neural_style.ray_batch import run_jobs_on_ray
     from neural_style.reporter import EpochReporter, RunOutput
     from neural_style.style_flags import (add_style_flags, available_models, finish_style_args,  # noqa: F401
@@ -47,6 +48,15 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
                                             '(Gatys et al. 2015), with MXNet')
     add_style_flags(parser)
     add_cluster_flags(parser, 'the rows of --jobs')
+    parser.add_argument('--preset', choices=sorted(PRESETS), default=None,
+                        help='a named set of defaults: fast (--optimizer lbfgs --max-num-epochs 150) reaches the '
+                             'objective of the original\'s default run several times sooner; any flag given '
+                             'explicitly wins')
+    # a preset changes the defaults, so the flags are read twice: for --preset (and the long edge its
+    # defaults depend on), then with its defaults in place
+    known, _ = parser.parse_known_args(arglist)
+    if known.preset:
+        parser.set_defaults(**preset_defaults(known.preset, known.max_long_edge))
     return finish_style_args(parser, parser.parse_args(arglist))  # None: sys.argv
 
 
@@ -99,6 +109,8 @@ def optimize_stages(args, stages, inputs, start, callback):
                 if img is None:  # the first stage starts from --init, the others from the stage before
                     img = initial_image(args, content_np, init_pixels, dev)
                     logging.info('start training arguments %s', args)
+                    if args.preset:
+                        logging.info('--preset %s: %s (flags given explicitly win)', args.preset, describe_preset(args))
                 else:
                     img = mx.nd.array(resized_network_image(img.asnumpy(), content_np.shape[2:]), ctx=dev)
                 reporter = EpochReporter(args, RunOutput(final_fn, colors_from, callback, interrupted), epochs_done,

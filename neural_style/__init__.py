@@ -26,6 +26,8 @@ comparison tools), one role a module:
     temporal    the temporal loss term and the temporal error (flicker)
     frames_folder    a stylised video's frames folder: settings, resuming    (no MXNet)
     frame_stylizers  frame after frame: by optimisation, or with the generators
+    presets     --preset NAME: named sets of flag defaults (fast)            (no MXNet)
+    heap        giving freed memory back to the system (malloc_trim)        (no MXNet)
 
 end_to_end (feed-forward generators):
     generators          the symbols: the original's gen_v4, gen_v3 and their chain; Johnson's network

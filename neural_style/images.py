@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 from skimage import color, img_as_ubyte, transform
-from skimage.restoration import denoise_tv_chambolle
 
 from . import job_files
 from .flags import NstyleError, input_file_problem
@@ -280,6 +279,9 @@ def SaveImage(img, filename, remove_noise=0., colors_from=None):
     logging.info('save output to %s', filename)
     out = PostprocessImage(img)
     if remove_noise != 0.0:
+        # imported here, at the first checkpoint: skimage.restoration imports scipy.stats and more, a
+        # second of start-up that a run without denoising never needs
+        from skimage.restoration import denoise_tv_chambolle
         # denoise_tv_chambolle returns floats in [0, 1]; JPEG wants 8 bits
         out = img_as_ubyte(denoise_tv_chambolle(out, weight=remove_noise, channel_axis=-1))
     if colors_from is not None:  # last, so that what is written has exactly the content's chroma

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import images, mrf
 from .flags import NstyleError
+from .heap import return_freed_memory
 from .losses import content_target_name, feature_positions, get_loss, get_tv_grad_executor, style_gram_symbol, tv_energy
 
 # The model, its weights and where it runs: what every executor of a run is bound with. cache: a dict
@@ -93,8 +94,11 @@ def stage_inputs(args, model_module, long_edge, long_edge_flag='--max-long-edge'
 def bound_executor(net, outputs, size):
     """net.module.get_executor(*outputs, ...). In batch mode (net.cache['executors'] exists) it is
     reused when a job before bound the same graph at the same size: binding allocates the
-    activations. The last few stay, so that memory stays bounded; a single
-    run keeps none (the target executor is freed before the loop, as in the original)."""
+    activations. The last few stay, so that memory stays bounded; a single run keeps none (the
+    target executor is freed before the loss executor binds). The target executor is bound with the
+    input's gradient too, though it only runs forward: bound without (grad_req 'null'), its second
+    forward pass (a second style image) gave wrong Gram matrices (tests/test_styles.py), and it
+    saved no memory (benchmarks/memory.py: oneDNN's buffers, not MXNet's plan, dominate)."""
     executors = net.cache.get('executors')
     if executors is None:
         return net.module.get_executor(*outputs, size, net.dev, net.params, dtype=net.dtype)
@@ -190,6 +194,7 @@ def build_loss(args, net, inputs):
         style, content = net.module.get_symbol(style_layers, content_layers, pooling=args.pooling)
         gram, gscale = style_gram_symbol(size, style) if style is not None and not use_mrf else (None, [])
     style_array, content_array = compute_targets(net, (style, gram, content), inputs)
+    return_freed_memory()  # the target executor's activations, before the loss executor allocates its own
     # the style patches before the loss executor is bound: the executor that computes them is gone by then
     style_patches = mrf_style_patches(args, net, style, inputs) if use_mrf else None
 

@@ -37,7 +37,11 @@ def optimize_steps(args, loss, img, reporter):
     optimizer = step_optimizer(args)
     optim_state = optimizer.create_state(0, img)
 
+    # one buffer each, written in place every epoch (out=): an epoch allocates no image-sized arrays, so
+    # the heap does not fragment as the run goes on; broadcast_add and broadcast_sub are what + and - do
     old_img = img.copyto(img.context)
+    step_gradient = mx.nd.zeros(img.shape, ctx=img.context)
+    change = mx.nd.zeros(img.shape, ctx=img.context)
     clip_norm = 1 * np.prod(img.shape)
     epochs_done = 0
     for e in range(reporter.first_epoch, reporter.last_epoch):
@@ -50,11 +54,13 @@ def optimize_steps(args, loss, img, reporter):
             model_executor.data_grad[:] *= clip_norm / gnorm
 
         terms = terms_gradient(loss)
-        optimizer.update(0, img, model_executor.data_grad + terms if terms is not None else model_executor.data_grad,
-                         optim_state)
+        if terms is not None:
+            mx.nd.broadcast_add(model_executor.data_grad, terms, out=step_gradient)
+        optimizer.update(0, img, step_gradient if terms is not None else model_executor.data_grad, optim_state)
         epochs_done += 1
-        eps = (mx.nd.norm(old_img - img) / mx.nd.norm(img)).asscalar()
-        old_img = img.copyto(img.context)
+        mx.nd.broadcast_sub(old_img, img, out=change)
+        eps = (mx.nd.norm(change) / mx.nd.norm(img)).asscalar()
+        img.copyto(old_img)
         logging.info('epoch %d, relative change %f', e, eps)
         reporter.check_finite(np.isfinite(eps), e, 'image', 'a smaller --lr or smaller loss weights')
         if eps < args.stop_eps:

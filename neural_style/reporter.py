@@ -7,6 +7,7 @@ import time
 
 from . import images
 from .flags import NstyleError
+from .heap import return_freed_memory
 from .interrupts import stop_if_interrupted
 
 # Where a run's images go and who hears of them: final.jpg's path, the content colours the written
@@ -49,6 +50,7 @@ class EpochReporter:
         """After `epoch` epochs (counted from the run's start): the checkpoint every --save-epochs with
         its progress line, the losses every --print-epochs, then the callback. losses() gives the
         epoch's named losses (weighted_losses); it is called only when they are logged."""
+        return_freed_memory()  # so that the resident set does not creep up epoch by epoch
         args = self.args
         cbdata = {'eps': eps, 'epoch': epoch}
         named = None

@@ -41,6 +41,7 @@ MRF_FLAGS = [('--style-loss', str, 'gram'), ('--mrf-layers', list, ['relu3_1', '
              ('--mrf-stride', int, 2), ('--mrf-weight', float, 1.0), ('--mrf-rematch-every', int, 1)]  # issue 13
 NEW_FLAGS += MRF_FLAGS
 NEW_FLAGS += [('--ray', str, None), ('--cpus-per-job', float, 1), ('--gpus-per-job', float, 0)]  # issue 14
+NEW_FLAGS += [('--preset', str, None)]  # issue 15
 
 
 def dest(flag):
