@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from machine import cpu_model  # noqa: E402  (benchmarks/, this script's folder)
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 WEIGHTS = None  # the random weights file the workers load (make_weights)
@@ -250,14 +251,6 @@ def print_row(row, flush=False):
              port['start_up_s'], port['start_to_first_epoch_s'], port['peak_rss_mb']), flush=flush)
 
 
-def cpu_model():
-    try:
-        for line in open('/proc/cpuinfo'):
-            if line.startswith('model name'):
-                return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 if __name__ == '__main__':

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from machine import cpu_model  # noqa: E402  (benchmarks/, this script's folder)
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 LOSSES = {'gram': [], 'mrf': ['--style-loss', 'mrf']}
@@ -116,11 +117,6 @@ def run_worker(*arguments):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def cpu_model():
-    for line in open('/proc/cpuinfo'):
-        if line.startswith('model name'):
-            return line.split(':', 1)[1].strip()
-    return 'unknown CPU'
 
 
 def main():

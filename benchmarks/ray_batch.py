@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from machine import cpu_model  # noqa: E402  (benchmarks/, this script's folder)
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 CONTENT = os.path.join(HERE, 'input', 'IMG_4343.jpg')
@@ -34,9 +35,6 @@ CONFIGURATIONS = [
 ALL_THREADS = ('batch mode, 1 process, 2 threads', [], None, None)  # --all-threads
 
 
-def cpu_model():
-    with open('/proc/cpuinfo') as f:
-        return next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), '?')
 
 
 def write_jobs(folder, count):

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from machine import cpu_model, has_bf16  # noqa: E402  (benchmarks/, this script's folder)
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 sys.path.insert(0, HERE)
@@ -196,15 +197,8 @@ def run_recipe(size, params, recipe, dtype, options, target=None, run_to_end=Fal
 
 # ---------------------------------------------------------------- the table
 
-def cpu_model():
-    for line in open('/proc/cpuinfo'):
-        if line.startswith('model name'):
-            return line.split(':', 1)[1].strip()
-    return 'unknown CPU'
 
 
-def has_bf16():
-    return 'avx512_bf16' in open('/proc/cpuinfo').read()
 
 
 def passes_text(passes):
