@@ -179,7 +179,9 @@ def worker_main(size, options):
             'trace': state['trace'], 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def run_recipe(size, params, recipe, dtype, options, target=None, run_to_end=False):
+def run_recipe(size, params, what, options, target=None, run_to_end=False):
+    """One recipe's run in a fresh process; what: (the recipe's flags, the dtype)."""
+    recipe, dtype = what
     command = [sys.executable, __file__, '--worker', '%dx%d' % size, '--params', params, '--recipe', recipe,
                '--dtype', dtype, '--eval-every', str(options.eval_every if target is not None else
                                                       options.default_eval_every),
@@ -275,7 +277,7 @@ def main():
             default = {'seconds': float(seconds), 'passes': {label: int(passes)}, 'objective': float(objective),
                        'peak_rss_mb': float(peak), 'reused': True}
         else:
-            default = run_recipe(size, params, '', 'float32', options)
+            default = run_recipe(size, params, ('', 'float32'), options)
         report['rows'].append({'size': label, 'recipe': RECIPES[0][0], 'dtype': 'float32', 'run': default})
         if 'error' in default:
             print(row_text(label, RECIPES[0][0], 'float32', default, default), flush=True)
@@ -283,7 +285,7 @@ def main():
         default['reached'] = True
         print(row_text(label, RECIPES[0][0], 'float32', default, default), flush=True)
         for name, dtype in runs:
-            run = run_recipe(size, params, templates[name], dtype, options, target=default['objective'],
+            run = run_recipe(size, params, (templates[name], dtype), options, target=default['objective'],
                              run_to_end=name in RUN_TO_END)
             report['rows'].append({'size': label, 'recipe': name, 'dtype': dtype, 'run': run})
             print(row_text(label, name, dtype, run, default), flush=True)

@@ -94,7 +94,7 @@ EVERY_FLAG = {
     '--style-loss': ('mrf', 'mrf'), '--mrf-layers': ('relu2_1,relu5_1', ['relu2_1', 'relu5_1']),
     '--mrf-patch-size': ('5', 5), '--mrf-stride': ('1', 1), '--mrf-weight': ('0.25', 0.25),
     '--mrf-rematch-every': ('10', 10),
-    '--ray': ('auto', 'auto'), '--cpus-per-job': ('2', 2.0), '--gpus-per-job': ('0.5', 0.5),
+    '--preset': ('fast', 'fast'), '--ray': ('auto', 'auto'), '--cpus-per-job': ('2', 2.0), '--gpus-per-job': ('0.5', 0.5),
 }
 
 
@@ -103,9 +103,12 @@ def test_every_flag_parses(flag):
     text, expected = EVERY_FLAG[flag]
     args = nstyle.get_args([flag] + ([text] if text is not None else []))
     assert getattr(args, dest(flag)) == expected
-    others = nstyle.get_args([])
+    others = vars(nstyle.get_args([]))
+    if flag == '--preset':  # a preset is other defaults: exactly those of its table
+        from neural_style.presets import preset_defaults
+        others.update(preset_defaults('fast', others['max_long_edge']))
     assert {k: v for k, v in vars(args).items() if k != dest(flag) and k != 'lr'} == \
-           {k: v for k, v in vars(others).items() if k != dest(flag) and k != 'lr'}
+           {k: v for k, v in others.items() if k != dest(flag) and k != 'lr'}
 
 
 def test_every_flag_is_in_the_table():
