@@ -64,8 +64,8 @@ def list_checkpoints(model_dir, kind):
 def find_kind(model_dir, flag='--model-dir'):
     """Which generator model_dir holds: its generator.json, else the layout of its files."""
     if not os.path.isdir(model_dir):
-        raise NstyleError('%s %s: no such folder; run ./download.sh for the published generators, or '
-                          'end_to_end/boost_train.py to train some' % (flag, model_dir))
+        raise NstyleError('%s %s: no such folder; run ./download.sh --end-to-end for the published generators '
+                          '(model/end_to_end), or end_to_end/boost_train.py to train some' % (flag, model_dir))
     kind_file = os.path.join(model_dir, KIND_FILE)
     if os.path.isfile(kind_file):
         try:
