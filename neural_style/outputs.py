@@ -13,6 +13,7 @@ import signal
 import socket
 import stat
 import sys
+import time
 
 from . import job_files
 from .flags import STOP_SIGNALS, NstyleError
@@ -59,6 +60,17 @@ def read_holder(fd):
     return os.pread(fd, 1000, 0).decode('utf-8', 'replace').strip()
 
 
+def holder_once_written(fd):
+    """The holder's line; a run that took the lock a moment ago writes it just after, so give it
+    half a second before saying only 'starting up'."""
+    for _ in range(10):
+        holder = read_holder(fd)
+        if holder:
+            return holder
+        time.sleep(0.05)
+    return ''
+
+
 def acquire_lock(folder, flag):
     """The open, locked descriptor of folder's lock file. flock, not the file's existence, is the
     lock: the kernel releases it when its process dies however it dies (kill -9, a crash), so a
@@ -73,7 +85,7 @@ def acquire_lock(folder, flag):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = read_holder(fd)
+            holder = holder_once_written(fd)
             os.close(fd)
             raise NstyleError('%s %s is in use by another run (%s); wait for it to end or choose another %s'
                               % (flag, folder, holder or 'starting up', flag)) from None

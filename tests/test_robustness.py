@@ -230,7 +230,7 @@ def test_two_runs_started_together_into_one_folder_one_wins(tmp_path, small, vgg
     statuses = sorted(status for status, _ in results)
     assert statuses == [0, 1], results
     loser = next(stderr for status, stderr in results if status == 1)
-    assert re.search(r'nstyle.py: error: --output_dir \S+ (is in use by another run \(PID \d+|already holds results '
+    assert re.search(r'nstyle.py: error: --output_dir \S+ (is in use by another run \((PID \d+|starting up\))|already holds results '
                      r'of an earlier run \(final.jpg\))', loser), loser[-2000:]
     assert sorted(os.listdir(out)) == ['final.jpg']
 
