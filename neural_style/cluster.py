@@ -28,8 +28,10 @@ Job = collections.namedtuple('Job', ['name', 'label', 'claim', 'data'])
 # What the driver does around each job, on its own machine. prepare(job) -> the payload sent to a
 # worker (reading the inputs); finish(job, result) -> the text the "done" line ends with (writing
 # the outputs). Either raises NstyleError to fail the job. log_each: a log line per job (False for
-# many short jobs, such as video frames: the bar says enough).
-Driver = collections.namedtuple('Driver', ['prepare', 'finish', 'log_each'])
+# many short jobs, such as video frames: the bar says enough). summary([(job, message), ...]) -> how
+# the last line tells the failed jobs (None: their names), so that a tool's summary on the cluster
+# reads as it does on one machine.
+Driver = collections.namedtuple('Driver', ['prepare', 'finish', 'log_each', 'summary'], defaults=[None])
 # What each worker reserves: CPUs (also its threads) and GPUs.
 Resources = collections.namedtuple('Resources', ['cpus', 'gpus'])
 
@@ -197,6 +199,7 @@ class Batch:
         self.running = {}  # result ref -> (job, Worker, start time, payload)
         self.attempts = collections.Counter()
         self.done, self.failed = [], []
+        self.messages = {}  # job name -> why it failed
         self.bar = bar
         self.payloads = {}  # job name -> payload, kept for a retry
 
@@ -213,6 +216,7 @@ class Batch:
 
     def fail(self, job, message):
         self.failed.append(job)
+        self.messages[job.name] = str(message)
         logging.error('%s failed: %s', job.label, message)
         self.bar.update(1)
         self.show()
@@ -267,10 +271,16 @@ def run_on_cluster(ray, jobs, work, driver, resources):
             raise
         finally:  # the workers go with the batch, whatever ended it
             pool.kill_all([worker.actor for _, worker, *_ in batch.running.values()])
+    failed = [(job, batch.messages[job.name]) for job in sorted(batch.failed, key=jobs.index)]
     logging.info('jobs: %d of %d done in %s%s', len(batch.done), len(jobs), duration(time.time() - start),
-                 '; failed: %s' % ', '.join(job.name for job in sorted(batch.failed, key=jobs.index))
-                 if batch.failed else '')
+                 '; ' + failed_text(driver, failed) if failed else '')
     return 1 if batch.failed else 0
+
+
+def failed_text(driver, failed):
+    if driver.summary is not None:
+        return driver.summary(failed)
+    return 'failed: %s' % ', '.join(job.name for job, _ in failed)
 
 
 def dispatch(batch, pool, driver):

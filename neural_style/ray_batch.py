@@ -11,7 +11,8 @@ import io
 import os
 
 from . import cluster, job_files
-from .batch import JobArgumentError, check_distinct_outputs, failure_line, job_args, job_label, read_jobs
+from .batch import (JobArgumentError, check_distinct_outputs, failure_line, failure_summary, job_args, job_label,
+                    read_jobs)
 from .flags import NstyleError
 from .images import check_image_file, style_image_paths
 from .loss_setup import params_key
@@ -26,7 +27,7 @@ def run_jobs_on_ray(args, shared_argv, get_args, train):
     cluster.import_ray()  # before anything else: without Ray, one line that says how to install it
     rows = read_jobs(args.jobs)
     check_distinct_outputs(args.jobs, rows, shared_argv, get_args)  # as batch mode: before any work
-    jobs = []
+    jobs, places = [], {}  # places: job name -> (its number, its line in the file)
     for index, (line, row) in enumerate(rows, start=1):
         try:
             parsed = job_args(get_args, shared_argv, row)
@@ -34,11 +35,15 @@ def run_jobs_on_ray(args, shared_argv, get_args, train):
             parsed = error
         claim = os.path.abspath(parsed.output_dir or '.') if not isinstance(parsed, Exception) else None
         jobs.append(cluster.Job('job %d' % index, job_label(index, len(rows), args.jobs, line), claim, parsed))
+        places[jobs[-1].name] = (index, line)
+
+    def summary(failed):  # batch mode's: the first few, and every failed row in FILE.failed.csv
+        return failure_summary(args.jobs, rows, [places[job.name] + (message,) for job, message in failed])
     resources = cluster.Resources(args.cpus_per_job, args.gpus_per_job)
     with cluster.ray_cluster(args.ray) as ray:
         driver = DriverSide(ray, resources)
         return cluster.run_on_cluster(ray, jobs, WorkerSide(train),
-                                      cluster.Driver(driver.prepare, driver.finish, log_each=True), resources)
+                                      cluster.Driver(driver.prepare, driver.finish, True, summary), resources)
 
 
 class DriverSide:

@@ -107,10 +107,17 @@ def test_a_missing_image_fails_alone(both_batches):
                       % (jobs, tmp / 'missing.jpg', os.getcwd())]
     for error in errors:  # as batch mode says them
         assert error.replace(str(tmp / 'ray'), str(tmp / 'serial')).replace(os.getcwd(), PROJECT) in serial.stderr
-    assert sorted(os.listdir(tmp / 'ray')) == ['a', 'c', 'd', 'jobs.csv']  # b: failed before its folder was made
+    # b: failed before its folder was made; its row, with its error, is in jobs.failed.csv as batch mode writes it
+    assert sorted(os.listdir(tmp / 'ray')) == ['a', 'c', 'd', 'jobs.csv', 'jobs.failed.csv']
+    assert (tmp / 'ray' / 'jobs.failed.csv').read_text().replace(str(tmp / 'ray'), str(tmp / 'serial')) == \
+        (tmp / 'serial' / 'jobs.failed.csv').read_text()
     summary = [message for _, message in log if message.startswith('jobs: ')]
-    assert len(summary) == 1 and summary[0].startswith('jobs: 3 of 4 done in ') and summary[0].endswith(
-        '; failed: job 2')
+    assert len(summary) == 1 and summary[0].startswith('jobs: 3 of 4 done in ')
+    serial_summary = next(line for line in serial.stderr.splitlines() if 'jobs: 3 of 4 done in ' in line)
+    # the same words after the duration: '; 1 failed: job 2 (line 3: --content-image ...); every failed row ...'
+    tail = summary[0].split(';', 1)[1]
+    assert tail.startswith(' 1 failed: job 2 (line 3: --content-image ') and 'jobs.failed.csv' in tail
+    assert serial_summary.endswith(tail.replace(str(tmp / 'ray'), str(tmp / 'serial')).replace(os.getcwd(), PROJECT))
     assert any(message.startswith('Ray cluster: 1 node, 2 CPUs, 0 GPUs: 2 workers of 1 CPU') for _, message in log)
 
 
