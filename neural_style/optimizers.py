@@ -155,7 +155,8 @@ def optimize_lbfgs(args, loss, img, reporter):
         try:
             result = scipy.optimize.minimize(value_and_gradient, iterate, jac=True, method='L-BFGS-B',
                                              callback=after_iteration,
-                                             options={'maxfun': budget - evaluations, 'maxiter': budget})
+                                             options={'maxfun': budget - evaluations, 'maxiter': budget,
+                                                      'maxcor': args.lbfgs_num_correction})
             reason = result.message
         except LossChanged:
             continue  # from the iterate where the loss changed, with no memory of the old one

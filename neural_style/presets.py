@@ -12,7 +12,7 @@ the objective). --dtype bfloat16 on top, where the CPU has AVX512-BF16, makes ea
 # flag (argparse dest) -> default; '{half}' and '{edge}' in a value are half the long edge and the
 # long edge (--max-long-edge, given or default), so that a preset fits any size
 PRESETS = {
-    'fast': {'optimizer': 'lbfgs', 'max_num_epochs': 150},
+    'fast': {'optimizer': 'lbfgs', 'init': 'content', 'lbfgs_num_correction': 20, 'max_num_epochs': 80},
 }
 
 

@@ -130,6 +130,10 @@ def add_style_flags(parser, leave_out=()):
                              'scipy\'s L-BFGS-B on the losses plus the TV energy, unclipped, --max-num-epochs '
                              'counting its function evaluations, each iteration logged as an epoch, stopping '
                              'on scipy\'s tests instead of --stop-eps')
+    parser.add_argument('--lbfgs-num-correction', type=POSITIVE_INT, default=10,
+                        help='with --optimizer lbfgs: how many past steps L-BFGS remembers (scipy\'s maxcor, '
+                             'neural-style\'s -lbfgs_num_correction); more take fewer evaluations to a result '
+                             'and up to 2 x N copies of the image in float64 of memory (default: 10, scipy\'s)')
     parser.add_argument('--style-loss', choices=['gram', 'mrf'], default='gram',
                         help='the style loss: gram, the Gram matrices of --style-layers (Gatys et al., the '
                              'original); mrf, every k x k patch of the result\'s features at --mrf-layers pulled '

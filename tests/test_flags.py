@@ -36,7 +36,7 @@ NEW_FLAGS += OPTION_FLAGS + [('--dtype', str, 'float32')]  # issue 3
 STYLE_FLAGS = [('--style-blend-weights', list, None), ('--style-scale', float, 1.0),
                ('--original-colors', bool, False), ('--pooling', str, 'avg')]
 NEW_FLAGS += STYLE_FLAGS
-NEW_FLAGS += [('--optimizer', str, 'nag'), ('--print-epochs', int, 0)]
+NEW_FLAGS += [('--optimizer', str, 'nag'), ('--lbfgs-num-correction', int, 10), ('--print-epochs', int, 0)]
 MRF_FLAGS = [('--style-loss', str, 'gram'), ('--mrf-layers', list, ['relu3_1', 'relu4_1']), ('--mrf-patch-size', int, 3),
              ('--mrf-stride', int, 2), ('--mrf-weight', float, 1.0), ('--mrf-rematch-every', int, 1)]  # issue 13
 NEW_FLAGS += MRF_FLAGS
@@ -93,7 +93,7 @@ EVERY_FLAG = {
     '--pooling': ('max', 'max'), '--optimizer': ('adam', 'adam'), '--print-epochs': ('4', 4),
     '--style-loss': ('mrf', 'mrf'), '--mrf-layers': ('relu2_1,relu5_1', ['relu2_1', 'relu5_1']),
     '--mrf-patch-size': ('5', 5), '--mrf-stride': ('1', 1), '--mrf-weight': ('0.25', 0.25),
-    '--mrf-rematch-every': ('10', 10),
+    '--mrf-rematch-every': ('10', 10), '--lbfgs-num-correction': ('50', 50),
     '--preset': ('fast', 'fast'), '--ray': ('auto', 'auto'), '--cpus-per-job': ('2', 2.0), '--gpus-per-job': ('0.5', 0.5),
 }
 

@@ -10,6 +10,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import optimize as scipy_optimize
 from skimage import io
 
 import model_vgg19
@@ -314,3 +315,29 @@ def test_print_epochs_off_by_default(small, vgg_params, tmp_path, caplog):
     with caplog.at_level('INFO'):
         nstyle.train_nstyle(args_for(small, vgg_params, tmp_path, '--max-num-epochs', '3'))
     assert len(epoch_lines(caplog.text)) == 3 and not LOSS_LINE.search(caplog.text)
+
+
+def test_lbfgs_num_correction_is_the_history_scipy_keeps(small, vgg_params, params, tmp_path):
+    """The iterates of a run with --lbfgs-num-correction 3 are those of scipy's L-BFGS-B called
+    directly on the same objective with maxcor=3, and not those of scipy's default history (10)."""
+    calls = []
+    args = args_for(small, vgg_params, tmp_path, '--optimizer', 'lbfgs', '--max-num-epochs', '25',
+                    '--lbfgs-num-correction', '3', '--save-epochs', '1')
+    nstyle.train_nstyle(args, callback=calls.append)
+    ours = [call['img'].astype(np.float64).ravel() for call in calls]
+    objective, content, _ = objective_for(args, params)
+    start = nstyle.initial_image(args, content, None, mx.cpu()).asnumpy().astype(np.float64).ravel()
+
+    def direct(maxcor):
+        iterates = []
+        scipy_optimize.minimize(lambda x: objective(x)[:2], start, jac=True, method='L-BFGS-B',
+                                callback=lambda x: iterates.append(x.copy()),
+                                options={'maxcor': maxcor, 'maxiter': len(ours)})
+        return iterates
+
+    count = len(ours) - 1  # the last iteration may have been cut short by the budget
+    assert count >= 6  # past the 3 remembered steps, where the two histories part
+    for mine, theirs in zip(ours[:count], direct(3)):
+        assert np.allclose(mine, theirs, rtol=1e-3, atol=1e-2 * np.abs(theirs).max())
+    default_history = direct(10)[count - 1]
+    assert not np.allclose(ours[count - 1], default_history, rtol=1e-3, atol=1e-2 * np.abs(default_history).max())

@@ -5,11 +5,12 @@ import nstyle
 from conftest import run_nstyle
 
 
-def test_fast_sets_lbfgs_with_its_budget():
+def test_fast_sets_lbfgs_from_the_content_with_its_budget():
     args = nstyle.get_args(['--preset', 'fast'])
-    assert (args.optimizer, args.multires, args.max_num_epochs, args.lr) == ('lbfgs', None, 150, None)
+    assert (args.optimizer, args.init, args.lbfgs_num_correction, args.multires, args.max_num_epochs, args.lr) == \
+        ('lbfgs', 'content', 20, None, 80, None)
     args = nstyle.get_args(['--max-long-edge', '301', '--preset', 'fast'])  # the order of the flags does not matter
-    assert (args.optimizer, args.max_long_edge, args.max_num_epochs) == ('lbfgs', 301, 150)
+    assert (args.optimizer, args.max_long_edge, args.max_num_epochs) == ('lbfgs', 301, 80)
 
 
 def test_a_preset_value_may_follow_the_long_edge(monkeypatch):
@@ -20,19 +21,22 @@ def test_a_preset_value_may_follow_the_long_edge(monkeypatch):
 
 def test_flags_given_explicitly_win_over_the_preset():
     args = nstyle.get_args(['--preset', 'fast', '--optimizer', 'nag', '--max-num-epochs', '7'])
-    assert (args.optimizer, args.max_num_epochs, args.lr) == ('nag', 7, 0.001)
-    assert nstyle.describe_preset(args) == '--optimizer nag --max-num-epochs 7'
+    assert (args.optimizer, args.max_num_epochs, args.lr, args.init) == ('nag', 7, 0.001, 'content')
+    assert nstyle.describe_preset(args) == ('--optimizer nag --init content --lbfgs-num-correction 20 '
+                                            '--max-num-epochs 7')
     # without --preset nothing changes: the original's defaults
     args = nstyle.get_args([])
-    assert (args.optimizer, args.multires, args.max_num_epochs, args.preset) == ('nag', None, 1000, None)
+    assert (args.optimizer, args.multires, args.max_num_epochs, args.preset, args.init) == \
+        ('nag', None, 1000, None, 'noise')
 
 
 def test_a_fast_run_logs_its_flags_and_runs_lbfgs(tmp_path, vgg_params):
     result = run_nstyle(['--gpu', '-1', '--preset', 'fast', '--max-long-edge', '48', '--max-num-epochs', '3',
                          '--seed', '0', '--vgg-params', vgg_params, '--output_dir', tmp_path])
     assert result.returncode == 0, result.stderr
-    assert '--preset fast: --optimizer lbfgs --max-num-epochs 3 (flags given explicitly win)' in result.stderr
-    # L-BFGS ran with the explicit budget of 3 function evaluations, not the preset's 150
+    assert ('--preset fast: --optimizer lbfgs --init content --lbfgs-num-correction 20 --max-num-epochs 3 '
+            '(flags given explicitly win)') in result.stderr
+    # L-BFGS ran with the explicit budget of 3 function evaluations, not the preset's 80
     stopped = re.findall(r'L-BFGS stopped after (\d+) iterations and (\d+) function evaluations', result.stderr)
     assert len(stopped) == 1 and int(stopped[0][1]) == 3
     assert (tmp_path / 'final.jpg').exists()
