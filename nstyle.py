@@ -49,9 +49,9 @@ def get_args(arglist=None, parser_class=OneLineErrorParser):
     add_style_flags(parser)
     add_cluster_flags(parser, 'the rows of --jobs')
     parser.add_argument('--preset', choices=sorted(PRESETS), default=None,
-                        help='a named set of defaults: fast (--optimizer lbfgs --max-num-epochs 150) reaches the '
-                             'objective of the original\'s default run several times sooner; any flag given '
-                             'explicitly wins')
+                        help='a named set of defaults: fast (--optimizer lbfgs --init content '
+                             '--lbfgs-num-correction 20 --max-num-epochs 80) reaches the objective of the '
+                             'original\'s default run several times sooner; any flag given explicitly wins')
     # a preset changes the defaults, so the flags are read twice: for --preset (and the long edge its
     # defaults depend on), then with its defaults in place
     known, _ = parser.parse_known_args(arglist)
