@@ -22,33 +22,16 @@ import pytest
 from PIL import Image
 from skimage import transform
 
-from conftest import CONTENT, PROJECT, STYLE, run_nstyle
+from conftest import LONG_EDGE, PROJECT, describe, run_nstyle
 from weights import save_params
 
 TIMEOUT = 120
-LONG_EDGE = 32
-
-
-@pytest.fixture(scope='module')
-def small(tmp_path_factory):
-    """Small JPEG copies of the sample images: {'content': path (90x60), 'style': path}."""
-    folder = tmp_path_factory.mktemp('inputs')
-    paths = {}
-    for role, source, size in (('content', CONTENT, (90, 60)), ('style', STYLE, (64, 50))):
-        paths[role] = str(folder / ('%s.jpg' % role))
-        with Image.open(source) as img:
-            img.convert('RGB').resize(size, Image.Resampling.LANCZOS).save(paths[role], quality=95)
-    return paths
 
 
 def base_args(out_dir, vgg_params, small, epochs=1):
     return ['--gpu', '-1', '--max-long-edge', LONG_EDGE, '--max-num-epochs', epochs, '--seed', 0,
             '--content-image', small['content'], '--style-image', small['style'],
             '--vgg-params', vgg_params, '--output_dir', out_dir]
-
-
-def describe(proc):
-    return 'exit %s\n--- stdout\n%s\n--- stderr\n%s' % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
 
 
 def one_line_error(proc, code=1, prog='nstyle.py'):
