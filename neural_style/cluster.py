@@ -198,8 +198,8 @@ class Batch:
         self.pending = collections.deque(jobs)
         self.running = {}  # result ref -> (job, Worker, start time, payload)
         self.attempts = collections.Counter()
-        self.done, self.failed = [], []
-        self.messages = {}  # job name -> why it failed
+        self.done = []
+        self.failed = []  # (job, why it failed)
         self.bar = bar
         self.payloads = {}  # job name -> payload, kept for a retry
 
@@ -215,8 +215,7 @@ class Batch:
         return None
 
     def fail(self, job, message):
-        self.failed.append(job)
-        self.messages[job.name] = str(message)
+        self.failed.append((job, str(message)))
         logging.error('%s failed: %s', job.label, message)
         self.bar.update(1)
         self.show()
@@ -271,7 +270,7 @@ def run_on_cluster(ray, jobs, work, driver, resources):
             raise
         finally:  # the workers go with the batch, whatever ended it
             pool.kill_all([worker.actor for _, worker, *_ in batch.running.values()])
-    failed = [(job, batch.messages[job.name]) for job in sorted(batch.failed, key=jobs.index)]
+    failed = sorted(batch.failed, key=lambda failure: jobs.index(failure[0]))
     logging.info('jobs: %d of %d done in %s%s', len(batch.done), len(jobs), duration(time.time() - start),
                  '; ' + failed_text(driver, failed) if failed else '')
     return 1 if batch.failed else 0
