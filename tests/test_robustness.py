@@ -22,16 +22,16 @@ import pytest
 from PIL import Image
 from skimage import transform
 
-from conftest import LONG_EDGE, PROJECT, describe, run_nstyle
+import conftest
+from conftest import PROJECT, describe, run_nstyle
 from weights import save_params
 
 TIMEOUT = 120
 
 
 def base_args(out_dir, vgg_params, small, epochs=1):
-    return ['--gpu', '-1', '--max-long-edge', LONG_EDGE, '--max-num-epochs', epochs, '--seed', 0,
-            '--content-image', small['content'], '--style-image', small['style'],
-            '--vgg-params', vgg_params, '--output_dir', out_dir]
+    """conftest's, seeded (a test's own --seed after it wins)."""
+    return conftest.base_args(out_dir, vgg_params, small, epochs) + ['--seed', 0]
 
 
 def one_line_error(proc, code=1, prog='nstyle.py'):
