@@ -20,21 +20,22 @@ import os
 import re
 import sys
 
-from neural_style.interrupts import quiet_ctrl_c_while_importing
+from neural_style.cli.signals import quiet_ctrl_c_while_importing
 
 with quiet_ctrl_c_while_importing():  # MXNet and scikit-image take seconds to load
-    import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
-    import mxnet as mx
+    from neural_style.mxnet_runtime import mx
     import numpy as np
     from skimage import transform
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     import model_vgg19
-    from neural_style import video_io
-    from neural_style.flags import NstyleError, OneLineErrorParser, checked, run_cli
-    from neural_style.images import read_rgb_image, to_network_input
-    from neural_style.losses import style_gram_symbol
-    from neural_style.temporal import temporal_error
+    from neural_style.video import clips as video_io
+    from neural_style.errors import NstyleError
+    from neural_style.cli.tool import OneLineErrorParser, run_cli
+    from neural_style.cli.flag_types import checked
+    from neural_style.files.images import read_rgb_image, to_network_input
+    from neural_style.gatys.losses import style_gram_symbol
+    from neural_style.video.temporal import temporal_error
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_REFERENCE = os.path.join(HERE, 'input', 'reference', '4343_starry_night.jpg')

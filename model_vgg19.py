@@ -7,11 +7,10 @@ import logging
 import os
 from collections import namedtuple
 
-import find_mxnet  # noqa: F401  (makes `import mxnet` work, or says how to install it)
-import mxnet as mx
+from neural_style.mxnet_runtime import mx
 import numpy as np
 
-from neural_style.flags import input_file_problem
+from neural_style.files.images import input_file_problem
 
 ConvExecutor = namedtuple('ConvExecutor', ['executor', 'data', 'data_grad', 'style', 'content', 'arg_dict'])
 

@@ -17,30 +17,29 @@ import logging
 import os
 import sys
 
-from neural_style.interrupts import quiet_ctrl_c_while_importing
+from neural_style.cli.signals import quiet_ctrl_c_while_importing
 
 with quiet_ctrl_c_while_importing():  # MXNet and scikit-image take seconds to load
-    import find_mxnet  # makes `import mxnet` work (or says how to install it) and sets the thread count
-    import mxnet as mx
+    from neural_style import mxnet_runtime
+    from neural_style.mxnet_runtime import mx
 
-    from neural_style.batch import run_jobs, without_jobs_flag
-    from neural_style.cluster import add_cluster_flags
-    from neural_style.device import available_memory, context_for, pick_context  # noqa: F401  (pick_context: tools')
-    from neural_style.flags import NstyleError, OneLineErrorParser, run_cli  # noqa: F401  (NstyleError: the tools')
-    from neural_style.images import (PostprocessImage, PreprocessContentImage, PreprocessStyleImage,  # noqa: F401
-                                     SaveImage, pixels_to_network, read_rgb_image, resized_network_image)
-    from neural_style.initial import initial_image, read_init_image
-    from neural_style.interrupts import ctrl_c_between_epochs
-    from neural_style.loss_setup import build_loss, load_network, stage_inputs
-    from neural_style.losses import get_loss, get_tv_grad_executor, style_gram_symbol  # noqa: F401  (the original's)
-    from neural_style.memory import check_sizes_fit
-    from neural_style.optimizers import optimize
-    from neural_style.outputs import output_run
-    from neural_style.presets import PRESETS, describe_preset, preset_defaults
-    from neural_style.ray_batch import run_jobs_on_ray
-    from neural_style.reporter import EpochReporter, RunOutput
-    from neural_style.style_flags import (add_style_flags, available_models, finish_style_args,  # noqa: F401
-                                          model_name)
+    from neural_style.cluster.batch import run_jobs, without_jobs_flag
+    from neural_style.cluster.ray_cluster import add_cluster_flags
+    from neural_style.mxnet_runtime import available_memory, context_for, pick_context  # noqa: F401  (pick_context: tools')
+    from neural_style.errors import NstyleError  # noqa: F401  (NstyleError: the tools')
+    from neural_style.cli.tool import OneLineErrorParser, run_cli
+    from neural_style.files.images import (PostprocessImage, PreprocessContentImage, PreprocessStyleImage, SaveImage, pixels_to_network, read_rgb_image, resized_network_image)
+    from neural_style.gatys.initial import initial_image, read_init_image
+    from neural_style.cli.signals import ctrl_c_between_epochs
+    from neural_style.gatys.loss import build_loss, load_network, stage_inputs
+    from neural_style.gatys.losses import get_loss, get_tv_grad_executor, style_gram_symbol  # noqa: F401  (the original's)
+    from neural_style.gatys.memory import check_sizes_fit
+    from neural_style.gatys.optimise import optimize
+    from neural_style.files.output_folder import output_run
+    from neural_style.cli.presets import PRESETS, describe_preset, preset_defaults
+    from neural_style.cluster.ray_batch import run_jobs_on_ray
+    from neural_style.gatys.reporter import EpochReporter, RunOutput
+    from neural_style.cli.gatys_flags import add_style_flags, available_models, finish_style_args, model_name
 
 
 def get_args(arglist=None, parser_class=OneLineErrorParser):
@@ -84,7 +83,7 @@ def train_nstyle(args, callback=None, cache=None):
     init_pixels = read_init_image(args)
     net = load_network(args, model_module, dev, cache)
     if dev.device_type == 'cpu':
-        logging.info('running on the CPU with %s threads (from %s)', find_mxnet.THREADS, find_mxnet.THREADS_SOURCE)
+        logging.info('running on the CPU with %s threads (from %s)', mxnet_runtime.THREADS, mxnet_runtime.THREADS_SOURCE)
     with output_run(args.output_dir, args.overwrite) as run_dir:
         run_args = argparse.Namespace(**dict(vars(args), output_dir=run_dir))  # --overwrite: a folder of its own
         optimize_stages(run_args, stages, inputs, (init_pixels, net, dev), callback)

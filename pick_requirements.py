@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 
-from gpu_build import BUILD, describe_archs, runs_on
+from neural_style.cuda_build import BUILD, describe_archs, runs_on
 
 CPU, GPU = 'requirements.txt', 'requirements-cu112.txt'
 

@@ -23,17 +23,19 @@ import re
 import sys
 import time
 
-from neural_style.interrupts import quiet_ctrl_c_while_importing
+from neural_style.cli.signals import quiet_ctrl_c_while_importing
 
 with quiet_ctrl_c_while_importing():  # MXNet and scikit-image take seconds to load
     from PIL import Image
 
     import model_vgg19
     import nstyle
-    from neural_style.device import pick_context
-    from neural_style.flags import POSITIVE_INT, NstyleError, OneLineErrorParser, run_cli
-    from neural_style.images import read_rgb_image
-    from neural_style.outputs import locked_folder, make_writable_folder
+    from neural_style.mxnet_runtime import pick_context
+    from neural_style.cli.flag_types import POSITIVE_INT
+    from neural_style.errors import NstyleError
+    from neural_style.cli.tool import OneLineErrorParser, run_cli
+    from neural_style.files.images import read_rgb_image
+    from neural_style.files.output_folder import locked_folder, make_writable_folder
     import view_checkpoints
 
 FIGURES = ['13-1', '13-2', '13-4', '13-5', 'mrf']

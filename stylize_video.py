@@ -24,16 +24,18 @@ import numpy as np
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from neural_style import flow as flows
-from neural_style import cluster, frames_folder, ray_inference, video_io
-from neural_style.device import context_for
-from neural_style.flags import (NON_NEGATIVE, POSITIVE, Interrupted, NstyleError, OneLineErrorParser, frame_range,
-                                run_cli)
-from neural_style.outputs import held_folder
-from neural_style.frame_stylizers import GeneratorStylizer, OptimizingStylizer, Previous
-from neural_style.interrupts import ctrl_c_between_epochs
-from neural_style.style_flags import add_style_flags, finish_style_args
-from neural_style.temporal import masked_mse
+from neural_style.video import flow as flows
+from neural_style.cluster import ray_cluster as cluster, ray_inference
+from neural_style.video import frames_folder, clips as video_io
+from neural_style.mxnet_runtime import context_for
+from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE, frame_range
+from neural_style.errors import Interrupted, NstyleError
+from neural_style.cli.tool import OneLineErrorParser, run_cli
+from neural_style.files.output_folder import held_folder
+from neural_style.video.frame_methods import GeneratorStylizer, OptimizingStylizer, Previous
+from neural_style.cli.signals import ctrl_c_between_epochs
+from neural_style.cli.gatys_flags import add_style_flags, finish_style_args
+from neural_style.video.temporal import masked_mse
 
 # nstyle.py's flags that have no meaning for a video: the frames are the content, OUT the output,
 # and a frame's result is written when it is finished (no checkpoints, no stages, no batches)
@@ -111,7 +113,7 @@ def run_settings(args, clip, size):
 
 
 def generator_multiple(args):
-    from neural_style import checkpoints, generators
+    from neural_style.generators import checkpoints, networks as generators
     return generators.SIDE_MULTIPLE[checkpoints.find_kind(args.model_dir)]
 
 

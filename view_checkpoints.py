@@ -9,15 +9,17 @@ import os
 import re
 import sys
 
-from neural_style.interrupts import quiet_ctrl_c_while_importing
+from neural_style.cli.signals import quiet_ctrl_c_while_importing
 
 with quiet_ctrl_c_while_importing():  # scikit-image takes a second or two to load
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
 
-    from neural_style.flags import POSITIVE_INT, NstyleError, OneLineErrorParser, run_cli
-    from neural_style.images import read_rgb_image
-    from neural_style.outputs import write_atomically, write_image_atomically
+    from neural_style.cli.flag_types import POSITIVE_INT
+    from neural_style.errors import NstyleError
+    from neural_style.cli.tool import OneLineErrorParser, run_cli
+    from neural_style.files.images import read_rgb_image
+    from neural_style.files.output_folder import write_atomically, write_image_atomically
 
 PANEL_LONG_EDGE = 300  # contact-sheet panels are shrunk to this; the GIF keeps the full size
 GAP = 4

@@ -92,7 +92,7 @@ def loss_worker(size, epochs, images, params):
     import mxnet as mx
     import nstyle
     import numpy as np
-    from neural_style import loss_setup
+    from neural_style.gatys import loss as loss_setup
     with tempfile.TemporaryDirectory() as folder:
         args = run_args(nstyle, size, epochs, params, folder, 'float32')
         net = loss_setup.load_network(args, model_vgg19, mx.cpu())

@@ -3,7 +3,7 @@
     python benchmarks/generators.py                       # 480x640 inference, training steps, the peer
     python benchmarks/generators.py --no-train --no-peer --repeats 10
 
-Inference: milliseconds per image of the stylizer (neural_style.stylizer, bound once, as
+Inference: milliseconds per image of the stylizer (neural_style.generators.inference, bound once, as
 boost_inference.py runs it), median of --repeats after one warm-up, for the original's chain of four
 generators and for Johnson et al.'s network, float32 and (where the CPU has AVX512-BF16) bfloat16
 convolutions. Training: seconds per training image of one step (boost_train.py's: the chain at
@@ -23,8 +23,8 @@ import time
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 sys.path.insert(0, HERE)
 
-import find_mxnet  # noqa: E402,F401
-import mxnet as mx  # noqa: E402
+from neural_style import mxnet_runtime  # noqa: E402
+from neural_style.mxnet_runtime import mx  # noqa: E402
 import numpy as np  # noqa: E402
 
 PEER = os.path.join(HERE, 'benchmarks', 'torch_generators.py')
@@ -33,8 +33,8 @@ PEER_PYTHON = os.path.join(HERE, '.venv-torch', 'bin', 'python')
 
 def random_params(kind, size):
     """Random (arg_params, aux_params) of the chain or Johnson's network at size (h, w)."""
-    from neural_style.checkpoints import expected_shapes
-    from neural_style.stylizer import training_symbols
+    from neural_style.generators.checkpoints import expected_shapes
+    from neural_style.generators.inference import training_symbols
     rng = np.random.RandomState(0)
     arg_params, aux_params = {}, {}
     for symbol, data_name in training_symbols(kind, size):
@@ -58,7 +58,7 @@ def median_seconds(work, repeats):
 
 
 def inference_ms(kind, size, dtype, repeats):
-    from neural_style.stylizer import bind_stylizer
+    from neural_style.generators.inference import bind_stylizer
     stylizer = bind_stylizer(kind, random_params(kind, size), size, mx.cpu(), dtype)
     pixels = np.random.RandomState(1).uniform(0, 255, tuple(size) + (3,)).astype(np.uint8)
     return [seconds * 1000 for seconds in median_seconds(lambda: stylizer.stylize(pixels), repeats)]
@@ -67,11 +67,11 @@ def inference_ms(kind, size, dtype, repeats):
 def training_s_per_image(kind, vgg_params, dtype, steps):
     """One boost_train.py step's seconds per image, with its default size and batch."""
     import model_vgg19
-    from neural_style.generator_training import GeneratorTrainer, TrainSettings
-    from neural_style.images import PreprocessStyleImage
-    from neural_style.loss_setup import Network
-    from neural_style.perceptual_loss import LossWeights, PerceptualLoss
-    from neural_style.stylizer import training_symbols
+    from neural_style.generators.training import GeneratorTrainer, TrainSettings
+    from neural_style.files.images import PreprocessStyleImage
+    from neural_style.gatys.loss import Network
+    from neural_style.generators.perceptual_loss import LossWeights, PerceptualLoss
+    from neural_style.generators.inference import training_symbols
     side, batch, layer = (384, 1, 'relu4_2') if kind == 'v3chain' else (256, 4, 'relu2_2')
     size = (side, side)
     net = Network(model_vgg19, model_vgg19.load_params(vgg_params), mx.cpu(), dtype, {})
@@ -117,13 +117,13 @@ def main():
     parser.add_argument('--peer-python', default=PEER_PYTHON,
                         help='the Python with torch==2.13.0 (default: %(default)s)')
     args = parser.parse_args()
-    from neural_style.device import cpu_flags
+    from neural_style.mxnet_runtime import cpu_flags
     size = tuple(int(side) for side in args.size.split('x'))
     dtypes = ['float32'] + (['bfloat16'] if 'avx512_bf16' in cpu_flags() and not args.no_bf16 else [])
     cpu = next((line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo') if line.startswith('model name')),
                'unknown CPU')
     print('CPU %s, %s threads (OMP_NUM_THREADS), %s cores visible; random weights' % (
-        cpu, find_mxnet.THREADS, os.cpu_count()), flush=True)
+        cpu, mxnet_runtime.THREADS, os.cpu_count()), flush=True)
     for kind in ('v3chain', 'johnson'):
         for dtype in dtypes:
             wall, cpu = inference_ms(kind, size, dtype, args.repeats)

@@ -20,7 +20,7 @@ from PIL import Image
 CHILD = '''
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from neural_style import images
+from neural_style.files import images
 
 
 def peak_mb():

@@ -39,7 +39,7 @@ def worker(size, epochs, params):
     report('process start')
     sys.path.insert(0, HERE)
     import nstyle
-    from neural_style import loss_setup, optimizers
+    from neural_style.gatys import loss as loss_setup, optimise as optimizers
     report('imports (nstyle)')
     load_network, compute_targets, build_loss = loss_setup.load_network, loss_setup.compute_targets, \
         loss_setup.build_loss

@@ -49,7 +49,7 @@ def time_worker(size, rounds, params):
     import mxnet as mx
     import model_vgg19
     import nstyle
-    from neural_style import loss_setup
+    from neural_style.gatys import loss as loss_setup
     losses = {}
     for name, flags in LOSSES.items():
         args = nstyle.get_args(size_flags(size, params) + flags)
@@ -91,7 +91,7 @@ def rematch_worker(size, epochs, params, every):
     import mxnet as mx
     import model_vgg19
     import nstyle
-    from neural_style import loss_setup
+    from neural_style.gatys import loss as loss_setup
     images = []
     with tempfile.TemporaryDirectory() as folder:
         args = nstyle.get_args(size_flags(size, params) + [

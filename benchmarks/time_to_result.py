@@ -8,7 +8,7 @@ reaches the objective the default run ended with.
     python benchmarks/time_to_result.py --sizes 150x100 --default-epochs 30   # a quick look
 
 The objective is the float32 loss of the image at the full size, weighted as the gradient weighs
-it: content + style + TV energy (neural_style.loss_setup.weighted_losses). It is evaluated every
+it: content + style + TV energy (neural_style.gatys.loss.weighted_losses). It is evaluated every
 --eval-every epochs (and at each run's end) by a separate evaluator process, and the time that
 takes is left out of the run's clock: the clock runs from the worker's process start (so start-up
 counts) to the end of the first epoch whose image reaches the objective (a conservative time: the
@@ -78,7 +78,8 @@ def evaluator_main(size, params):
     import mxnet as mx
     import model_vgg19
     import nstyle
-    from neural_style import images, loss_setup
+    from neural_style.files import images
+    from neural_style.gatys import loss as loss_setup
     with tempfile.TemporaryDirectory() as folder:
         args = nstyle.get_args(run_flags(size, params, folder, '', 'float32', 1))
         net = loss_setup.load_network(args, model_vgg19, mx.cpu())
@@ -127,7 +128,7 @@ def worker_main(size, options):
         evaluator = Evaluator(size, options.params, folder)
         excluded = time.time() - began  # the evaluator's start-up is not the run's
         import nstyle
-        from neural_style import optimizers, reporter
+        from neural_style.gatys import optimise as optimizers, reporter
         passes = {}  # forward-backward passes per image size
         state = {'trace': [], 'excluded': excluded, 'reached': None, 'img': None, 'evaluations': 0}
 

@@ -29,9 +29,10 @@ sys.path[:0] = [HERE, os.path.join(HERE, 'tests')]
 import find_mxnet  # noqa: E402,F401
 import stylize_video  # noqa: E402
 from clips import moving_square, panning_frames, save_frames, small_style, write_clip  # noqa: E402
-from neural_style import flow as flows  # noqa: E402
-from neural_style import frames_folder, images  # noqa: E402
-from neural_style.loss_setup import content_and_style_losses  # noqa: E402
+from neural_style.video import flow as flows  # noqa: E402
+from neural_style.video import frames_folder
+from neural_style.files import images  # noqa: E402
+from neural_style.gatys.loss import content_and_style_losses  # noqa: E402
 from weights import random_vgg19_arrays, save_params  # noqa: E402
 
 

@@ -21,12 +21,15 @@ import find_mxnet  # noqa: E402,F401  (makes `import mxnet` work, or says how to
 from skimage import img_as_ubyte  # noqa: E402
 from skimage.restoration import denoise_tv_chambolle  # noqa: E402
 
-from neural_style import checkpoints, cluster, crops, ray_inference  # noqa: E402
-from neural_style.device import context_for  # noqa: E402
-from neural_style.flags import NON_NEGATIVE, POSITIVE_INT, NstyleError, OneLineErrorParser, run_cli  # noqa: E402
-from neural_style.images import read_rgb_image  # noqa: E402
-from neural_style.outputs import write_image_atomically  # noqa: E402
-from neural_style.stylizer import check_size, load_stylizer  # noqa: E402
+from neural_style.generators import checkpoints, crops
+from neural_style.cluster import ray_cluster as cluster, ray_inference  # noqa: E402
+from neural_style.mxnet_runtime import context_for  # noqa: E402
+from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE_INT  # noqa: E402
+from neural_style.errors import NstyleError
+from neural_style.cli.tool import OneLineErrorParser, run_cli
+from neural_style.files.images import read_rgb_image  # noqa: E402
+from neural_style.files.output_folder import write_image_atomically  # noqa: E402
+from neural_style.generators.inference import check_size, load_stylizer  # noqa: E402
 
 DEFAULT_SIZE = (480, 640)  # the original's dshape (1, 3, 480, 640): 480 high, 640 wide
 

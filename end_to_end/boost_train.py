@@ -17,24 +17,24 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
 
-import find_mxnet  # noqa: E402,F401  (makes `import mxnet` work, or says how to install it)
-import mxnet as mx  # noqa: E402
+from neural_style.mxnet_runtime import mx  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 from tqdm.contrib.logging import logging_redirect_tqdm  # noqa: E402
 
 import model_vgg19  # noqa: E402
-from neural_style import checkpoints, crops  # noqa: E402
-from neural_style.device import context_for  # noqa: E402
-from neural_style.flags import (NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interrupted, NstyleError,  # noqa: E402
-                                OneLineErrorParser, run_cli)
-from neural_style.generator_training import GeneratorTrainer, TrainSettings  # noqa: E402
-from neural_style.images import PreprocessStyleImage, read_rgb_image, to_network_input  # noqa: E402
-from neural_style.interrupts import ctrl_c_between_epochs  # noqa: E402
-from neural_style.loss_setup import load_network  # noqa: E402
-from neural_style.outputs import held_folder  # noqa: E402
-from neural_style.perceptual_loss import LossWeights, PerceptualLoss  # noqa: E402
-from neural_style.stylizer import check_size, load_params, training_symbols  # noqa: E402
+from neural_style.generators import checkpoints, crops  # noqa: E402
+from neural_style.mxnet_runtime import context_for  # noqa: E402
+from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE, POSITIVE_INT
+from neural_style.errors import Interrupted, NstyleError
+from neural_style.cli.tool import OneLineErrorParser, run_cli
+from neural_style.generators.training import GeneratorTrainer, TrainSettings  # noqa: E402
+from neural_style.files.images import PreprocessStyleImage, read_rgb_image, to_network_input  # noqa: E402
+from neural_style.cli.signals import ctrl_c_between_epochs  # noqa: E402
+from neural_style.gatys.loss import load_network  # noqa: E402
+from neural_style.files.output_folder import held_folder  # noqa: E402
+from neural_style.generators.perceptual_loss import LossWeights, PerceptualLoss  # noqa: E402
+from neural_style.generators.inference import check_size, load_params, training_symbols  # noqa: E402
 
 # The flags whose default depends on --generator: the original's values for its chain; for Johnson's
 # network those of Johnson et al. 2016 (Adam, lr 1e-3, batch 4, 256x256, 2 epochs of COCO, no clipping)

@@ -605,7 +605,7 @@ def test_without_end_to_end_no_generators_are_fetched(proj, full_server):
     assert not (proj / GENERATORS_ZIP).exists()
 
 
-PROJECT_FILES = ["Makefile", "download.sh", "nstyle.py", "model_vgg19.py", "find_mxnet.py", "gpu_build.py",
+PROJECT_FILES = ["Makefile", "download.sh", "nstyle.py", "model_vgg19.py", "find_mxnet.py",
                  "pick_requirements.py", "requirements.txt", "requirements-cu112.txt", "neural_style"]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 import model_vgg19
 import nstyle
-from neural_style import device
+from neural_style import mxnet_runtime as device
 from conftest import CONTENT, STYLE
 
 HAS_BF16 = 'avx512_bf16' in device.cpu_flags()

@@ -61,9 +61,9 @@ def test_inference_matches_the_original(seeded_generators, tmp_path):
 def test_inference_on_a_folder_of_images(seeded_generators, tmp_path):
     """A folder in, a folder out: OUT/<name>/out_k.jpg per readable image (the rest skipped with a
     warning), each stage what the stylizer gives for the centre crop, written as JPEG."""
-    from neural_style.crops import cover_and_crop
-    from neural_style.images import read_rgb_image
-    from neural_style.stylizer import load_stylizer
+    from neural_style.generators.crops import cover_and_crop
+    from neural_style.files.images import read_rgb_image
+    from neural_style.generators.inference import load_stylizer
     from skimage import img_as_ubyte
     folder = small_images(tmp_path / 'photos', count=2, side=40)
     (folder / 'broken.png').write_bytes(b'not a png')
@@ -142,8 +142,8 @@ def test_training_step_with_clips_matches_the_original(seeded_generators, vgg_pa
 # ---------------------------------------------------------------- the generators
 
 def test_generator_shapes_and_parameter_names():
-    from neural_style import generators
-    from neural_style.checkpoints import expected_shapes
+    from neural_style.generators import networks as generators
+    from neural_style.generators.checkpoints import expected_shapes
     for size in ((16, 24), (96, 96), (480, 640)):
         symbols = generators.chain_symbols(size)
         for k, symbol in enumerate(symbols):
@@ -195,8 +195,8 @@ def test_each_generator_gets_its_own_and_the_later_stages_gradients():
     + the TV gradient of out_j (numpy and scipy), with out_k's input held fixed, i.e. never back-propagated
     through the later generators: against a separately bound generator's backward pass with head G_k,
     and against central finite differences along the last normalisation's scale and shift (smooth there)."""
-    from neural_style.generator_training import GeneratorTrainer, TrainSettings
-    from neural_style.stylizer import training_symbols
+    from neural_style.generators.training import GeneratorTrainer, TrainSettings
+    from neural_style.generators.inference import training_symbols
     size, lr, tv_weight = (16, 16), 1e-3, 0.01
     rng = np.random.RandomState(3)
     content = rng.uniform(-100, 100, (1, 3) + size)
@@ -251,7 +251,7 @@ def test_johnson_gradient_matches_finite_differences():
     """Johnson's network: the gradient of sum(W * output) with respect to its input and each block's
     weights, against central differences (float32, step 1e-4) along that gradient, where they are
     largest against the rounding; a wrong gradient g' gives <true gradient, g'> != |g'|^2 there."""
-    from neural_style import generators
+    from neural_style.generators import networks as generators
     rng = np.random.RandomState(0)
     symbol = generators.johnson()
     shape = (2, 3, 32, 32)
@@ -286,9 +286,9 @@ def test_johnson_gradient_matches_finite_differences():
 
 def test_checkpoint_round_trip(seeded_generators, tmp_path):
     """Saved by the trainer, loaded by the stylizer: the same arrays, the same images."""
-    from neural_style import checkpoints
-    from neural_style.generator_training import GeneratorTrainer, TrainSettings
-    from neural_style.stylizer import bind_stylizer, load_params, load_stylizer, training_symbols
+    from neural_style.generators import checkpoints
+    from neural_style.generators.training import GeneratorTrainer, TrainSettings
+    from neural_style.generators.inference import bind_stylizer, load_params, load_stylizer, training_symbols
     size = (32, 48)
     params = load_params(seeded_generators, 'v3chain', 'v3_0002-0026000', size)
     settings = TrainSettings('sgd', {'learning_rate': 1e-4}, 0.01, None)
@@ -316,8 +316,8 @@ def test_checkpoint_round_trip(seeded_generators, tmp_path):
 def test_the_stylizer_reproduces_the_chain_by_hand(seeded_generators):
     """Stage k's image is gen_k applied to stage k-1's network image, then the original's
     PostprocessImage: computed here with one plain executor per generator and numpy."""
-    from neural_style import generators
-    from neural_style.stylizer import load_params, load_stylizer
+    from neural_style.generators import networks as generators
+    from neural_style.generators.inference import load_params, load_stylizer
     size = (24, 32)
     pixels = (np.random.RandomState(1).uniform(0, 255, size + (3,))).astype(np.uint8)
     stages = load_stylizer(seeded_generators, size, mx.cpu()).stylize(pixels)
@@ -369,12 +369,12 @@ def test_a_short_training_lowers_the_loss(vgg_params, tmp_path, kind, lr, epochs
     Johnson's network with Adam (10 batches of 4). Measured: chain
     2.0e9 -> 1.06e9, Johnson 4.13e9 -> 2.32e9."""
     import model_vgg19
-    from neural_style import crops
-    from neural_style.generator_training import GeneratorTrainer, TrainSettings
-    from neural_style.images import PreprocessStyleImage, read_rgb_image, to_network_input
-    from neural_style.loss_setup import Network
-    from neural_style.perceptual_loss import LossWeights, PerceptualLoss
-    from neural_style.stylizer import training_symbols
+    from neural_style.generators import crops
+    from neural_style.generators.training import GeneratorTrainer, TrainSettings
+    from neural_style.files.images import PreprocessStyleImage, read_rgb_image, to_network_input
+    from neural_style.gatys.loss import Network
+    from neural_style.generators.perceptual_loss import LossWeights, PerceptualLoss
+    from neural_style.generators.inference import training_symbols
     size = (32, 32)
     folder = small_images(tmp_path / 'data')
     contents = [to_network_input(crops.cover_and_crop(read_rgb_image(path, 'x'), size))

@@ -105,7 +105,7 @@ def test_every_flag_parses(flag):
     assert getattr(args, dest(flag)) == expected
     others = vars(nstyle.get_args([]))
     if flag == '--preset':  # a preset is other defaults: exactly those of its table
-        from neural_style.presets import preset_defaults
+        from neural_style.cli.presets import preset_defaults
         others.update(preset_defaults('fast', others['max_long_edge']))
     assert {k: v for k, v in vars(args).items() if k != dest(flag) and k != 'lr'} == \
            {k: v for k, v in others.items() if k != dest(flag) and k != 'lr'}

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from conftest import CONTENT, PROJECT, STYLE, epoch_lines, run_nstyle
-import gpu_build
+from neural_style import cuda_build as gpu_build
 
 ARCHS_TEXT = 'sm_50, sm_60, sm_70, sm_80, sm_86: compute capability 5.x to 8.x'
 

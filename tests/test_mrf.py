@@ -13,7 +13,8 @@ from PIL import Image
 import model_vgg19
 import nstyle
 from conftest import CONTENT, STYLE, assert_clean_failure, run_nstyle
-from neural_style import device, loss_setup, mrf
+from neural_style import mxnet_runtime as device
+from neural_style.gatys import loss as loss_setup, mrf
 
 K = 3
 

@@ -15,7 +15,7 @@ from skimage import io
 
 import model_vgg19
 import nstyle
-from neural_style import loss_setup, optimizers
+from neural_style.gatys import loss as loss_setup, optimise as optimizers
 import conftest
 from conftest import CONTENT, STYLE, epoch_lines, numpy_laplacian
 

@@ -14,7 +14,7 @@ def test_fast_sets_lbfgs_from_the_content_with_its_budget():
 
 
 def test_a_preset_value_may_follow_the_long_edge(monkeypatch):
-    from neural_style import presets
+    from neural_style.cli import presets
     monkeypatch.setitem(presets.PRESETS, 'fast', {'multires': '{half}:100,{edge}'})
     assert nstyle.get_args(['--preset', 'fast', '--max-long-edge', '301']).multires == [(150, 100), (301, None)]
 

@@ -347,7 +347,7 @@ def smooth_large_image(h, w):
 MEASURE = '''
 import sys
 sys.path.insert(0, sys.argv[1])
-from neural_style import images
+from neural_style.files import images
 import numpy as np
 
 
@@ -423,7 +423,7 @@ def mem_available():
     (['--multires', '300,100000'], '--multires (its long edge 100000): a 100000x66666 image'),
 ], ids=['max-long-edge', 'style-scale', 'multires'])
 def test_a_size_beyond_this_machines_memory_is_refused_before_allocating(tmp_path, small, vgg_params, flags, needle):
-    from neural_style import memory
+    from neural_style.gatys import memory
     out = tmp_path / 'out'
     proc = run_nstyle(base_args(out, vgg_params, small) + flags, timeout=TIMEOUT)
     message = one_line_error(proc)

@@ -10,7 +10,7 @@ from skimage import io, transform
 
 import model_vgg19
 import nstyle
-from neural_style import images
+from neural_style.files import images
 import conftest
 from conftest import CONTENT, STYLE, record_nag_steps, run_nstyle
 

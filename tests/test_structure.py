@@ -69,8 +69,8 @@ def test_nstyle_is_near_the_originals_size():
         assert len(f.readlines()) <= 350
 
 
-@pytest.mark.parametrize('module', ['view_checkpoints', 'neural_style.flags', 'neural_style.images',
-                                    'neural_style.outputs', 'neural_style.interrupts'])
+@pytest.mark.parametrize('module', ['view_checkpoints', 'neural_style.cli.flag_types', 'neural_style.files.images',
+                                    'neural_style.files.output_folder', 'neural_style.cli.signals'])
 def test_importing_leaves_mxnet_unloaded(module):
     code = 'import sys; import %s; print("mxnet" in sys.modules)' % module
     result = subprocess.run([sys.executable, '-c', code], cwd=PROJECT, capture_output=True, text=True)

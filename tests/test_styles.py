@@ -14,7 +14,8 @@ from skimage import color, io
 
 import model_vgg19
 import nstyle
-from neural_style import images, loss_setup
+from neural_style.files import images
+from neural_style.gatys import loss as loss_setup
 from conftest import CONTENT, STYLE, assert_clean_failure, base_args, numpy_conv3x3_relu, numpy_gram, run_nstyle
 
 RUN = ['--gpu', '-1', '--max-long-edge', '64', '--seed', '0', '--max-num-epochs', '4', '--save-epochs', '2',

@@ -69,7 +69,7 @@ def assert_one_line_error(proc, *words):
 # ---------------------------------------------------------------- flow, warp, mask
 
 def test_flow_recovers_the_known_shift_away_from_the_borders(clip_frames):
-    from neural_style import flow as flows
+    from neural_style.video import flow as flows
     for t in (1, 2, 3):
         backward = flows.optical_flow(clip_frames[t], clip_frames[t - 1])
         inner = backward[:, 4:-4, 4:-4]
@@ -79,7 +79,7 @@ def test_flow_recovers_the_known_shift_away_from_the_borders(clip_frames):
 
 
 def test_warp_by_a_whole_pixel_shift_is_the_shifted_image(clip_frames):
-    from neural_style import flow as flows
+    from neural_style.video import flow as flows
     shift = np.array(STEP, float)[:, None, None] * np.ones((2,) + clip_frames[0].shape[:2])
     warped = flows.warp(clip_frames[0], shift)
     np.testing.assert_array_equal(warped[:-STEP[0], :-STEP[1]], clip_frames[0][STEP[0]:, STEP[1]:])
@@ -87,7 +87,7 @@ def test_warp_by_a_whole_pixel_shift_is_the_shifted_image(clip_frames):
 
 
 def test_warping_by_the_flow_reproduces_the_next_frame_where_the_mask_is_1(clip_frames):
-    from neural_style import flow as flows
+    from neural_style.video import flow as flows
     backward, mask = flows.flow_and_mask(clip_frames[1], clip_frames[0])
     assert set(np.unique(mask)) <= {0.0, 1.0}
     # the strip that enters the window (last row, last two columns) has nothing to come from
@@ -101,7 +101,7 @@ def test_warping_by_the_flow_reproduces_the_next_frame_where_the_mask_is_1(clip_
 
 
 def test_mask_is_0_where_a_moving_square_uncovers_the_background():
-    from neural_style import flow as flows
+    from neural_style.video import flow as flows
     previous, current = moving_square(shift=(0, 3), corner=(16, 20))  # columns 20..22 uncovered
     backward, mask = flows.flow_and_mask(current, previous)
     assert mask[17:31, 20:23].mean() < 0.1                     # uncovered: no source in the frame before
@@ -114,7 +114,7 @@ def test_mask_is_0_where_a_moving_square_uncovers_the_background():
 
 def test_temporal_term_gradient_matches_finite_differences():
     import mxnet as mx
-    from neural_style.temporal import TemporalTerm
+    from neural_style.video.temporal import TemporalTerm
     rng = np.random.RandomState(0)
     shape = (1, 3, 5, 6)
     image = mx.nd.array(rng.normal(0, 20, shape), dtype='float64')
@@ -143,7 +143,7 @@ def test_temporal_term_gradient_matches_finite_differences():
 def test_temporal_error_of_per_frame_offsets_is_their_mean_squared_change(clip_frames):
     """Outputs that are the inputs plus a grey level c_t per frame: where the mask is 1 the warp
     reproduces the frame (to the flow's sub-pixel error), so the error is the mean of (c_t - c_t-1)^2."""
-    from neural_style.temporal import temporal_error
+    from neural_style.video.temporal import temporal_error
     offsets = [0, 10, -5, 15]
     dark = [(frame // 2 + 60).astype(np.uint8) for frame in clip_frames]  # no clipping at 0 or 255
     outputs = [(frame.astype(int) + c).astype(np.uint8) for frame, c in zip(dark, offsets)]
@@ -165,7 +165,7 @@ def test_default_run_flickers_less_than_the_per_frame_baseline(inputs, vgg_param
     assert default['frames'] == baseline['frames'] == 4
     assert default['temporal_error'] < 0.2 * baseline['temporal_error']
     # the report's error is the package's temporal_error of the frames written, recomputed here
-    from neural_style.temporal import temporal_error
+    from neural_style.video.temporal import temporal_error
     clip = [io.imread(os.path.join(inputs['frames'], name)) for name in sorted(os.listdir(inputs['frames']))]
     assert temporal_error(clip, frames_in(tmp_path / 'default')) == pytest.approx(default['temporal_error'], rel=1e-9)
     # and the baseline's frames differ from each other beyond the pan (it does flicker)
@@ -191,7 +191,7 @@ def test_resume_gives_the_frames_of_an_uninterrupted_run(inputs, vgg_params, tmp
 
 
 def test_written_video_keeps_the_frame_count_the_frame_rate_and_the_audio(inputs, vgg_params, tmp_path, clip_frames):
-    from neural_style.video_io import video_info
+    from neural_style.video.clips import video_info
     source = write_clip(tmp_path / 'in.mp4', clip_frames, fps=12, audio_seconds=len(clip_frames) / 12)
     assert video_info(source) == (4, 12.0, 'aac')
     out = tmp_path / 'out' / 'styled.mp4'
@@ -201,7 +201,7 @@ def test_written_video_keeps_the_frame_count_the_frame_rate_and_the_audio(inputs
     assert (count, fps, audio) == (4, 12.0, 'aac')
     assert len(frames_in(tmp_path / 'out' / 'styled_frames')) == 4
     # the video's frames are the frames folder's (up to H.264's loss)
-    from neural_style.video_io import open_clip, read_frames
+    from neural_style.video.clips import open_clip, read_frames
     written = [pixels for _, pixels in read_frames(open_clip(str(out)), 0, 4)]
     for video_frame, png in zip(written, frames_in(tmp_path / 'out' / 'styled_frames')):
         assert np.abs(video_frame.astype(float) - png).mean() < 6
@@ -213,7 +213,7 @@ def test_written_video_keeps_the_frame_count_the_frame_rate_and_the_audio(inputs
 
 
 def test_ctrl_c_stops_after_the_current_frame_and_writes_the_video(inputs, vgg_params, tmp_path):
-    from neural_style.video_io import video_info
+    from neural_style.video.clips import video_info
     out = tmp_path / 'cut.mp4'
     env = dict(os.environ, PYTHONUNBUFFERED='1')
     proc = subprocess.Popen([sys.executable, os.path.join(PROJECT, 'stylize_video.py')]
@@ -309,7 +309,7 @@ def test_flags_are_nstyles_where_they_apply():
 def test_compare_temporal_gives_the_runs_temporal_error(inputs, vgg_params, tmp_path, clip_frames):
     """compare.py --temporal on the frames folder and on the video, against stylize_video.py --json's
     error and the package's temporal_error on the same frames."""
-    from neural_style.temporal import temporal_error
+    from neural_style.video.temporal import temporal_error
     source = write_clip(tmp_path / 'in.mp4', clip_frames, fps=10)
     report = report_of(run_video(small_run(inputs, vgg_params, source, tmp_path / 'o.mp4', '--max-num-epochs', '3',
                                            '--json', '--frames', '1:4')))
@@ -331,7 +331,7 @@ def test_end_to_end_method_runs_the_generators_on_every_frame(inputs, tmp_path, 
     published ones): each written frame is the stylizer's result for that input frame, computed here."""
     import mxnet as mx
     from generator_params import random_generator_arrays, save_generators
-    from neural_style.stylizer import load_stylizer
+    from neural_style.generators.inference import load_stylizer
     model_dir = tmp_path / 'generators'
     save_generators(model_dir, random_generator_arrays(1))
     proc = run_video([inputs['frames'], '--method', 'end_to_end', '--model-dir', model_dir, '--output',

@@ -1,0 +1,132 @@
+"""Batch mode on a Ray cluster (--jobs FILE --ray [ADDRESS]): the rows of the CSV file as jobs on
+the cluster's workers (cluster.py). This process parses the rows, reads each job's images and
+the weights (sent to each worker once), and writes every result; a worker runs the job with the
+same code as a run in this process (job_files serves its reads and keeps its writes), so the
+results are the same bytes as batch mode's, seeded rows included."""
+import collections
+import contextlib
+import copy
+import importlib
+import io
+import os
+
+from neural_style.cluster import ray_cluster as cluster, job_files
+from neural_style.cluster.batch import (JobArgumentError, check_distinct_outputs, failure_line, failure_summary, job_args, job_label, read_jobs)
+from neural_style.errors import NstyleError
+from neural_style.files.images import check_image_file, style_image_paths
+from neural_style.gatys.loss import params_key
+from neural_style.files.output_folder import check_output_dir, output_run, write_image_atomically
+
+
+def run_jobs_on_ray(args, shared_argv, get_args, train):
+    """The rows of --jobs on the Ray cluster of --ray, each job train(args, callback, cache) on a worker.
+    Returns the exit status, as batch mode does: 0 when every job finished, 1 otherwise."""
+    if args.jobs is None:
+        raise NstyleError('--ray runs the rows of a --jobs FILE on a Ray cluster: add --jobs')
+    cluster.import_ray()  # before anything else: without Ray, one line that says how to install it
+    rows = read_jobs(args.jobs)
+    check_distinct_outputs(args.jobs, rows, shared_argv, get_args)  # as batch mode: before any work
+    jobs, places = [], {}  # places: job name -> (its number, its line in the file)
+    for index, (line, row) in enumerate(rows, start=1):
+        try:
+            parsed = job_args(get_args, shared_argv, row)
+        except JobArgumentError as error:  # reported when its turn comes, as in batch mode
+            parsed = error
+        claim = os.path.abspath(parsed.output_dir or '.') if not isinstance(parsed, Exception) else None
+        jobs.append(cluster.Job('job %d' % index, job_label(index, len(rows), args.jobs, line), claim, parsed))
+        places[jobs[-1].name] = (index, line)
+
+    def summary(failed):  # batch mode's: the first few, and every failed row in FILE.failed.csv
+        return failure_summary(args.jobs, rows, [places[job.name] + (message,) for job, message in failed])
+    resources = cluster.Resources(args.cpus_per_job, args.gpus_per_job)
+    with cluster.ray_cluster(args.ray) as ray:
+        driver = DriverSide(ray, resources)
+        return cluster.run_on_cluster(ray, jobs, WorkerSide(train),
+                                      cluster.Driver(driver.prepare, driver.finish, True, summary), resources)
+
+
+class DriverSide:
+    """What this process does for each job: read its inputs and weights, write its results."""
+
+    def __init__(self, ray, resources):
+        self.ray, self.resources = ray, resources
+        self.weights = {}  # absolute path of a weights file -> the ref of its bytes in the object store
+
+    def prepare(self, job):
+        """The payload of a job: its flags as the worker uses them, its images' bytes, its weights' ref."""
+        args = job.data
+        if isinstance(args, Exception):
+            raise args
+        paths = [(args.content_image, '--content-image')]
+        paths += [(path, '--style-image') for path in style_image_paths(args.style_image)]
+        if args.init not in ('noise', 'content'):
+            paths.append((args.init, '--init'))
+        for path, flag in paths:
+            check_image_file(path, flag)
+        inputs = job_files.read_input_files(path for path, _ in paths)
+        worker_args = copy.copy(args)
+        worker_args.vgg_params = self.weights_file(args)
+        worker_args.gpu = 0 if self.resources.gpus else -1  # the GPU Ray gives the worker, or the CPU
+        check_output_dir(args.output_dir, args.overwrite)  # fail fast; the folder is made when results come
+        return worker_args, inputs, self.weights[worker_args.vgg_params]
+
+    def weights_file(self, args):
+        """The absolute path of the job's weights file, its bytes put into the object store the first time."""
+        model_module = importlib.import_module('model_' + args.model)
+        try:
+            path = os.path.abspath(model_module.find_params(args.vgg_params))
+        except model_module.WeightsError as error:
+            raise NstyleError('--vgg-params: %s' % error) from None
+        if path not in self.weights:
+            with open(path, 'rb') as f:
+                self.weights[path] = self.ray.put(f.read())
+        return path
+
+    def finish(self, job, result):
+        """Write the images the job made (the checkpoints before a failure too, as batch mode keeps them)."""
+        args = job.data
+        outputs, error = result
+        if outputs:
+            folder = os.path.abspath(args.output_dir or '.')
+            for filename, _ in outputs:
+                if os.path.abspath(os.path.dirname(filename)) != folder:  # only what a run writes, only there
+                    raise NstyleError('the worker sent %s, outside --output_dir %s' % (filename, args.output_dir))
+            # as a run here writes them: the folder locked, earlier results kept until the new final.jpg
+            with output_run(args.output_dir, args.overwrite) as run_dir:
+                for filename, pixels in outputs:
+                    write_image_atomically(os.path.join(run_dir, os.path.basename(filename)), pixels)
+        if error:
+            raise NstyleError(error)
+        return os.path.join(args.output_dir, 'final.jpg')
+
+
+class WorkerSide:
+    """What a worker runs for each job (picklable: train is nstyle.py's train_nstyle)."""
+
+    def __init__(self, train):
+        self.train = train
+
+    def __call__(self, cache, payload, progress):
+        """One job on its inputs' bytes: (the images it wrote as [(path, pixels)], its failure line or None).
+        cache: the worker's state, kept between its jobs (the weights, the executors per size)."""
+        args, inputs, weights = payload
+        cache.setdefault('executors', collections.OrderedDict())
+        model_module = importlib.import_module('model_' + args.model)
+        key = params_key(model_module, args.vgg_params)
+        # stdout: the original's printout of the head gradients, noise among the batch's log lines
+        with job_files.in_memory(inputs) as outputs, contextlib.redirect_stdout(io.StringIO()):
+            try:
+                if key not in cache:
+                    cache[key] = load_weights(model_module, weights, args.vgg_params)
+                self.train(args, callback=lambda data: progress(data['epoch']), cache=cache)
+            except Exception as error:  # the job's own failure: reported for it, and the worker goes on
+                return outputs, failure_line(error)
+        return outputs, None
+
+
+def load_weights(model_module, weights, path):
+    import ray
+    try:
+        return model_module.load_params_from_bytes(ray.get(weights), path)
+    except model_module.WeightsError as error:
+        raise NstyleError('--vgg-params: %s' % error) from None

@@ -1,0 +1,67 @@
+"""Will a size fit in memory? Estimated before anything is allocated, so that a huge
+--max-long-edge, --style-scale or --multires edge is refused in one line at once, with the largest
+size that fits, instead of failing deep in numpy or MXNet after a minute and gigabytes. No MXNet."""
+import math
+
+from neural_style.errors import NstyleError
+from neural_style.machine import available_bytes
+from neural_style.files.images import image_size, style_image_paths
+
+# Measured (benchmarks/memory_per_pixel.py, one epoch of nstyle.py, peak resident memory): each
+# pixel of the content image costs this many bytes of VGG-19 activations, their gradients and
+# oneDNN's buffers, on top of a fixed part (Python, MXNet, the weights): 3199 bytes and 335 MB
+# between 256x256 and 512x512, 3344 between 600x400 and 1200x800 (README); rounded up.
+BYTES_PER_PIXEL = 3400
+FIXED_BYTES = 400 * 2**20
+# A style image at another size than the content's (--style-scale) gets an executor of its own,
+# which only computes forward: 754 bytes a pixel measured at 512x512 (--style-scale 2); rounded up.
+BYTES_PER_STYLE_PIXEL = 1000
+
+
+
+def run_bytes(content_pixels, style_scale):
+    """The estimated peak memory of a run whose content image has this many pixels."""
+    style = content_pixels * style_scale ** 2 if style_scale != 1 else 0
+    return FIXED_BYTES + BYTES_PER_PIXEL * content_pixels + BYTES_PER_STYLE_PIXEL * style
+
+
+def size_at(size, long_edge):
+    """(h, w) of an image of size (h, w) resized to this long edge, as PreprocessContentImage does."""
+    factor = float(long_edge) / max(size)
+    return int(size[0] * factor), int(size[1] * factor)
+
+
+def largest_fitting_edge(size, style_scale, available):
+    """The largest long edge whose run_bytes fits in `available`."""
+    h, w = size_at(size, 1000000)
+    pixels_per_edge_squared = h * w / 1e12  # pixels = this * edge ** 2
+    per_pixel = BYTES_PER_PIXEL + (BYTES_PER_STYLE_PIXEL * style_scale ** 2 if style_scale != 1 else 0)
+    return max(0, int(math.sqrt(max(0, available - FIXED_BYTES) / per_pixel / pixels_per_edge_squared)))
+
+
+def gigabytes(count):
+    return '%.3g GB' % (count / 1e9) if count < 1e12 else '%.3g TB' % (count / 1e12)
+
+
+def check_sizes_fit(args, long_edges, long_edge_flag, memory=None):
+    """A one-line NstyleError when the largest of these long edges (one per stage) needs more memory
+    than is available; only the images' headers are read. memory: (bytes available, where in words),
+    device.available_memory's, default this machine's (available_bytes)."""
+    available, where = memory or (available_bytes(), 'this machine')
+    if available is None:
+        return
+    size = image_size(args.content_image, '--content-image')
+    for path in style_image_paths(args.style_image):
+        image_size(path, '--style-image')  # a bad or too large style image is named now too
+    edge = max(long_edges)
+    h, w = size_at(size, edge)
+    needed = run_bytes(h * w, args.style_scale)
+    if needed <= available:
+        return
+    largest = largest_fitting_edge(size, args.style_scale, available)
+    what = ('%s %s' % (long_edge_flag, edge) if long_edge_flag != '--multires' else '--multires (its long edge %d)' % edge)
+    scale = ' with --style-scale %g' % args.style_scale if args.style_scale != 1 else ''
+    raise NstyleError('%s%s: a %dx%d image needs about %s of memory (measured: %.1f kB a pixel), more than the %s '
+                      '%s has available; the largest long edge that fits is about %d%s'
+                      % (what, scale, w, h, gigabytes(needed), BYTES_PER_PIXEL / 1e3, gigabytes(available), where,
+                         largest, ' (or lower --style-scale)' if scale else ''))

@@ -1,0 +1,104 @@
+"""Where a stylised video goes: OUT.mp4 and its frames folder OUT_frames/ (or only the folder OUT
+when it has no extension). Every finished frame is a PNG there, written atomically, and run.json
+records the settings, so that a rerun with the same settings resumes after the last finished
+frame; another run's frames are never replaced without --overwrite. No MXNet."""
+import collections
+import json
+import os
+import re
+
+from neural_style.errors import NstyleError
+from neural_style.files.images import read_rgb_image
+from neural_style.files.output_folder import write_atomically, write_image_atomically
+from neural_style.video.clips import VIDEO_EXTENSIONS
+
+SETTINGS_FILE = 'run.json'
+FRAME_NAME = 'frame_%06d.png'  # by the frame's 0-based index in the input
+
+# The video file to write (None: frames only) and the folder of the frames.
+Layout = collections.namedtuple('Layout', ['video', 'frames_dir'])
+
+
+def output_layout(output):
+    """The Layout of --output: a video file (its extension one of VIDEO_EXTENSIONS) or a folder
+    (no extension), checked against what is already there."""
+    extension = os.path.splitext(output.rstrip('/'))[1].lower()
+    if extension and extension not in VIDEO_EXTENSIONS:
+        raise NstyleError('--output %s: not a video file (%s) nor a folder (no extension); give OUT.mp4 or a '
+                          'folder' % (output, ', '.join(VIDEO_EXTENSIONS)))
+    if not extension:
+        if os.path.exists(output) and not os.path.isdir(output):
+            raise NstyleError('--output %s is a file, not a folder; give a folder or a video file such as '
+                              'OUT.mp4' % output)
+        return Layout(None, output)
+    if os.path.isdir(output):
+        raise NstyleError('--output %s is a folder, not a video file; choose another name' % output)
+    return Layout(output, os.path.splitext(output)[0] + '_frames')
+
+
+def frame_path(layout, index):
+    return os.path.join(layout.frames_dir, FRAME_NAME % index)
+
+
+def earlier_results(layout):
+    """The names of what an earlier run left: frames, its settings, the video."""
+    names = []
+    if os.path.isdir(layout.frames_dir):
+        names = sorted(name for name in os.listdir(layout.frames_dir)
+                       if re.fullmatch(r'frame_\d+\.png', name) or name == SETTINGS_FILE)
+    if layout.video and os.path.exists(layout.video):
+        names.append(os.path.basename(layout.video))
+    return names
+
+
+def read_settings(layout):
+    try:
+        with open(os.path.join(layout.frames_dir, SETTINGS_FILE)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def prepare(layout, settings, overwrite):
+    """Make the frames folder ready for a run with these settings (a JSON-able dict). The earlier
+    results stay when they are this run's (same settings: it resumes); --overwrite removes them;
+    else another run's results are refused."""
+    earlier = earlier_results(layout)
+    same_run = read_settings(layout) == settings
+    if earlier and overwrite:
+        for name in earlier:
+            os.remove(layout.video if layout.video and name == os.path.basename(layout.video)
+                      else os.path.join(layout.frames_dir, name))
+    elif earlier and not same_run:
+        raise NstyleError('--output: %s already holds results of another run or other settings (%s): pass '
+                          '--overwrite to replace them, or choose another --output'
+                          % (layout.frames_dir if os.path.isdir(layout.frames_dir) else layout.video,
+                             ', '.join(earlier[:3] + ['...'] * (len(earlier) > 3))))
+    try:
+        os.makedirs(layout.frames_dir, exist_ok=True)
+    except OSError as error:
+        raise NstyleError('--output: cannot create the frames folder %s (%s); choose another --output'
+                          % (layout.frames_dir, error.strerror or error)) from None
+    if not (earlier and same_run and not overwrite):
+        write_atomically(os.path.join(layout.frames_dir, SETTINGS_FILE), lambda temporary: write_json(temporary, settings))
+
+
+def write_json(path, settings):
+    with open(path, 'w') as f:
+        json.dump(settings, f, indent=1, sort_keys=True)
+
+
+def finished_count(layout, start, stop):
+    """How many frames from `start` on are finished, one after the other (a resumed run goes on after them)."""
+    count = 0
+    while start + count < stop and os.path.isfile(frame_path(layout, start + count)):
+        count += 1
+    return count
+
+
+def write_frame(layout, index, pixels):
+    write_image_atomically(frame_path(layout, index), pixels)
+
+
+def read_frame(layout, index):
+    return read_rgb_image(frame_path(layout, index), '--output')
