@@ -95,13 +95,13 @@ def loss_worker(size, epochs, images, params):
     from neural_style.gatys import loss as loss_setup
     with tempfile.TemporaryDirectory() as folder:
         args = run_args(nstyle, size, epochs, params, folder, 'float32')
-        net = loss_setup.load_network(args, model_vgg19, mx.cpu())
-        loss = loss_setup.loss_for_size(args, net, args.max_long_edge)
+        net = loss_setup.load_vgg(args, model_vgg19, mx.cpu())
+        loss = loss_setup.build_loss(args, net, loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge))
         losses = []
         for image in images:
-            loss.model_executor.data[:] = np.load(image)
-            loss.model_executor.executor.forward()
-            losses.append(sum(loss_setup.content_and_style_losses(loss)))
+            loss.executor.data[:] = np.load(image)
+            loss.executor.executor.forward()
+            losses.append(sum(value for _, value in loss.named_losses()[:2]))
     return {'losses': losses}
 
 

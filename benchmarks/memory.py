@@ -55,7 +55,7 @@ def worker(size, epochs, params):
     loss_setup.compute_targets = after(compute_targets, 'targets computed')
     nstyle.build_loss = after(build_loss, 'loss executor bound')
     forward_backward = optimizers.forward_backward
-    optimizers.forward_backward = lambda loss: (forward_backward(loss), loss.model_executor.data_grad.wait_to_read())
+    optimizers.forward_backward = lambda loss: (forward_backward(loss), loss.executor.data_grad.wait_to_read())
     with tempfile.TemporaryDirectory() as folder:
         w, h = size
         args = nstyle.get_args(['--gpu', '-1', '--max-long-edge', str(max(w, h)), '--max-num-epochs', str(epochs),

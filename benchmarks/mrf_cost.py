@@ -53,20 +53,20 @@ def time_worker(size, rounds, params):
     losses = {}
     for name, flags in LOSSES.items():
         args = nstyle.get_args(size_flags(size, params) + flags)
-        losses[name] = loss_setup.loss_for_size(args, loss_setup.load_network(args, model_vgg19, mx.cpu()), max(size))
-    image = mx.nd.random.uniform(-20, 20, losses['gram'].model_executor.data.shape)
+        losses[name] = loss_setup.build_loss(args, loss_setup.load_vgg(args, model_vgg19, mx.cpu()), loss_setup.stage_inputs(args, model_vgg19, max(size)))
+    image = mx.nd.random.uniform(-20, 20, losses['gram'].executor.data.shape)
     times = {name: [] for name in losses}
     times['re-matching'] = []
     for _ in range(rounds + 1):  # the first round warms up
         for name, loss in losses.items():
-            image.copyto(loss.model_executor.data)
+            image.copyto(loss.executor.data)
             mx.nd.waitall()
             start = time.time()
-            loss_setup.start_epoch(loss)
+            loss.start_epoch()
             mx.nd.waitall()  # MXNet computes asynchronously
             matched = time.time()
-            loss_setup.forward_backward(loss)
-            loss_setup.terms_gradient(loss)
+            loss.forward_backward()
+            loss.terms_gradient()
             mx.nd.waitall()
             times[name].append(time.time() - start)
             if loss.hooks:
@@ -100,12 +100,12 @@ def rematch_worker(size, epochs, params, every):
         start = time.time()
         nstyle.train_nstyle(args, callback=lambda data: images.append(data['img']) if 'img' in data else None)
         seconds = time.time() - start
-    loss = loss_setup.loss_for_size(args, loss_setup.load_network(args, model_vgg19, mx.cpu()), max(size))
-    loss.model_executor.data[:] = images[-1]
-    loss_setup.start_epoch(loss)  # a fresh loss: its first epoch matches at this image
-    loss_setup.forward_backward(loss)
-    loss_setup.terms_gradient(loss)
-    return {'seconds': seconds, 'losses': loss_setup.weighted_losses(loss)}
+    loss = loss_setup.build_loss(args, loss_setup.load_vgg(args, model_vgg19, mx.cpu()), loss_setup.stage_inputs(args, model_vgg19, max(size)))
+    loss.executor.data[:] = images[-1]
+    loss.start_epoch()  # a fresh loss: its first epoch matches at this image
+    loss.forward_backward()
+    loss.terms_gradient()
+    return {'seconds': seconds, 'losses': loss.named_losses()}
 
 
 def run_worker(*arguments):

@@ -82,18 +82,18 @@ def evaluator_main(size, params):
     from neural_style.gatys import loss as loss_setup
     with tempfile.TemporaryDirectory() as folder:
         args = nstyle.get_args(run_flags(size, params, folder, '', 'float32', 1))
-        net = loss_setup.load_network(args, model_vgg19, mx.cpu())
-        loss = loss_setup.loss_for_size(args, net, args.max_long_edge)
-    shape = loss.model_executor.data.shape
+        net = loss_setup.load_vgg(args, model_vgg19, mx.cpu())
+        loss = loss_setup.build_loss(args, net, loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge))
+    shape = loss.executor.data.shape
     print('ready', flush=True)
     for line in sys.stdin:
         image = np.load(line.strip())
         if image.shape != shape:  # a coarse stage's image: upsampled as the next stage would
             image = images.resized_network_image(image, shape[2:])
-        loss.model_executor.data[:] = image
-        loss.model_executor.executor.forward()
-        loss_setup.terms_gradient(loss)  # the TV executor's forward, which its energy reads
-        print(repr(sum(value for _, value in loss_setup.weighted_losses(loss))), flush=True)
+        loss.executor.data[:] = image
+        loss.executor.executor.forward()
+        loss.terms_gradient()  # the TV executor's forward, which its energy reads
+        print(repr(sum(value for _, value in loss.named_losses())), flush=True)
 
 
 class Evaluator:
@@ -147,7 +147,7 @@ def worker_main(size, options):
 
         def counting_forward_backward(loss):
             counted(loss)
-            key = 'x'.join(map(str, loss.model_executor.data.shape[:1:-1]))
+            key = 'x'.join(map(str, loss.executor.data.shape[:1:-1]))
             passes[key] = passes.get(key, 0) + 1
         optimizers.forward_backward = counting_forward_backward
 

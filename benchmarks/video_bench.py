@@ -41,8 +41,8 @@ def frames_loss(stylizer, frames, outputs):
     losses = []
     for frame, output in zip(frames, outputs):
         loss, _ = stylizer.loss_for(frame)
-        loss.model_executor.data[:] = images.pixels_to_network(output, output.shape[:2])
-        loss.model_executor.executor.forward()
+        loss.executor.data[:] = images.pixels_to_network(output, output.shape[:2])
+        loss.executor.executor.forward()
         losses.append(sum(content_and_style_losses(loss)))
     return float(np.mean(losses))
 
@@ -59,7 +59,8 @@ def run_weight(options, folder, weight):
     layout = frames_folder.output_layout(args.output)
     outputs = [frames_folder.read_frame(layout, t) for t in range(options.frames)]
     frames = panning_frames(options.frames, options.window)
-    stylizer = stylize_video.make_stylizer(args, frames[0], find_mxnet_cpu())
+    from neural_style.video.run import make_stylizer
+    stylizer = make_stylizer(args, frames[0], find_mxnet_cpu())
     return report, frames_loss(stylizer, frames, outputs)
 
 

@@ -30,8 +30,8 @@ from neural_style.errors import Interrupted, NstyleError
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 from neural_style.generators.training import GeneratorTrainer, TrainSettings  # noqa: E402
 from neural_style.files.images import PreprocessStyleImage, read_rgb_image, to_network_input  # noqa: E402
-from neural_style.cli.signals import ctrl_c_between_epochs  # noqa: E402
-from neural_style.gatys.loss import load_network  # noqa: E402
+from neural_style.cli.signals import stop_signals_between_epochs  # noqa: E402
+from neural_style.gatys.loss import load_vgg  # noqa: E402
 from neural_style.files.output_folder import held_folder  # noqa: E402
 from neural_style.generators.perceptual_loss import LossWeights, PerceptualLoss  # noqa: E402
 from neural_style.generators.inference import check_size, load_params, training_symbols  # noqa: E402
@@ -203,7 +203,7 @@ def train(args):
     style_np = PreprocessStyleImage(args.style_image, (1, 3, args.size, args.size))
     params, first_epoch, first_image = starting_point(args)
     dev = context_for(args.gpu, args.dtype)
-    net = load_network(args, model_vgg19, dev)
+    net = load_vgg(args, model_vgg19, dev)
     if args.seed is not None:
         mx.random.seed(args.seed)  # the initial weights (Xavier)
     size = (args.size, args.size)
@@ -218,7 +218,7 @@ def train(args):
     epoch, idx = first_epoch, first_image - 1
     # one training at a time into a model folder: a second would interleave its checkpoints
     with held_folder(args.model_dir, '--model-dir'), \
-            ctrl_c_between_epochs() as interrupted, logging_redirect_tqdm(), \
+            stop_signals_between_epochs() as interrupted, logging_redirect_tqdm(), \
             tqdm(total=max(total, 0), unit='img', dynamic_ncols=True) as bar:
         try:
             for epoch in range(first_epoch, args.epochs):
@@ -237,7 +237,7 @@ def train(args):
                         batch = []
                         bar.set_postfix_str('content %.4g, style %.4g, tv %.4g' % result.losses)
                     if interrupted:
-                        raise Interrupted(interrupted[0])  # exit 128 + the signal, after the checkpoint
+                        raise Interrupted(interrupted.signum)  # exit 128 + the signal, after the checkpoint
                 if not read_any and epoch == first_epoch and first_image == 0:
                     raise NstyleError('--data-dir %s: none of its %d images could be read' % (args.data_dir,
                                                                                               len(files)))

@@ -215,15 +215,15 @@ def test_the_runs_mrf_loss_is_numpy_over_the_vgg_features(vgg_params, params, se
     args = nstyle.get_args(SIZE_FLAGS + ['--vgg-params', vgg_params, '--style-loss', 'mrf', '--style-image',
                                          '%s,%s' % (STYLE, second_style), '--style-scale', '0.75',
                                          '--mrf-weight', '0.5', '--content-weight', '0'])
-    net = loss_setup.load_network(args, model_vgg19, mx.cpu())
+    net = loss_setup.load_vgg(args, model_vgg19, mx.cpu())
     inputs = loss_setup.stage_inputs(args, model_vgg19, 48)
     loss = loss_setup.build_loss(args, net, inputs)
     image = np.random.RandomState(0).uniform(-20, 20, inputs.content.shape).astype(np.float32)
-    loss.model_executor.data[:] = image
-    assert loss_setup.start_epoch(loss)  # the first epoch re-matches, at this image
-    loss_setup.forward_backward(loss)
-    named = dict(loss_setup.weighted_losses(loss))
-    assert list(dict(loss_setup.weighted_losses(loss))) == ['content', 'mrf', 'tv']
+    loss.executor.data[:] = image
+    assert loss.start_epoch()  # the first epoch re-matches, at this image
+    loss.forward_backward()
+    named = dict(loss.named_losses())
+    assert list(dict(loss.named_losses())) == ['content', 'mrf', 'tv']
 
     expected = 0.0
     style_features = [vgg_features(params, args.mrf_layers, style) for style in inputs.styles]
@@ -241,20 +241,20 @@ def test_the_input_gradient_is_that_of_the_loss_with_the_matches_fixed(vgg_param
     of the logged losses, the matches kept (only start_epoch re-matches)."""
     args = nstyle.get_args(SIZE_FLAGS + ['--vgg-params', vgg_params, '--style-loss', 'mrf', '--style-image', STYLE,
                                          '--tv-weight', '0'])
-    net = loss_setup.load_network(args, model_vgg19, mx.cpu())
-    loss = loss_setup.loss_for_size(args, net, 48)
+    net = loss_setup.load_vgg(args, model_vgg19, mx.cpu())
+    loss = loss_setup.build_loss(args, net, loss_setup.stage_inputs(args, model_vgg19, 48))
     rng = np.random.RandomState(1)
-    image = rng.uniform(-50, 50, loss.model_executor.data.shape).astype(np.float32)
+    image = rng.uniform(-50, 50, loss.executor.data.shape).astype(np.float32)
     direction = rng.randn(*image.shape).astype(np.float32)
-    loss.model_executor.data[:] = image
-    loss_setup.start_epoch(loss)
-    loss_setup.forward_backward(loss)
-    slope = float(np.sum(loss.model_executor.data_grad.asnumpy().astype(np.float64) * direction))
+    loss.executor.data[:] = image
+    loss.start_epoch()
+    loss.forward_backward()
+    slope = float(np.sum(loss.executor.data_grad.asnumpy().astype(np.float64) * direction))
     totals = []
     for sign in (1, -1):
-        loss.model_executor.data[:] = image + sign * 0.01 * direction
-        loss.model_executor.executor.forward()
-        totals.append(sum(value for _, value in loss_setup.weighted_losses(loss)))
+        loss.executor.data[:] = image + sign * 0.01 * direction
+        loss.executor.executor.forward()
+        totals.append(sum(value for _, value in loss.named_losses()))
     np.testing.assert_allclose((totals[0] - totals[1]) / 0.02, slope, rtol=2e-3)
 
 
@@ -263,16 +263,16 @@ def test_the_style_image_itself_has_zero_mrf_loss(vgg_params):
     image, every style patch sampled (stride 1): each patch matches itself, E = 0 (to rounding)."""
     args = nstyle.get_args(SIZE_FLAGS + ['--vgg-params', vgg_params, '--style-loss', 'mrf', '--style-image', STYLE,
                                          '--mrf-stride', '1', '--content-weight', '0'])
-    net = loss_setup.load_network(args, model_vgg19, mx.cpu())
+    net = loss_setup.load_vgg(args, model_vgg19, mx.cpu())
     inputs = loss_setup.stage_inputs(args, model_vgg19, 48)
     loss = loss_setup.build_loss(args, net, inputs)
-    loss.model_executor.data[:] = inputs.styles[0]
-    loss_setup.start_epoch(loss)
-    loss_setup.forward_backward(loss)
+    loss.executor.data[:] = inputs.styles[0]
+    loss.start_epoch()
+    loss.forward_backward()
     scale = sum(np.sum(features.astype(np.float64) ** 2) * K * K
                 for features in vgg_features(net.params, args.mrf_layers, inputs.styles[0]))
     assert scale > 0
-    assert abs(dict(loss_setup.weighted_losses(loss))['mrf']) <= 1e-6 * scale
+    assert abs(dict(loss.named_losses())['mrf']) <= 1e-6 * scale
 
 
 # ---------------------------------------------------------------- the command line
@@ -375,10 +375,10 @@ def test_bfloat16_features_give_nearly_the_float32_loss(vgg_params):
     for dtype in ('float32', 'bfloat16'):
         args = nstyle.get_args(SIZE_FLAGS + ['--vgg-params', vgg_params, '--style-loss', 'mrf', '--style-image', STYLE,
                                              '--dtype', dtype])
-        loss = loss_setup.loss_for_size(args, loss_setup.load_network(args, model_vgg19, mx.cpu()), 48)
-        loss.model_executor.data[:] = np.random.RandomState(2).uniform(-50, 50, loss.model_executor.data.shape)
-        loss_setup.start_epoch(loss)
-        loss_setup.forward_backward(loss)
-        values[dtype] = dict(loss_setup.weighted_losses(loss))
+        loss = loss_setup.build_loss(args, loss_setup.load_vgg(args, model_vgg19, mx.cpu()), loss_setup.stage_inputs(args, model_vgg19, 48))
+        loss.executor.data[:] = np.random.RandomState(2).uniform(-50, 50, loss.executor.data.shape)
+        loss.start_epoch()
+        loss.forward_backward()
+        values[dtype] = dict(loss.named_losses())
     for name in ('content', 'mrf'):
         np.testing.assert_allclose(values['bfloat16'][name], values['float32'][name], rtol=0.03)

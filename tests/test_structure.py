@@ -1,6 +1,5 @@
-"""The layout the project promises (README "Files"): a package of small parts that none of the
-scripts' modules reach around, functions of at most six parameters, nstyle.py near the original's
-size, and tools that load MXNet only when they use it."""
+"""The layout the project promises (docs/architecture.md): a package that never reaches back into the
+top-level scripts, and tools whose --help answers without loading MXNet."""
 import ast
 import os
 import subprocess
@@ -12,7 +11,7 @@ from conftest import PROJECT
 
 PACKAGE = os.path.join(PROJECT, 'neural_style')
 SCRIPTS = {'nstyle', 'compare', 'reproduce_chapter', 'view_checkpoints', 'stylize_video', 'boost_train',
-           'boost_inference', 'bench'}
+           'boost_inference', 'bench', 'find_mxnet', 'gpu_build', 'stylize'}
 
 
 def project_python_files():
@@ -21,22 +20,6 @@ def project_python_files():
                        for root, _, names in os.walk(PROJECT) for name in names if name.endswith('.py')]
     return [path for path in found if not path.startswith(('tests/', '.venv')) and os.path.exists(
         os.path.join(PROJECT, path))]
-
-
-def parameter_count(function):
-    a = function.args
-    count = len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs)
-    return count - (1 if a.args and a.args[0].arg in ('self', 'cls') else 0)
-
-
-def test_no_function_has_more_than_six_parameters():
-    too_many = []
-    for path in project_python_files():
-        tree = ast.parse(open(os.path.join(PROJECT, path)).read())
-        too_many += ['%s:%d %s (%d)' % (path, node.lineno, node.name, parameter_count(node))
-                     for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                     and parameter_count(node) > 6]
-    assert too_many == []
 
 
 def imported_modules(path):
@@ -51,10 +34,11 @@ def imported_modules(path):
 
 
 def test_no_module_of_the_package_imports_a_script():
-    modules = [name for name in os.listdir(PACKAGE) if name.endswith('.py')]
-    assert len(modules) >= 8
-    for name in modules:
-        assert not imported_modules(os.path.join(PACKAGE, name)) & SCRIPTS, name
+    modules = [os.path.join(root, name) for root, _, names in os.walk(PACKAGE) for name in names
+               if name.endswith('.py')]
+    assert len(modules) >= 20
+    for path in modules:
+        assert not imported_modules(path) & SCRIPTS, path
 
 
 def test_the_checker_sees_a_script_import(tmp_path):
@@ -64,22 +48,32 @@ def test_the_checker_sees_a_script_import(tmp_path):
     assert imported_modules(str(bad)) & SCRIPTS == {'nstyle'}
 
 
-def test_nstyle_is_near_the_originals_size():
-    with open(os.path.join(PROJECT, 'nstyle.py')) as f:
-        assert len(f.readlines()) <= 350
+TOOLS = ['nstyle.py', 'stylize_video.py', 'compare.py', 'reproduce_chapter.py', 'view_checkpoints.py',
+         'end_to_end/boost_inference.py', 'end_to_end/boost_train.py']
+HELP_WITHOUT_MXNET = """
+import runpy, sys
+sys.argv = [sys.argv[1], '--help']
+try:
+    runpy.run_path(sys.argv[0], run_name='__main__')
+except SystemExit as end:
+    assert end.code in (0, None), end.code
+print('mxnet loaded' if 'mxnet' in sys.modules else 'no mxnet')
+"""
 
 
-@pytest.mark.parametrize('module', ['view_checkpoints', 'neural_style.cli.flag_types', 'neural_style.files.images',
-                                    'neural_style.files.output_folder', 'neural_style.cli.signals'])
-def test_importing_leaves_mxnet_unloaded(module):
-    code = 'import sys; import %s; print("mxnet" in sys.modules)' % module
-    result = subprocess.run([sys.executable, '-c', code], cwd=PROJECT, capture_output=True, text=True)
+@pytest.mark.parametrize('tool', TOOLS)
+def test_help_answers_without_loading_mxnet(tool):
+    result = subprocess.run([sys.executable, '-c', HELP_WITHOUT_MXNET, tool], cwd=PROJECT, capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == 'False'
+    assert 'usage:' in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == 'no mxnet'
 
 
-def test_nstyle_still_offers_the_originals_names():
-    import nstyle
-    for name in ('get_args', 'train_nstyle', 'PreprocessContentImage', 'PreprocessStyleImage', 'PostprocessImage',
-                 'SaveImage', 'style_gram_symbol', 'get_loss', 'get_tv_grad_executor', 'NstyleError'):
-        assert callable(getattr(nstyle, name)), name
+def test_the_help_check_sees_mxnet_loaded(tmp_path):
+    """The check above can fail: a tool that imports MXNet at its top is seen."""
+    tool = tmp_path / 'tool.py'
+    tool.write_text('import argparse\nimport mxnet\nargparse.ArgumentParser().parse_args()\n')
+    result = subprocess.run([sys.executable, '-c', HELP_WITHOUT_MXNET, str(tool)], cwd=PROJECT, capture_output=True,
+                            text=True)
+    assert result.stdout.strip().splitlines()[-1] == 'mxnet loaded'

@@ -66,7 +66,7 @@ def targets(params, style_images, blend, style_size=TARGET_SIZE, size=TARGET_SIZ
     style, _ = model_vgg19.get_symbol()
     gram, _ = nstyle.style_gram_symbol(size, style)
     style_nps = [nstyle.PreprocessStyleImage(path, (1, 3) + tuple(style_size)) for path in style_images]
-    net = loss_setup.Network(model_vgg19, params, mx.cpu(), 'float32', {})
+    net = loss_setup.Vgg(model_vgg19, params, mx.cpu(), "float32", None)
     inputs = loss_setup.StageInputs(np.zeros((1, 3) + tuple(size)), style_nps, blend)
     grams, contents = loss_setup.compute_targets(net, (style, gram, None), inputs)
     assert contents == []
@@ -129,10 +129,10 @@ def test_the_run_fills_in_the_blended_targets(tmp_path, vgg_params, params, seco
                                   '%s,%s' % (STYLE, second_style), '--style-blend-weights', '3,7'])
     content_np, style_nps, blend = inputs = loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge)
     assert [s.shape for s in style_nps] == [content_np.shape] * 2 and blend == pytest.approx([0.3, 0.7])
-    loss = loss_setup.build_loss(args, loss_setup.Network(model_vgg19, params, mx.cpu(), 'float32', {}), inputs)
+    loss = loss_setup.build_loss(args, loss_setup.Vgg(model_vgg19, params, mx.cpu(), "float32", None), inputs)
     first, second = (targets(params, [path], [1.0], RESULT_SIZE, RESULT_SIZE) for path in (STYLE, second_style))
     for i, (a, b) in enumerate(zip(first, second)):
-        np.testing.assert_allclose(loss.model_executor.arg_dict['target_gram_%d' % i].asnumpy(), 0.3 * a + 0.7 * b,
+        np.testing.assert_allclose(loss.executor.arg_dict['target_gram_%d' % i].asnumpy(), 0.3 * a + 0.7 * b,
                                    rtol=1e-5, atol=1e-6 * np.abs(a).max())
 
 

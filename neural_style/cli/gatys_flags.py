@@ -1,11 +1,13 @@
-"""nstyle.py's flags, defined once: nstyle.py's parser is made of them, and stylize_video.py's of
-those that apply to a video (add_style_flags's leave_out)."""
+"""nstyle.py's flags, defined once: nstyle.py's parser is made of them (with --preset and the
+cluster's), and stylize_video.py's of those that apply to a video (add_style_flags's leave_out).
+Parsing them gives a frozen GatysSettings (gatys/settings.py): nothing below sees argparse. No MXNet."""
 import argparse
 import glob
 import os
 
+from neural_style.cli.tool import OneLineErrorParser
 from neural_style.cli.flag_types import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, blend_weights, checked, layer_names, stages)
-from neural_style.gatys.optimise import DEFAULT_LR
+from neural_style.gatys.settings import DEFAULT_LR, GatysSettings
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -164,3 +166,36 @@ def finish_style_args(parser, args):
     if args.lr is None:
         args.lr = DEFAULT_LR.get(args.optimizer)  # None with lbfgs, which has no learning rate
     return args
+
+
+def gatys_parser(parser_class=OneLineErrorParser):
+    """nstyle.py's parser: the style flags, --preset, and those of batch mode on a cluster."""
+    from neural_style.cli.presets import PRESETS
+    from neural_style.cluster.ray_cluster import add_cluster_flags
+    parser = parser_class(description='neural style: paint the content image in the style image\'s manner '
+                                      '(Gatys et al. 2015), with MXNet')
+    add_style_flags(parser)
+    add_cluster_flags(parser, 'the rows of --jobs')
+    parser.add_argument('--preset', choices=sorted(PRESETS), default=None,
+                        help='a named set of defaults: fast (--optimizer lbfgs --init content '
+                             '--lbfgs-num-correction 20 --max-num-epochs 80) reaches the objective of the '
+                             'original\'s default run several times sooner; any flag given explicitly wins')
+    return parser
+
+
+def parse_gatys_flags(argv, parser_class=OneLineErrorParser):
+    """(GatysSettings, the namespace with batch mode's flags: jobs, ray, cpus_per_job, gpus_per_job)."""
+    from neural_style.cli.presets import preset_defaults
+    parser = gatys_parser(parser_class)
+    # a preset changes the defaults, so the flags are read twice: for --preset (and the long edge its
+    # defaults depend on), then with its defaults in place
+    known, _ = parser.parse_known_args(argv)
+    if known.preset:
+        parser.set_defaults(**preset_defaults(known.preset, known.max_long_edge))
+    args = finish_style_args(parser, parser.parse_args(argv))
+    return GatysSettings.from_values(vars(args)), args
+
+
+def get_args(arglist=None, parser_class=OneLineErrorParser):
+    """The original's name: the GatysSettings of these flags (None: sys.argv)."""
+    return parse_gatys_flags(arglist, parser_class)[0]

@@ -13,7 +13,7 @@ from neural_style.errors import NstyleError
 from neural_style.cli.tool import OneLineErrorParser
 from neural_style.files.images import input_file_problem
 from neural_style.files.output_folder import write_atomically
-from neural_style.gatys.reporter import duration
+from neural_style.cli.tool import duration
 
 JOB_COLUMNS = {'content': '--content-image', 'style': '--style-image', 'output': '--output_dir'}
 
@@ -81,9 +81,8 @@ def without_jobs_flag(argv):
     return shared
 
 
-def job_args(get_args, shared_argv, row):
-    """A job's flags, parsed by get_args(argv, parser_class): the shared ones, then the row's cells,
-    then its options (the later wins)."""
+def job_args(shared_argv, row):
+    """A job's GatysSettings: the shared flags, then the row's cells, then its options (the later wins)."""
     argv = list(shared_argv)
     for column, flag in JOB_COLUMNS.items():
         if row.get(column):
@@ -94,16 +93,17 @@ def job_args(get_args, shared_argv, row):
         raise JobArgumentError('options: %s' % error) from None
     if not row.get('output'):
         raise JobArgumentError('the output column is empty: give each job its own output folder')
+    from neural_style.cli.gatys_flags import get_args
     return get_args(argv, parser_class=JobArgumentParser)
 
 
-def check_distinct_outputs(jobs_file, rows, shared_argv, get_args):
+def check_distinct_outputs(jobs_file, rows, shared_argv):
     """Two jobs writing into one folder would replace each other's results: refused before any
     work. A row whose flags do not parse is left to fail alone, at its turn."""
     seen = {}
     for line, row in rows:
         try:
-            output = job_args(get_args, shared_argv, row).output_dir
+            output = job_args(shared_argv, row).output_dir
         except NstyleError:
             continue
         key = os.path.realpath(output or '.')
@@ -162,21 +162,24 @@ def job_label(index, count, jobs_file, line):
     return 'job %d of %d (%s line %d)' % (index, count, jobs_file, line)
 
 
-def run_jobs(jobs_file, shared_argv, get_args, train):
-    """Each row of the CSV file in turn: train(args, cache=cache) with the row's flags (job_args).
+def run_jobs(jobs_file, argv):
+    """Each row of the CSV file in turn: a Gatys run (gatys/run.py) with the row's flags (job_args),
+    the weights read once and the executors reused. argv: the command line, --jobs FILE among it.
     Returns the exit status: 0 when every job finished, 1 otherwise."""
+    from neural_style.gatys.run import run_gatys
+    shared_argv = without_jobs_flag(argv)
     rows = read_jobs(jobs_file)
-    check_distinct_outputs(jobs_file, rows, shared_argv, get_args)
-    cache = {'executors': collections.OrderedDict()}
+    check_distinct_outputs(jobs_file, rows, shared_argv)
+    reuse = ({}, collections.OrderedDict())  # the weights by path, the executors by graph and size
     failures, start = [], time.time()
     for index, (line, row) in enumerate(rows, start=1):
         label = job_label(index, len(rows), jobs_file, line)
         job_start = time.time()
         try:
-            args = job_args(get_args, shared_argv, row)
+            args = job_args(shared_argv, row)
             logging.info('%s: %s in the style of %s -> %s', label, args.content_image, args.style_image,
                          args.output_dir)
-            train(args, cache=cache)
+            run_gatys(args, reuse=reuse)
         except NstyleError as error:
             failures.append((index, line, str(error)))
             logging.error('%s failed: %s', label, error)

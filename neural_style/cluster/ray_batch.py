@@ -4,32 +4,32 @@ the weights (sent to each worker once), and writes every result; a worker runs t
 same code as a run in this process (job_files serves its reads and keeps its writes), so the
 results are the same bytes as batch mode's, seeded rows included."""
 import collections
-import contextlib
-import copy
+import dataclasses
 import importlib
-import io
 import os
 
 from neural_style.cluster import ray_cluster as cluster, job_files
-from neural_style.cluster.batch import (JobArgumentError, check_distinct_outputs, failure_line, failure_summary, job_args, job_label, read_jobs)
+from neural_style.cluster.batch import (JobArgumentError, check_distinct_outputs, failure_line, failure_summary, job_args, job_label, read_jobs,
+                                        without_jobs_flag)
 from neural_style.errors import NstyleError
 from neural_style.files.images import check_image_file, style_image_paths
 from neural_style.gatys.loss import params_key
 from neural_style.files.output_folder import check_output_dir, output_run, write_image_atomically
 
 
-def run_jobs_on_ray(args, shared_argv, get_args, train):
-    """The rows of --jobs on the Ray cluster of --ray, each job train(args, callback, cache) on a worker.
+def run_jobs_on_ray(args, argv):
+    """The rows of --jobs on the Ray cluster of --ray, each job a Gatys run (gatys/run.py) on a worker.
     Returns the exit status, as batch mode does: 0 when every job finished, 1 otherwise."""
     if args.jobs is None:
         raise NstyleError('--ray runs the rows of a --jobs FILE on a Ray cluster: add --jobs')
     cluster.import_ray()  # before anything else: without Ray, one line that says how to install it
+    shared_argv = without_jobs_flag(argv)
     rows = read_jobs(args.jobs)
-    check_distinct_outputs(args.jobs, rows, shared_argv, get_args)  # as batch mode: before any work
+    check_distinct_outputs(args.jobs, rows, shared_argv)  # as batch mode: before any work
     jobs, places = [], {}  # places: job name -> (its number, its line in the file)
     for index, (line, row) in enumerate(rows, start=1):
         try:
-            parsed = job_args(get_args, shared_argv, row)
+            parsed = job_args(shared_argv, row)
         except JobArgumentError as error:  # reported when its turn comes, as in batch mode
             parsed = error
         claim = os.path.abspath(parsed.output_dir or '.') if not isinstance(parsed, Exception) else None
@@ -41,7 +41,7 @@ def run_jobs_on_ray(args, shared_argv, get_args, train):
     resources = cluster.Resources(args.cpus_per_job, args.gpus_per_job)
     with cluster.ray_cluster(args.ray) as ray:
         driver = DriverSide(ray, resources)
-        return cluster.run_on_cluster(ray, jobs, WorkerSide(train),
+        return cluster.run_on_cluster(ray, jobs, WorkerSide(),
                                       cluster.Driver(driver.prepare, driver.finish, True, summary), resources)
 
 
@@ -64,9 +64,9 @@ class DriverSide:
         for path, flag in paths:
             check_image_file(path, flag)
         inputs = job_files.read_input_files(path for path, _ in paths)
-        worker_args = copy.copy(args)
-        worker_args.vgg_params = self.weights_file(args)
-        worker_args.gpu = 0 if self.resources.gpus else -1  # the GPU Ray gives the worker, or the CPU
+        # the worker's weights path (its bytes come along) and the GPU Ray gives it, or the CPU
+        worker_args = dataclasses.replace(args, vgg_params=self.weights_file(args),
+                                          gpu=0 if self.resources.gpus else -1)
         check_output_dir(args.output_dir, args.overwrite)  # fail fast; the folder is made when results come
         return worker_args, inputs, self.weights[worker_args.vgg_params]
 
@@ -101,24 +101,22 @@ class DriverSide:
 
 
 class WorkerSide:
-    """What a worker runs for each job (picklable: train is nstyle.py's train_nstyle)."""
-
-    def __init__(self, train):
-        self.train = train
+    """What a worker runs for each job (picklable)."""
 
     def __call__(self, cache, payload, progress):
         """One job on its inputs' bytes: (the images it wrote as [(path, pixels)], its failure line or None).
         cache: the worker's state, kept between its jobs (the weights, the executors per size)."""
+        from neural_style.gatys.run import run_gatys
         args, inputs, weights = payload
-        cache.setdefault('executors', collections.OrderedDict())
+        loaded = cache.setdefault('loaded', {})
+        executors = cache.setdefault('executors', collections.OrderedDict())
         model_module = importlib.import_module('model_' + args.model)
         key = params_key(model_module, args.vgg_params)
-        # stdout: the original's printout of the head gradients, noise among the batch's log lines
-        with job_files.in_memory(inputs) as outputs, contextlib.redirect_stdout(io.StringIO()):
+        with job_files.in_memory(inputs) as outputs:
             try:
-                if key not in cache:
-                    cache[key] = load_weights(model_module, weights, args.vgg_params)
-                self.train(args, callback=lambda data: progress(data['epoch']), cache=cache)
+                if key not in loaded:
+                    loaded[key] = load_weights(model_module, weights, args.vgg_params)
+                run_gatys(args, callback=lambda data: progress(data['epoch']), reuse=(loaded, executors))
             except Exception as error:  # the job's own failure: reported for it, and the worker goes on
                 return outputs, failure_line(error)
         return outputs, None

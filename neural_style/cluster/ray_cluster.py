@@ -14,7 +14,7 @@ import time
 
 from neural_style.cli.flag_types import POSITIVE, NON_NEGATIVE
 from neural_style.errors import NstyleError
-from neural_style.gatys.reporter import duration
+from neural_style.cli.tool import duration
 
 INSTALL_RAY = 'pip install ray==2.60.0 (the version requirements.txt pins)'
 MAX_ATTEMPTS = 3  # how often a job is started when its workers keep dying (a job that kills its worker)

@@ -67,10 +67,22 @@ def get_tv_grad_executor(img, ctx, tv_weight):
     return out.bind(ctx, args={'img': img, 'kernel': kernel})
 
 
-def tv_energy(img, tv_grad_executor):
-    """The TV term's energy at `img`, after tv_grad_executor's forward pass on it: 0.5 * sum(x * g(x)).
-    The executor's Laplacian is symmetric, so this is the energy whose gradient it computes."""
-    if tv_grad_executor is None:
-        return 0.0
-    image = img.asnumpy().astype(np.float64)
-    return 0.5 * float(np.sum(image * tv_grad_executor.outputs[0].asnumpy()))
+class TVTerm:
+    """The original's smoothness term on an image array (the loss executor's input, or a
+    generator's output copied in): its gradient the Laplacian executor's output, its energy
+    0.5 * sum(x * gradient), the energy whose gradient it is (the Laplacian is symmetric).
+    The one definition of the TV term: the optimisation and the generators' training use it."""
+    name = 'tv'
+
+    def __init__(self, image, tv_weight):
+        self.image = image
+        self.executor = get_tv_grad_executor(image, image.context, tv_weight)
+
+    def gradient(self):
+        self.executor.forward()
+        return self.executor.outputs[0]
+
+    def energy(self):
+        """After gradient() at the same image."""
+        image = self.image.asnumpy().astype(np.float64)
+        return 0.5 * float(np.sum(image * self.executor.outputs[0].asnumpy()))

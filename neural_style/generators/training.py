@@ -12,7 +12,7 @@ import collections
 from neural_style.mxnet_runtime import mx
 import numpy as np
 
-from neural_style.gatys.losses import get_tv_grad_executor, tv_energy
+from neural_style.gatys.losses import TVTerm
 
 # What every update uses: the optimiser and its settings (Module.init_optimizer's), the TV weight, the
 # global clip of the output gradient's norm, per input element (None: off).
@@ -40,20 +40,19 @@ def clipped(grad, clip_norm):
 
 
 class TVGradient:
-    """The original's TV gradient executor, bound once on an array of the output's shape."""
+    """The TV term (gatys.losses.TVTerm) on a generator's output, copied into an array of its own."""
 
     def __init__(self, shape, dev, tv_weight):
-        self.image = mx.nd.zeros(shape, dev)
-        self.executor = get_tv_grad_executor(self.image, dev, tv_weight)
+        self.term = TVTerm(mx.nd.zeros(shape, dev), tv_weight) if tv_weight > 0 else None
 
     def __call__(self, output):
-        if self.executor is None:
+        if self.term is None:
             return None
-        output.copyto(self.image)
-        return self.executor.forward()[0]
+        output.copyto(self.term.image)
+        return self.term.gradient()
 
     def energy(self):
-        return tv_energy(self.image, self.executor) if self.executor is not None else 0.0
+        return self.term.energy() if self.term is not None else 0.0
 
 
 class GeneratorTrainer:

@@ -1,0 +1,167 @@
+"""One Gatys run, as nstyle.py's train_nstyle was: the inputs read and checked, the weights loaded,
+then each stage (one, or --multires's coarse to fine) optimised from the image before it, and the
+result. `optimise_stages` is arrays in, arrays out; `run_gatys` puts the files around it (the
+output folder, the checkpoints, final.jpg). The epoch itself is in gatys/optimise.py."""
+import logging
+import os
+import time
+
+from neural_style.cli.tool import duration
+from neural_style.errors import NstyleError
+from neural_style.files import images
+from neural_style.gatys.loss import build_loss, load_vgg, stage_inputs
+from neural_style.gatys.memory import check_sizes_fit
+from neural_style.gatys.optimise import Diverged, optimize
+from neural_style.machine import return_freed_memory
+from neural_style.mxnet_runtime import available_memory, context_for, mx
+
+
+def read_init_image(settings):
+    """The pixels of --init PATH (read before any work, so that a bad file fails fast), else None."""
+    if settings.init in ('noise', 'content'):
+        return None
+    long_edge = max(edge for edge, _ in settings.stages)
+    return images.read_rgb_image(settings.init, '--init', long_edge)  # a large one decoded reduced
+
+
+def initial_image(settings, content_np, init_pixels, dev):
+    """The image the optimisation starts from: the original's uniform noise in [-0.1, 0.1], the
+    content image as the network sees it, or an image file's pixels resized to the content's size."""
+    if settings.init == 'content':
+        return mx.nd.array(content_np, ctx=dev)
+    if init_pixels is not None:
+        return mx.nd.array(images.pixels_to_network(init_pixels, content_np.shape[2:]), ctx=dev)
+    img = mx.nd.zeros(content_np.shape, ctx=dev)
+    if settings.seed is not None:
+        mx.random.seed(settings.seed)
+    img[:] = mx.rnd.uniform(-0.1, 0.1, img.shape)
+    return img
+
+
+class EpochWatch:
+    """What happens around every epoch, for every optimiser (gatys/optimise.py's `watch`): the stop
+    check before it; after it the checkpoint every --save-epochs with its progress line, the losses
+    every --print-epochs, and the caller's callback. It keeps the latest image, so that a stopped run
+    can still save it. output_dir None: no checkpoints (a video's frames, the Python API)."""
+
+    def __init__(self, settings, output_dir=None, callback=None, stop=None):
+        self.settings, self.output_dir, self.callback = settings, output_dir, callback
+        self.final_fn = os.path.join(output_dir, 'final.jpg') if output_dir is not None else None
+        self.stop = stop  # errors.StopFlag, set by a stop signal or a caller
+        self.colors_from = None  # the content's pixels at this stage's size, with --original-colors
+        self.first_epoch = self.last_epoch = 0
+        self.epochs_done, self.image = 0, None
+        self.last_checkpoint = None
+        self.start_time = time.time()
+
+    def start_stage(self, first_epoch, num_epochs, image, colors_from):
+        self.first_epoch, self.last_epoch = first_epoch, first_epoch + num_epochs
+        self.image, self.colors_from = image, colors_from
+        self.start_time = time.time()
+
+    def check_stop(self, epochs_done):
+        if self.stop:
+            self.stop.raise_stop(epochs_done, self.final_fn)
+
+    def epoch_done(self, epoch, eps, img, losses):
+        """After `epoch` epochs (counted from the run's start). losses() gives the epoch's named
+        losses (StyleLoss.named_losses); it is called only when they are logged."""
+        return_freed_memory()  # so that the resident set does not creep up epoch by epoch
+        self.epochs_done, self.image = epoch, img
+        settings = self.settings
+        cbdata = {'eps': eps, 'epoch': epoch}
+        named = None
+        if self.output_dir is not None and epoch % settings.save_epochs == 0:
+            outfn = os.path.join(self.output_dir, 'e_%d.jpg' % epoch)
+            npimg = img.asnumpy()
+            images.SaveImage(npimg, outfn, settings.remove_noise, self.colors_from)
+            self.last_checkpoint = outfn
+            named = losses()
+            self.log_progress(epoch, named)
+            cbdata.update(filename=outfn, img=npimg)
+        if settings.print_epochs and epoch % settings.print_epochs == 0:
+            named = named or losses()
+            logging.info('epoch %d: losses: %s, total %.7g', epoch,
+                         ', '.join('%s %.7g' % (name, value) for name, value in named), sum(v for _, v in named))
+        if self.callback:
+            self.callback(cbdata)
+
+    def log_progress(self, epoch, named):
+        """Content and style loss (named[:2]: content, then style or mrf), elapsed time, and time left at most."""
+        (_, content), (style_name, style) = named[:2]
+        elapsed = time.time() - self.start_time
+        left = elapsed / (epoch - self.first_epoch) * (self.last_epoch - epoch)
+        logging.info('epoch %d: content loss %.4g, %s loss %.4g, %s elapsed, at most %s left',
+                     epoch, content, style_name, style, duration(elapsed), duration(left))
+
+
+def optimise_stages(settings, inputs, init_pixels, net, watch):
+    """Every stage's optimisation: inputs are each stage's StageInputs (gatys/loss.py), the first
+    stage starts from --init (init_pixels: its pixels, or None), each later one from the stage
+    before, upsampled. Returns the final image as the network sees it, (1, 3, h, w)."""
+    img = None
+    epochs_done = 0
+    for stage, ((edge, epochs), stage_input) in enumerate(zip(settings.stages, inputs)):
+        content_np = stage_input.content
+        if len(inputs) > 1:
+            logging.info('stage %d of %d: long edge %d (%dx%d), up to %d epochs', stage + 1, len(inputs),
+                         edge, content_np.shape[3], content_np.shape[2], epochs)
+        loss = build_loss(settings, net, stage_input)
+        if img is None:  # the first stage starts from --init, the others from the stage before
+            print([x.asscalar() for x in loss.grad_array])  # the original's own printout of the head gradients
+            img = initial_image(settings, content_np, init_pixels, net.dev)
+            logging.info('start training arguments %s', settings)
+        else:
+            img = mx.nd.array(images.resized_network_image(img.asnumpy(), content_np.shape[2:]), ctx=net.dev)
+        colors_from = images.PostprocessImage(content_np) if settings.original_colors else None  # the result's size
+        watch.start_stage(epochs_done, epochs, img, colors_from)
+        try:
+            epochs_done += optimize(settings, loss, img, (epochs_done, epochs), watch)
+        except Diverged as diverged:
+            raise NstyleError('%s: stopped without writing the final image (last good checkpoint: %s); try %s'
+                              % (diverged, watch.last_checkpoint or 'none was written', diverged.advice)) from None
+    return img
+
+
+def read_inputs(settings, dev):
+    """Every stage's StageInputs and --init's pixels, read and checked before any work, so that a bad
+    image or a size that does not fit fails at once."""
+    import importlib
+    model_module = importlib.import_module('model_' + settings.model)
+    check_sizes_fit(settings, [edge for edge, _ in settings.stages], settings.long_edge_flag, available_memory(dev))
+    inputs = [stage_inputs(settings, model_module, edge, settings.long_edge_flag) for edge, _ in settings.stages]
+    return model_module, inputs, read_init_image(settings)
+
+
+def run_gatys(settings, callback=None, stop=None, reuse=None):
+    """nstyle.py's run: final.jpg and the checkpoints e_N.jpg in --output_dir (through
+    files/output_folder's output_run: locked, --overwrite keeps the earlier results until this run's
+    final.jpg exists). callback(dict) after every epoch: {'eps', 'epoch'}, plus 'filename' and 'img'
+    (the image as the network sees it) on the epochs that saved a checkpoint. stop: an
+    errors.StopFlag that ends the run after the epoch it is in, saving final.jpg. reuse: a
+    (loaded, executors) pair kept between runs (batch mode: gatys.loss.load_vgg's, the weights read
+    once, the executors reused).
+    Raises NstyleError for problems the user can fix; the stop's KeyboardInterrupt after saving final.jpg."""
+    from neural_style.cli.signals import stop_signals_between_epochs
+    from neural_style.files.output_folder import output_run
+    dev = context_for(settings.gpu, settings.dtype)
+    model_module, inputs, init_pixels = read_inputs(settings, dev)
+    net = load_vgg(settings, model_module, dev, *(reuse or (None, None)))
+    if dev.device_type == 'cpu':
+        from neural_style.mxnet_runtime import THREADS, THREADS_SOURCE
+        logging.info('running on the CPU with %s threads (from %s)', THREADS, THREADS_SOURCE)
+    if settings.preset:
+        from neural_style.cli.presets import describe_preset
+        logging.info('--preset %s: %s (flags given explicitly win)', settings.preset, describe_preset(settings))
+    with output_run(settings.output_dir, settings.overwrite) as run_dir, \
+            stop_signals_between_epochs(stop) as stop:  # --overwrite: run_dir is a folder of its own
+        watch = EpochWatch(settings, run_dir, callback, stop)
+        final_fn = watch.final_fn
+        try:
+            img = optimise_stages(settings, inputs, init_pixels, net, watch)
+        except KeyboardInterrupt:
+            # Before the first epoch the image is the starting noise (or --init): no result to save.
+            if watch.epochs_done:
+                images.SaveImage(watch.image.asnumpy(), final_fn, colors_from=watch.colors_from)
+            raise
+        images.SaveImage(img.asnumpy(), final_fn, colors_from=watch.colors_from)
