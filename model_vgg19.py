@@ -7,7 +7,7 @@ import logging
 import os
 from collections import namedtuple
 
-from neural_style.mxnet_runtime import mx
+from neural_style.lazy_mxnet import mx  # loads MXNet at its first use: --help reads the layer names only
 import numpy as np
 
 from neural_style.files.images import input_file_problem
@@ -228,7 +228,3 @@ def feature_taps(symbol):
     return {nodes[source]['name'] for op, source in consumers
             if nodes[source]['op'] == 'Activation' and op not in ('Convolution', 'Pooling')}
 
-
-def get_model(input_size, ctx, params=None):
-    style, content = get_symbol()
-    return get_executor(style, content, input_size, ctx, params)

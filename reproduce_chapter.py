@@ -23,23 +23,19 @@ import re
 import sys
 import time
 
-from neural_style.cli.signals import quiet_ctrl_c_while_importing
+from PIL import Image
 
-with quiet_ctrl_c_while_importing():  # MXNet and scikit-image take seconds to load
-    from PIL import Image
-
-    import model_vgg19
-    import nstyle
-    from neural_style.mxnet_runtime import pick_context
-    from neural_style.cli.flag_types import POSITIVE_INT
-    from neural_style.errors import NstyleError
-    from neural_style.cli.tool import OneLineErrorParser, run_cli
-    from neural_style.files.images import read_rgb_image
-    from neural_style.files.output_folder import locked_folder, make_writable_folder
-    import view_checkpoints
+import nstyle
+import view_checkpoints
+from neural_style.cli.flag_types import POSITIVE_INT
+from neural_style.cli.tool import OneLineErrorParser, run_cli
+from neural_style.errors import NstyleError
+from neural_style.files.images import read_rgb_image
+from neural_style.files.output_folder import locked_folder, make_writable_folder
+from neural_style.gatys.settings import GatysSettings
 
 FIGURES = ['13-1', '13-2', '13-4', '13-5', 'mrf']
-LAYERS = model_vgg19.STYLE_LAYERS
+LAYERS = list(GatysSettings.style_layers)  # the original's style layers
 # (max long edge, max epochs, checkpoint every): the example's defaults and the chapter's 30, or --quick
 FULL = (600, 1000, 30)
 QUICK = (96, 20, 5)
@@ -76,7 +72,7 @@ def get_args(arglist=None):
     parser.add_argument('--pair', nargs=2, action='append', metavar=('CONTENT', 'STYLE'),
                         help='a content/style pair for figure 13-5; repeat for more (default: the two above)')
     parser.add_argument('--output-dir', default='output/chapter', help='where the figures go')
-    parser.add_argument('--vgg-params', default=model_vgg19.DEFAULT_PARAMS, help='the weights, as for nstyle.py')
+    parser.add_argument('--vgg-params', default=GatysSettings.vgg_params, help='the weights, as for nstyle.py')
     parser.add_argument('--gpu', type=int, default=0, help='GPU id, -1 for the CPU (as for nstyle.py)')
     parser.add_argument('--seed', type=int, default=0, help='seed of every run, so that figures repeat')
     args = parser.parse_args(arglist)
@@ -170,6 +166,8 @@ TITLES = {'13-1': 'Figure 13-1: the content image reconstructed from one layer\'
 
 
 def reproduce(args):
+    import model_vgg19  # MXNet loads here, not for --help
+    from neural_style.mxnet_runtime import pick_context
     try:
         real = model_vgg19.are_real_weights(args.vgg_params)
     except model_vgg19.WeightsError as error:

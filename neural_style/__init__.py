@@ -37,3 +37,7 @@ end_to_end (feed-forward generators):
     perceptual_loss     the VGG-19 style + content loss of a generated image
     generator_training  one training step: the chain's gradient plumbing, Johnson's end to end
 """
+
+import os
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout: model_*.py, input/, model/

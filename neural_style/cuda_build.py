@@ -19,7 +19,7 @@ import sys
 
 BUILD = 'mxnet-cu112'
 BUILD_ARCHS = ((5, 0), (6, 0), (7, 0), (8, 0), (8, 6))
-GPU_REQUIREMENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'requirements-cu112.txt')
+GPU_REQUIREMENTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'requirements-cu112.txt')
 
 # (folder under nvidia/, soname, pip package), in load order: each after the ones it needs.
 # libcudnn.so.8 and libnvrtc.so.11.2 dlopen their companions by soname, so those come first.

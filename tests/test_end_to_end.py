@@ -210,7 +210,7 @@ def test_each_generator_gets_its_own_and_the_later_stages_gradients():
     trainer.set_params({name: mx.nd.array(v) for name, v in arg_start.items()},
                        {name: mx.nd.array(v) for name, v in aux_start.items()})
     trainer.chain_step(loss, content)
-    after, _ = trainer.get_params()
+    after = {name: value for module in trainer.modules for name, value in module.get_params()[0].items()}
     outputs = loss.seen  # each stage's output, in order: out_0 ... out_3
     inputs = [content] + outputs[:-1]
     head = np.zeros_like(content)

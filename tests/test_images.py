@@ -8,7 +8,6 @@ from skimage import img_as_ubyte, io
 from skimage.restoration import denoise_tv_chambolle
 
 import nstyle
-from neural_style.files import images
 from conftest import CONTENT
 
 MEAN = np.array([123.68, 116.779, 103.939])

@@ -12,7 +12,7 @@ SIZE = (24, 32)  # the smallest sizes keep relu5_1 at least 1x2
 
 def features(params, image):
     """The style and content ReLU outputs of VGG-19 for one (1, 3, h, w) image, as numpy."""
-    model = model_vgg19.get_model(image.shape[2:], mx.cpu(), params)
+    model = model_vgg19.get_executor(*model_vgg19.get_symbol(), image.shape[2:], mx.cpu(), params)
     model.data[:] = image
     model.executor.forward()
     return [x.asnumpy() for x in model.style], model.content.asnumpy()

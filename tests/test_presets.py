@@ -3,6 +3,7 @@ import re
 
 import nstyle
 from conftest import run_nstyle
+from neural_style.cli.presets import describe_preset
 
 
 def test_fast_sets_lbfgs_from_the_content_with_its_budget():
@@ -13,16 +14,10 @@ def test_fast_sets_lbfgs_from_the_content_with_its_budget():
     assert (args.optimizer, args.max_long_edge, args.max_num_epochs) == ('lbfgs', 301, 80)
 
 
-def test_a_preset_value_may_follow_the_long_edge(monkeypatch):
-    from neural_style.cli import presets
-    monkeypatch.setitem(presets.PRESETS, 'fast', {'multires': '{half}:100,{edge}'})
-    assert nstyle.get_args(['--preset', 'fast', '--max-long-edge', '301']).multires == [(150, 100), (301, None)]
-
-
 def test_flags_given_explicitly_win_over_the_preset():
     args = nstyle.get_args(['--preset', 'fast', '--optimizer', 'nag', '--max-num-epochs', '7'])
     assert (args.optimizer, args.max_num_epochs, args.lr, args.init) == ('nag', 7, 0.001, 'content')
-    assert nstyle.describe_preset(args) == ('--optimizer nag --init content --lbfgs-num-correction 20 '
+    assert describe_preset(args) == ('--optimizer nag --init content --lbfgs-num-correction 20 '
                                             '--max-num-epochs 7')
     # without --preset nothing changes: the original's defaults
     args = nstyle.get_args([])

@@ -108,7 +108,7 @@ def test_blended_targets_are_the_weighted_sums_of_the_single_ones(params, second
         np.testing.assert_array_equal(got_even, (a + b) / 2)  # halves are exact in float32: no rounding apart
         np.testing.assert_allclose(got_three_seven, 0.3 * a + 0.7 * b, rtol=1e-5, atol=1e-6 * np.abs(a).max())
     # and against numpy: the Gram of one image's features
-    features = model_vgg19.get_model(TARGET_SIZE, mx.cpu(), params)
+    features = model_vgg19.get_executor(*model_vgg19.get_symbol(), TARGET_SIZE, mx.cpu(), params)
     features.data[:] = nstyle.PreprocessStyleImage(second_style, (1, 3) + TARGET_SIZE)
     features.executor.forward()
     for got, feature in zip(second, features.style):
@@ -156,7 +156,7 @@ def test_half_scale_targets_are_the_half_size_grams_times_the_positions_ratio(pa
     half = targets(params, [str(flat)], [1.0], style_size=half_size)
     # against numpy: the Gram of the half-size image's features, times 4 (a quarter of the positions
     # at every layer: 32x48 against 64x96, ... 2x3 against 4x6 at relu5_1)
-    features = model_vgg19.get_model(half_size, mx.cpu(), params)
+    features = model_vgg19.get_executor(*model_vgg19.get_symbol(), half_size, mx.cpu(), params)
     features.data[:] = nstyle.PreprocessStyleImage(str(flat), (1, 3) + half_size)
     features.executor.forward()
     for got, feature in zip(half, features.style):

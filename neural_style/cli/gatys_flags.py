@@ -9,7 +9,7 @@ from neural_style.cli.tool import OneLineErrorParser
 from neural_style.cli.flag_types import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, blend_weights, checked, layer_names, stages)
 from neural_style.gatys.settings import DEFAULT_LR, GatysSettings
 
-PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from neural_style import PROJECT
 
 
 def available_models():
@@ -187,11 +187,10 @@ def parse_gatys_flags(argv, parser_class=OneLineErrorParser):
     """(GatysSettings, the namespace with batch mode's flags: jobs, ray, cpus_per_job, gpus_per_job)."""
     from neural_style.cli.presets import preset_defaults
     parser = gatys_parser(parser_class)
-    # a preset changes the defaults, so the flags are read twice: for --preset (and the long edge its
-    # defaults depend on), then with its defaults in place
+    # a preset changes the defaults, so the flags are read twice: for --preset, then with its defaults in place
     known, _ = parser.parse_known_args(argv)
     if known.preset:
-        parser.set_defaults(**preset_defaults(known.preset, known.max_long_edge))
+        parser.set_defaults(**preset_defaults(known.preset))
     args = finish_style_args(parser, parser.parse_args(argv))
     return GatysSettings.from_values(vars(args)), args
 

@@ -11,17 +11,15 @@ history of 50 takes 42 but holds 117 MB more; bfloat16 ran slower than float32 o
 preset leaves --dtype alone.
 """
 
-# flag (argparse dest) -> default; '{half}' and '{edge}' in a value are half the long edge and the
-# long edge (--max-long-edge, given or default), so that a preset fits any size
+# flag (argparse dest) -> default
 PRESETS = {
     'fast': {'optimizer': 'lbfgs', 'init': 'content', 'lbfgs_num_correction': 20, 'max_num_epochs': 80},
 }
 
 
-def preset_defaults(name, long_edge):
-    """The defaults of preset `name` for this long edge, as strings and values argparse takes."""
-    return {flag: value.format(half=max(long_edge // 2, 1), edge=long_edge) if isinstance(value, str) else value
-            for flag, value in PRESETS[name].items()}
+def preset_defaults(name):
+    """The defaults of preset `name`, as values argparse takes."""
+    return dict(PRESETS[name])
 
 
 def describe_preset(args):

@@ -12,13 +12,14 @@ import logging
 import os
 import time
 
+from neural_style import PROJECT
 from neural_style.cli.flag_types import POSITIVE, NON_NEGATIVE
 from neural_style.errors import NstyleError
+from neural_style.machine import usable_cpu_count
 from neural_style.cli.tool import duration
 
 INSTALL_RAY = 'pip install ray==2.60.0 (the version requirements.txt pins)'
 MAX_ATTEMPTS = 3  # how often a job is started when its workers keep dying (a job that kills its worker)
-PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKER_WAIT = 600  # seconds with jobs to run and no worker started (a lost node, a cluster too small): the end
 WORKER_NAME = 'neural_style-worker-%d-%d'  # the batch (the driver's pid) and the worker's number
 
@@ -60,13 +61,6 @@ def import_ray():
     return ray
 
 
-def usable_cpus():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 @contextlib.contextmanager
 def ray_cluster(address):
     """Ray, connected: to a Ray this process already started (a test, a notebook), to the cluster at
@@ -81,7 +75,7 @@ def ray_cluster(address):
             ray.init(address=address, logging_level=logging.WARNING,
                      runtime_env={'working_dir': PROJECT, 'excludes': ['input/', 'output/', 'tests/', '*.params']})
         else:
-            ray.init(address='local', num_cpus=usable_cpus(), include_dashboard=False, logging_level=logging.WARNING)
+            ray.init(address='local', num_cpus=usable_cpu_count(), include_dashboard=False, logging_level=logging.WARNING)
     except (ConnectionError, ValueError, RuntimeError) as error:
         raise NstyleError('--ray %s: cannot connect to a Ray cluster (%s); start one with `ray start --head`, '
                           'or give --ray without an address for a local Ray'

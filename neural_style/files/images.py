@@ -214,11 +214,18 @@ def content_network_image(img, long_edge, min_side, long_edge_flag, name):
     return resized_content(img, content_size(img.shape[:2], long_edge, min_side, long_edge_flag, name))
 
 
+def size_at_long_edge(size, long_edge, multiple=1):
+    """(h, w) of an image of size (h, w) resized so that its long edge is long_edge, each side
+    rounded down to a multiple of `multiple` (1: truncated, as the original did). The one rule of
+    every tool: the content image, a video's frames, the generators' --long-edge, the memory check."""
+    factor = float(long_edge) / max(size)
+    return tuple(int(side * factor) // multiple * multiple for side in size)
+
+
 def content_size(size, long_edge, min_side, long_edge_flag, name):
     """The (h, w) of an image of this size with its long edge at long_edge; name (such as
     '--content-image PATH') and long_edge_flag are what the error of too small a result names."""
-    factor = float(long_edge) / max(size)
-    new_size = (int(size[0] * factor), int(size[1] * factor))
+    new_size = size_at_long_edge(size, long_edge)
     if min(new_size) < min_side:
         raise NstyleError('%s: resized to %dx%d (%s %d), it is too small: the model '
                           'needs at least %d pixels on each side; raise %s or use a less elongated '
@@ -296,17 +303,22 @@ def original_colors(result, content):
     return img_as_ubyte(np.clip(color.yiq2rgb(yiq), 0, 1))
 
 
+def denoised(pixels, weight):
+    """The original's TV-Chambolle denoising of (h, w, 3) uint8 pixels (--remove-noise; weight 0:
+    unchanged), back to 8 bits: the checkpoints' and the generators' written images."""
+    if weight == 0:
+        return pixels
+    # imported here, at the first use: skimage.restoration imports scipy.stats and more, a second of
+    # start-up that a run without denoising never needs
+    from skimage.restoration import denoise_tv_chambolle
+    return img_as_ubyte(denoise_tv_chambolle(pixels, weight=weight, channel_axis=-1))  # floats in [0, 1] back
+
+
 def SaveImage(img, filename, remove_noise=0., colors_from=None):
     """Write the network image `img`, denoised if remove_noise != 0; colors_from: the content image
     (h, w, 3) uint8 at the image's size whose colours it takes (--original-colors), or None."""
     logging.info('save output to %s', filename)
-    out = PostprocessImage(img)
-    if remove_noise != 0.0:
-        # imported here, at the first checkpoint: skimage.restoration imports scipy.stats and more, a
-        # second of start-up that a run without denoising never needs
-        from skimage.restoration import denoise_tv_chambolle
-        # denoise_tv_chambolle returns floats in [0, 1]; JPEG wants 8 bits
-        out = img_as_ubyte(denoise_tv_chambolle(out, weight=remove_noise, channel_axis=-1))
+    out = denoised(PostprocessImage(img), remove_noise)
     if colors_from is not None:  # last, so that what is written has exactly the content's chroma
         out = original_colors(out, colors_from)
     write_image_atomically(filename, out)

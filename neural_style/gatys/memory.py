@@ -5,7 +5,7 @@ import math
 
 from neural_style.errors import NstyleError
 from neural_style.machine import available_bytes
-from neural_style.files.images import image_size, style_image_paths
+from neural_style.files.images import image_size, size_at_long_edge, style_image_paths
 
 # Measured (benchmarks/memory_per_pixel.py, one epoch of nstyle.py, peak resident memory): each
 # pixel of the content image costs this many bytes of VGG-19 activations, their gradients and
@@ -27,8 +27,7 @@ def run_bytes(content_pixels, style_scale):
 
 def size_at(size, long_edge):
     """(h, w) of an image of size (h, w) resized to this long edge, as PreprocessContentImage does."""
-    factor = float(long_edge) / max(size)
-    return int(size[0] * factor), int(size[1] * factor)
+    return size_at_long_edge(size, long_edge)
 
 
 def largest_fitting_edge(size, style_scale, available):

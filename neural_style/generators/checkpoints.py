@@ -6,13 +6,13 @@ import json
 import os
 import re
 
-from neural_style.mxnet_runtime import mx
 
 from neural_style.errors import NstyleError
-from neural_style.generators.networks import CHAIN, JOHNSON
 from neural_style.files.output_folder import write_atomically
 
-V3CHAIN = 'v3chain'
+V3CHAIN = 'v3chain'  # the original's chain of four generators (networks.CHAIN)
+JOHNSON = 'johnson'  # Johnson's network (networks.johnson)
+CHAIN_LENGTH = 4
 KINDS = (V3CHAIN, JOHNSON)
 KIND_FILE = 'generator.json'
 ORIGINAL_CHECKPOINT = 'v3_0002-0026000'  # the published model's, the original's boost_inference loaded it
@@ -36,7 +36,7 @@ def parse_checkpoint_name(name):
 def checkpoint_paths(model_dir, kind, name):
     """The files of checkpoint `name`: four for the chain (one per generator), one for Johnson's."""
     if kind == V3CHAIN:
-        return [os.path.join(model_dir, str(k), name + '.params') for k in range(len(CHAIN))]
+        return [os.path.join(model_dir, str(k), name + '.params') for k in range(CHAIN_LENGTH)]
     return [os.path.join(model_dir, name + '.params')]
 
 
@@ -53,7 +53,7 @@ def list_checkpoints(model_dir, kind):
     """The checkpoint names complete in model_dir (for the chain: present for all four generators),
     oldest first."""
     if kind == V3CHAIN:
-        sets = [_names_in(os.path.join(model_dir, str(k)), 'v3') for k in range(len(CHAIN))]
+        sets = [_names_in(os.path.join(model_dir, str(k)), 'v3') for k in range(CHAIN_LENGTH)]
         names = set.intersection(*sets)
     else:
         names = _names_in(model_dir, 'johnson')
@@ -123,6 +123,7 @@ def expected_shapes(symbol, data_shapes):
 def load_checked(path, shapes, what):
     """(arg_params, aux_params) of a params file that holds exactly the arrays `shapes` names, with
     those shapes; anything else is an NstyleError that says which file and what is wrong."""
+    from neural_style.mxnet_runtime import mx  # here: --help and flag checks read names only
     try:
         saved = mx.nd.load(path)
     except mx.base.MXNetError:

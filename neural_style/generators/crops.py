@@ -7,6 +7,7 @@ import os
 from skimage import img_as_float, transform
 
 from neural_style.errors import NstyleError
+from neural_style.files.images import size_at_long_edge
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png')
 
@@ -29,8 +30,7 @@ def cover_and_crop(img, size, rng=None):
 def long_edge_size(shape, long_edge, multiple, path):
     """The (h, w) an image of shape (h, w, ...) gets with --long-edge: its aspect kept, each side
     rounded down to a multiple of `multiple` (what the generator needs)."""
-    factor = long_edge / max(shape[:2])
-    size = tuple(int(side * factor) // multiple * multiple for side in shape[:2])
+    size = size_at_long_edge(shape[:2], long_edge, multiple)
     if min(size) < multiple:
         raise NstyleError('%s is %dx%d: at --long-edge %d its short side is under the %d pixels the generator '
                           'needs; raise --long-edge, use --size, or crop the image' % (path, shape[1], shape[0],

@@ -75,14 +75,6 @@ class GeneratorTrainer:
             module.set_params({name: arg_params[name] for name in symbol.list_arguments() if name in arg_params},
                               {name: aux_params[name] for name in symbol.list_auxiliary_states()})
 
-    def get_params(self):
-        arg_params, aux_params = {}, {}
-        for module in self.modules:
-            args, auxs = module.get_params()
-            arg_params.update(args)
-            aux_params.update(auxs)
-        return arg_params, aux_params
-
     def output_gradient(self, loss, output):
         """The loss's and the TV term's gradient at one (1, 3, h, w) output, and the losses."""
         grad = loss.input_gradient(output).copyto(self.dev)

@@ -164,8 +164,3 @@ def mux_audio(video, audio, output):
     raise NstyleError('cannot copy the audio of %s into %s (ffmpeg failed); pass --no-audio to leave it out'
                       % (source, output))
 
-
-def video_info(path):
-    """(frame count, frames per second, audio codec or None) of a written video."""
-    clip = open_video(path, 'video')
-    return clip.count, clip.fps, clip.audio

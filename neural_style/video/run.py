@@ -19,6 +19,7 @@ from neural_style.cluster import ray_inference
 from neural_style.video import frames_folder, clips as video_io
 from neural_style.mxnet_runtime import context_for
 from neural_style.errors import Interrupted, NstyleError
+from neural_style.files.images import size_at_long_edge
 from neural_style.files.output_folder import held_folder
 from neural_style.video.frame_methods import FramesByGenerators, FramesByOptimisation, Previous
 from neural_style.gatys.settings import GatysSettings
@@ -34,8 +35,7 @@ def working_size(size, long_edge, multiple=1):
     """(h, w) of the frames as stylised: the long edge --max-long-edge (nstyle.py's rule), each side
     rounded down to a multiple of `multiple` (the generators need one)."""
     w, h = size
-    factor = float(long_edge) / max(w, h)
-    return tuple(max(multiple, int(side * factor) // multiple * multiple) for side in (h, w))
+    return tuple(max(multiple, side) for side in size_at_long_edge((h, w), long_edge, multiple))
 
 
 def frame_bounds(args, clip):
