@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from machine import cpu_model  # noqa: E402  (benchmarks/, this script's folder)
+from neural_style.gatys.run import read_pictures
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 WEIGHTS = None  # the random weights file the workers load (make_weights)
@@ -96,7 +97,7 @@ def loss_worker(size, epochs, images, params):
     with tempfile.TemporaryDirectory() as folder:
         args = run_args(nstyle, size, epochs, params, folder, 'float32')
         net = loss_setup.load_vgg(args, model_vgg19, mx.cpu())
-        loss = loss_setup.build_loss(args, net, loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge))
+        loss = loss_setup.build_loss(args, net, loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge, '--max-long-edge', read_pictures(args)))
         losses = []
         for image in images:
             loss.executor.data[:] = np.load(image)

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from machine import cpu_model  # noqa: E402  (benchmarks/, this script's folder)
+from neural_style.gatys.run import read_pictures
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 LOSSES = {'gram': [], 'mrf': ['--style-loss', 'mrf']}
@@ -53,7 +54,7 @@ def time_worker(size, rounds, params):
     losses = {}
     for name, flags in LOSSES.items():
         args = nstyle.get_args(size_flags(size, params) + flags)
-        losses[name] = loss_setup.build_loss(args, loss_setup.load_vgg(args, model_vgg19, mx.cpu()), loss_setup.stage_inputs(args, model_vgg19, max(size)))
+        losses[name] = loss_setup.build_loss(args, loss_setup.load_vgg(args, model_vgg19, mx.cpu()), loss_setup.stage_inputs(args, model_vgg19, max(size), '--max-long-edge', read_pictures(args)))
     image = mx.nd.random.uniform(-20, 20, losses['gram'].executor.data.shape)
     times = {name: [] for name in losses}
     times['re-matching'] = []
@@ -100,7 +101,7 @@ def rematch_worker(size, epochs, params, every):
         start = time.time()
         nstyle.train_nstyle(args, callback=lambda data: images.append(data['img']) if 'img' in data else None)
         seconds = time.time() - start
-    loss = loss_setup.build_loss(args, loss_setup.load_vgg(args, model_vgg19, mx.cpu()), loss_setup.stage_inputs(args, model_vgg19, max(size)))
+    loss = loss_setup.build_loss(args, loss_setup.load_vgg(args, model_vgg19, mx.cpu()), loss_setup.stage_inputs(args, model_vgg19, max(size), '--max-long-edge', read_pictures(args)))
     loss.executor.data[:] = images[-1]
     loss.start_epoch()  # a fresh loss: its first epoch matches at this image
     loss.forward_backward()

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from machine import cpu_model, has_bf16  # noqa: E402  (benchmarks/, this script's folder)
+from neural_style.gatys.run import read_pictures
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 sys.path.insert(0, HERE)
@@ -83,7 +84,7 @@ def evaluator_main(size, params):
     with tempfile.TemporaryDirectory() as folder:
         args = nstyle.get_args(run_flags(size, params, folder, '', 'float32', 1))
         net = loss_setup.load_vgg(args, model_vgg19, mx.cpu())
-        loss = loss_setup.build_loss(args, net, loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge))
+        loss = loss_setup.build_loss(args, net, loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge, '--max-long-edge', read_pictures(args)))
     shape = loss.executor.data.shape
     print('ready', flush=True)
     for line in sys.stdin:

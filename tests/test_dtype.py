@@ -10,6 +10,8 @@ import model_vgg19
 import nstyle
 from neural_style import mxnet_runtime as device
 from conftest import CONTENT, STYLE
+from neural_style.errors import NstyleError
+from neural_style.gatys.losses import get_loss, style_gram_symbol
 
 HAS_BF16 = 'avx512_bf16' in device.cpu_flags()
 SIZE = (48, 64)
@@ -18,8 +20,8 @@ SIZE = (48, 64)
 def loss_symbols():
     with mx.name.NameManager():
         style, content = model_vgg19.get_symbol()
-        gram, _ = nstyle.style_gram_symbol(SIZE, style)
-        return nstyle.get_loss(gram, content)
+        gram, _ = style_gram_symbol(SIZE, style)
+        return get_loss(gram, content)
 
 
 def test_only_the_convolutions_compute_in_bfloat16():
@@ -50,14 +52,14 @@ def test_refused_without_avx512_bf16(tmp_path, vgg_params, monkeypatch):
     monkeypatch.setattr(device, 'cpu_flags', lambda: {'avx2', 'fma', 'avx512f'})
     args = nstyle.get_args(['--gpu', '-1', '--dtype', 'bfloat16', '--max-long-edge', '32', '--vgg-params', vgg_params,
                             '--content-image', CONTENT, '--style-image', STYLE, '--output_dir', str(tmp_path / 'out')])
-    with pytest.raises(nstyle.NstyleError, match=r'^--dtype bfloat16: this CPU has no AVX512-BF16 .* use the '
+    with pytest.raises(NstyleError, match=r'^--dtype bfloat16: this CPU has no AVX512-BF16 .* use the '
                                                  r'default --dtype float32$'):
         nstyle.train_nstyle(args)
     assert not (tmp_path / 'out').exists()
 
 
 def test_refused_on_a_gpu():
-    with pytest.raises(nstyle.NstyleError, match='runs on the CPU only.*--gpu -1'):
+    with pytest.raises(NstyleError, match='runs on the CPU only.*--gpu -1'):
         device.check_bfloat16(mx.gpu(0))
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import CONTENT, PROJECT, STYLE, epoch_lines, run_nstyle
 from neural_style import cuda_build as gpu_build
+from neural_style.mxnet_runtime import pick_context
 
 ARCHS_TEXT = 'sm_50, sm_60, sm_70, sm_80, sm_86: compute capability 5.x to 8.x'
 
@@ -324,11 +325,10 @@ def test_the_gpu_build_loaded_its_libraries_from_the_wheels():
 @pytest.mark.gpu
 def test_pick_context_follows_the_capability_of_gpu_0():
     import mxnet as mx
-    import nstyle
     info = gpu_build.gpu_info(0)
     assert info is not None, 'the driver cannot be asked about GPU 0'
     expected = mx.gpu(0) if gpu_build.runs_on(info[1]) else mx.cpu()
-    assert nstyle.pick_context(0) == expected
+    assert pick_context(0) == expected
 
 
 @pytest.mark.gpu

@@ -9,6 +9,8 @@ from skimage.restoration import denoise_tv_chambolle
 
 import nstyle
 from conftest import CONTENT
+from neural_style.errors import NstyleError
+from neural_style.files.images import PostprocessImage, PreprocessContentImage, PreprocessStyleImage, SaveImage
 
 MEAN = np.array([123.68, 116.779, 103.939])
 
@@ -27,7 +29,7 @@ def save_png(tmp_path, name, pixels, mode=None):
 def test_content_at_its_own_size_is_x256_minus_mean_in_chw(tmp_path):
     pixels = gradient_image(20, 30)
     path = save_png(tmp_path, 'c.png', pixels)
-    sample = nstyle.PreprocessContentImage(path, 30)  # long edge already 30: resize changes nothing
+    sample = PreprocessContentImage(path, 30)  # long edge already 30: resize changes nothing
     expected = (pixels / 255.0 * 256 - MEAN).transpose(2, 0, 1)[np.newaxis]
     assert sample.shape == (1, 3, 20, 30)
     np.testing.assert_allclose(sample, expected, atol=1e-9)
@@ -35,20 +37,20 @@ def test_content_at_its_own_size_is_x256_minus_mean_in_chw(tmp_path):
 
 def test_content_size_is_truncated_not_rounded():
     # 1000x1500 to a long edge of 128: 1000 * 128/1500 = 85.33 -> 85 (the golden run's 85x128)
-    assert nstyle.PreprocessContentImage(CONTENT, 128).shape == (1, 3, 85, 128)
+    assert PreprocessContentImage(CONTENT, 128).shape == (1, 3, 85, 128)
     # 1000 * 599/1500 = 399.33 -> 399, and the long edge 1500 * 599/1500 stays 599
-    assert nstyle.PreprocessContentImage(CONTENT, 599).shape == (1, 3, 399, 599)
+    assert PreprocessContentImage(CONTENT, 599).shape == (1, 3, 399, 599)
 
 
 def test_content_is_resized_up_as_well(tmp_path):
     path = save_png(tmp_path, 'small.png', gradient_image(10, 16))
-    assert nstyle.PreprocessContentImage(path, 64).shape == (1, 3, 40, 64)
+    assert PreprocessContentImage(path, 64).shape == (1, 3, 40, 64)
 
 
 def test_style_is_stretched_to_the_content_size(tmp_path):
     colour = np.array([200, 40, 90], dtype=np.uint8)
     path = save_png(tmp_path, 's.png', np.tile(colour, (50, 13, 1)))  # tall style, wide content
-    sample = nstyle.PreprocessStyleImage(path, (1, 3, 24, 36))
+    sample = PreprocessStyleImage(path, (1, 3, 24, 36))
     assert sample.shape == (1, 3, 24, 36)
     expected = colour / 255.0 * 256 - MEAN
     np.testing.assert_allclose(sample[0], np.broadcast_to(expected[:, None, None], (3, 24, 36)), atol=1e-9)
@@ -60,8 +62,8 @@ def test_postprocess_inverts_preprocess_exactly(tmp_path):
     pixels[0, 0] = [255, 255, 255]
     pixels[0, 1] = [0, 0, 0]
     path = save_png(tmp_path, 'c.png', pixels)
-    sample = nstyle.PreprocessContentImage(path, 23).astype(np.float32)
-    out = nstyle.PostprocessImage(sample)
+    sample = PreprocessContentImage(path, 23).astype(np.float32)
+    out = PostprocessImage(sample)
     assert out.dtype == np.uint8 and out.shape == (17, 23, 3)
     np.testing.assert_array_equal(out, pixels)
     assert sample.max() > 255 - MEAN.min()  # the 255s did go above 255 before clipping
@@ -70,7 +72,7 @@ def test_postprocess_inverts_preprocess_exactly(tmp_path):
 def test_postprocess_clips_and_truncates():
     img = np.zeros((1, 3, 1, 4), dtype=np.float32)
     img[0, :, 0, :] = (np.array([-500.0, 0.0, 10.7, 900.0]) - MEAN[:, None])
-    out = nstyle.PostprocessImage(img)
+    out = PostprocessImage(img)
     np.testing.assert_array_equal(out[0, :, 0], [0, 0, 10, 255])
     np.testing.assert_array_equal(out[0, :, 0], out[0, :, 1])
     assert img[0, 0, 0, 3] == np.float32(900.0 - MEAN[0])  # the caller's array is not modified
@@ -112,9 +114,9 @@ def test_save_image_denoises_only_when_asked(tmp_path):
     rng = np.random.RandomState(1)
     img = (rng.uniform(-120, 130, (1, 3, 16, 24))).astype(np.float32)
     plain, denoised = str(tmp_path / 'plain.png'), str(tmp_path / 'denoised.png')
-    nstyle.SaveImage(img, plain)
-    nstyle.SaveImage(img, denoised, remove_noise=0.02)
-    expected_plain = nstyle.PostprocessImage(img)
+    SaveImage(img, plain)
+    SaveImage(img, denoised, remove_noise=0.02)
+    expected_plain = PostprocessImage(img)
     np.testing.assert_array_equal(io.imread(plain), expected_plain)
     expected_denoised = img_as_ubyte(denoise_tv_chambolle(expected_plain, weight=0.02, channel_axis=-1))
     np.testing.assert_array_equal(io.imread(denoised), expected_denoised)
@@ -132,7 +134,7 @@ def test_a_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypat
         raise OSError(28, 'No space left on device')
 
     monkeypatch.setattr(io, 'imsave', write_half_then_fail)  # skimage.io: what write_image_atomically calls
-    with pytest.raises(nstyle.NstyleError, match='cannot write .*final.jpg.*No space left'):
-        nstyle.SaveImage(np.zeros((1, 3, 4, 4), np.float32), str(target))
+    with pytest.raises(NstyleError, match='cannot write .*final.jpg.*No space left'):
+        SaveImage(np.zeros((1, 3, 4, 4), np.float32), str(target))
     assert target.read_bytes() == b'earlier result'
     assert os.listdir(tmp_path) == ['final.jpg']

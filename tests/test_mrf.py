@@ -15,6 +15,7 @@ import nstyle
 from conftest import CONTENT, STYLE, assert_clean_failure, run_nstyle
 from neural_style import mxnet_runtime as device
 from neural_style.gatys import loss as loss_setup, mrf
+from neural_style.gatys.run import read_pictures
 
 K = 3
 
@@ -216,7 +217,7 @@ def test_the_runs_mrf_loss_is_numpy_over_the_vgg_features(vgg_params, params, se
                                          '%s,%s' % (STYLE, second_style), '--style-scale', '0.75',
                                          '--mrf-weight', '0.5', '--content-weight', '0'])
     net = loss_setup.load_vgg(args, model_vgg19, mx.cpu())
-    inputs = loss_setup.stage_inputs(args, model_vgg19, 48)
+    inputs = loss_setup.stage_inputs(args, model_vgg19, 48, '--max-long-edge', read_pictures(args))
     loss = loss_setup.build_loss(args, net, inputs)
     image = np.random.RandomState(0).uniform(-20, 20, inputs.content.shape).astype(np.float32)
     loss.executor.data[:] = image
@@ -242,7 +243,7 @@ def test_the_input_gradient_is_that_of_the_loss_with_the_matches_fixed(vgg_param
     args = nstyle.get_args(SIZE_FLAGS + ['--vgg-params', vgg_params, '--style-loss', 'mrf', '--style-image', STYLE,
                                          '--tv-weight', '0'])
     net = loss_setup.load_vgg(args, model_vgg19, mx.cpu())
-    loss = loss_setup.build_loss(args, net, loss_setup.stage_inputs(args, model_vgg19, 48))
+    loss = loss_setup.build_loss(args, net, loss_setup.stage_inputs(args, model_vgg19, 48, '--max-long-edge', read_pictures(args)))
     rng = np.random.RandomState(1)
     image = rng.uniform(-50, 50, loss.executor.data.shape).astype(np.float32)
     direction = rng.randn(*image.shape).astype(np.float32)
@@ -264,7 +265,7 @@ def test_the_style_image_itself_has_zero_mrf_loss(vgg_params):
     args = nstyle.get_args(SIZE_FLAGS + ['--vgg-params', vgg_params, '--style-loss', 'mrf', '--style-image', STYLE,
                                          '--mrf-stride', '1', '--content-weight', '0'])
     net = loss_setup.load_vgg(args, model_vgg19, mx.cpu())
-    inputs = loss_setup.stage_inputs(args, model_vgg19, 48)
+    inputs = loss_setup.stage_inputs(args, model_vgg19, 48, '--max-long-edge', read_pictures(args))
     loss = loss_setup.build_loss(args, net, inputs)
     loss.executor.data[:] = inputs.styles[0]
     loss.start_epoch()
@@ -375,7 +376,7 @@ def test_bfloat16_features_give_nearly_the_float32_loss(vgg_params):
     for dtype in ('float32', 'bfloat16'):
         args = nstyle.get_args(SIZE_FLAGS + ['--vgg-params', vgg_params, '--style-loss', 'mrf', '--style-image', STYLE,
                                              '--dtype', dtype])
-        loss = loss_setup.build_loss(args, loss_setup.load_vgg(args, model_vgg19, mx.cpu()), loss_setup.stage_inputs(args, model_vgg19, 48))
+        loss = loss_setup.build_loss(args, loss_setup.load_vgg(args, model_vgg19, mx.cpu()), loss_setup.stage_inputs(args, model_vgg19, 48, '--max-long-edge', read_pictures(args)))
         loss.executor.data[:] = np.random.RandomState(2).uniform(-50, 50, loss.executor.data.shape)
         loss.start_epoch()
         loss.forward_backward()

@@ -18,6 +18,9 @@ import nstyle
 from neural_style.gatys import loss as loss_setup, optimise as optimizers
 import conftest
 from conftest import CONTENT, STYLE, epoch_lines, numpy_laplacian
+from neural_style.errors import NstyleError
+from neural_style.files.images import PostprocessImage, SaveImage
+from neural_style.gatys.run import read_pictures
 
 
 @pytest.fixture(scope='module')
@@ -42,7 +45,7 @@ def objective_for(args, params):
     """The function optimize_lbfgs minimises for these flags, built from the loss train_nstyle builds;
     also the preprocessed content and style images."""
     net = loss_setup.Network(model_vgg19, params, mx.cpu(), args.dtype, {})
-    inputs = loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge)
+    inputs = loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge, '--max-long-edge', read_pictures(args))
     loss = loss_setup.build_loss(args, net, inputs)
     return optimizers.lbfgs_objective(loss), inputs.content, inputs.styles[0]
 
@@ -50,7 +53,7 @@ def objective_for(args, params):
 def record_final_image(monkeypatch):
     """The float image train_nstyle saves as final.jpg (the JPEG rounds it)."""
     finals = []
-    original_save = nstyle.SaveImage
+    original_save = SaveImage
 
     def save(img, filename, remove_noise=0., colors_from=None):
         if os.path.basename(filename) == 'final.jpg':
@@ -238,7 +241,7 @@ def test_log_checkpoints_callback_and_final_as_nag(small, vgg_params, tmp_path, 
     # final.jpg is the last image, not denoised
     last = [c for c in calls if 'img' in c][-1]
     if last['epoch'] == epochs:
-        io.imsave(str(tmp_path / 'expected.jpg'), nstyle.PostprocessImage(last['img']), check_contrast=False)
+        io.imsave(str(tmp_path / 'expected.jpg'), PostprocessImage(last['img']), check_contrast=False)
         assert (tmp_path / 'final.jpg').read_bytes() == (tmp_path / 'expected.jpg').read_bytes()
 
 
@@ -270,7 +273,7 @@ def test_nan_stops_without_final(small, vgg_params, tmp_path, optimizer):
     # gradient (lbfgs) is no longer finite at the first epoch
     args = args_for(small, vgg_params, tmp_path, '--optimizer', optimizer, '--max-num-epochs', '5',
                     '--content-weight', '1e38')
-    with pytest.raises(nstyle.NstyleError, match='NaN or infinite at epoch 0: stopped without writing .*final.jpg'):
+    with pytest.raises(NstyleError, match='NaN or infinite at epoch 0: stopped without writing .*final.jpg'):
         nstyle.train_nstyle(args)
     assert os.listdir(tmp_path) == []
 

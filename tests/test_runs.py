@@ -13,6 +13,7 @@ import nstyle
 from neural_style.files import images
 import conftest
 from conftest import CONTENT, STYLE, record_nag_steps, run_nstyle
+from neural_style.files.images import PostprocessImage, PreprocessContentImage
 
 SMALL = ['--gpu', '-1', '--max-long-edge', '32', '--seed', '0', '--content-image', CONTENT, '--style-image', STYLE]
 
@@ -31,7 +32,7 @@ def images_before_steps(monkeypatch):
 def test_init_content_starts_at_the_content_image(tmp_path, vgg_params, monkeypatch):
     seen = images_before_steps(monkeypatch)
     nstyle.train_nstyle(args_for(tmp_path, vgg_params, '--init', 'content', '--max-num-epochs', '2', '--stop-eps', '0'))
-    expected = nstyle.PreprocessContentImage(CONTENT, 32)  # what the content loss compares with
+    expected = PreprocessContentImage(CONTENT, 32)  # what the content loss compares with
     assert seen[0].shape == expected.shape == (1, 3, 21, 32)
     np.testing.assert_allclose(seen[0], expected, rtol=0, atol=1e-4)
     assert not np.allclose(seen[1], seen[0], atol=1e-2)  # and it moves from there
@@ -56,7 +57,7 @@ def test_init_from_a_checkpoint_writes_back_the_same_pixels(tmp_path, vgg_params
     seen = images_before_steps(monkeypatch)
     nstyle.train_nstyle(args_for(tmp_path / 'out', vgg_params, '--init', str(path), '--max-num-epochs', '1'))
     # the optimiser's first image, written as the program writes images, is exactly the file
-    np.testing.assert_array_equal(nstyle.PostprocessImage(seen[0]), start)
+    np.testing.assert_array_equal(PostprocessImage(seen[0]), start)
     np.testing.assert_allclose(seen[0][0].transpose(1, 2, 0), start + 0.5 - images.MEAN_RGB, atol=1e-4)
 
 

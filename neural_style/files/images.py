@@ -314,11 +314,15 @@ def denoised(pixels, weight):
     return img_as_ubyte(denoise_tv_chambolle(pixels, weight=weight, channel_axis=-1))  # floats in [0, 1] back
 
 
-def SaveImage(img, filename, remove_noise=0., colors_from=None):
-    """Write the network image `img`, denoised if remove_noise != 0; colors_from: the content image
-    (h, w, 3) uint8 at the image's size whose colours it takes (--original-colors), or None."""
-    logging.info('save output to %s', filename)
+def finished_pixels(img, remove_noise=0., colors_from=None):
+    """The 8-bit (h, w, 3) pixels a network image (1, 3, h, w) is written as: denoised if
+    remove_noise != 0 (the checkpoints), then with colors_from's colours when given (--original-colors:
+    the content image at the image's size), last, so that the result has exactly its chroma."""
     out = denoised(PostprocessImage(img), remove_noise)
-    if colors_from is not None:  # last, so that what is written has exactly the content's chroma
-        out = original_colors(out, colors_from)
-    write_image_atomically(filename, out)
+    return original_colors(out, colors_from) if colors_from is not None else out
+
+
+def SaveImage(img, filename, remove_noise=0., colors_from=None):
+    """The original's name: write the network image `img` as finished_pixels gives it."""
+    logging.info('save output to %s', filename)
+    write_image_atomically(filename, finished_pixels(img, remove_noise, colors_from))

@@ -19,6 +19,10 @@ from neural_style.machine import return_freed_memory
 # convolutions, and the executors kept for reuse: an OrderedDict in batch mode and for a video's
 # frames (binding allocates the activations), None for a single run.
 Vgg = collections.namedtuple('Vgg', ['module', 'params', 'dev', 'dtype', 'executors'])
+# The pictures of a run, 8-bit (h, w, 3) pixels: the content image as (name for messages, pixels),
+# the style images likewise, and --init's pixels or None. Read once (gatys/run.py's read_pictures,
+# or given by a caller of the API, or sent to a cluster's worker), so everything after is arrays.
+Pictures = collections.namedtuple('Pictures', ['content', 'styles', 'init'])
 # One size's inputs: the content image and the style images as the network sees them, and each
 # style image's blend weight.
 StageInputs = collections.namedtuple('StageInputs', ['content', 'styles', 'blend'])
@@ -59,25 +63,20 @@ def chosen_layers(settings, model_module):
     return style_layers, content_layers
 
 
-def stage_inputs(settings, model_module, long_edge, long_edge_flag='--max-long-edge', content_pixels=None):
-    """The content image at this long edge and the style images, read and checked: the image must
-    reach the deepest chosen layer, the style images the deepest style layer (with --style-loss mrf:
-    hold a k x k patch there). content_pixels: (name, 8-bit (h, w, 3) pixels) of a content image
-    already read (a video's frame), else --content-image."""
+def stage_inputs(settings, model_module, long_edge, long_edge_flag, pictures):
+    """The content image at this long edge and the style images as the network sees them, checked:
+    the image must reach the deepest chosen layer, the style images the deepest style layer (with
+    --style-loss mrf: hold a k x k patch there). pictures: the run's Pictures (8-bit pixels)."""
     style_layers, content_layers = chosen_layers(settings, model_module)
     style_min_side = model_module.min_input_side(style_layers) if style_layers else 1
     if style_layers and settings.uses_mrf:
         style_min_side = mrf.min_input_side(model_module, style_layers, settings.mrf_patch_size)
     min_side = max(model_module.min_input_side(style_layers + content_layers), style_min_side)
-    if content_pixels is None:
-        content = images.PreprocessContentImage(settings.content_image, long_edge, min_side, long_edge_flag)
-    else:
-        content = images.content_network_image(content_pixels[1], long_edge, min_side, long_edge_flag,
-                                                content_pixels[0])
-    paths = images.style_image_paths(settings.style_image)
-    blend = images.style_blend(paths, settings.style_blend_weights)
+    name, content_pixels = pictures.content
+    content = images.content_network_image(content_pixels, long_edge, min_side, long_edge_flag, name)
+    blend = images.style_blend([name for name, _ in pictures.styles], settings.style_blend_weights)
     size = images.style_image_size(content.shape[2:], settings.style_scale, style_min_side)
-    styles = [images.PreprocessStyleImage(path, shape=(1, 3) + size) for path in paths]
+    styles = [images.to_network_input(images.transform.resize(pixels, size)) for _, pixels in pictures.styles]
     return StageInputs(content, styles, blend)
 
 

@@ -9,19 +9,28 @@ import time
 from neural_style.cli.tool import duration
 from neural_style.errors import NstyleError
 from neural_style.files import images
-from neural_style.gatys.loss import build_loss, load_vgg, stage_inputs
+from neural_style.gatys.loss import Pictures, build_loss, load_vgg, stage_inputs
 from neural_style.gatys.memory import check_sizes_fit
 from neural_style.gatys.optimise import Diverged, optimize
 from neural_style.machine import return_freed_memory
 from neural_style.mxnet_runtime import available_memory, context_for, mx
 
 
-def read_init_image(settings):
-    """The pixels of --init PATH (read before any work, so that a bad file fails fast), else None."""
-    if settings.init in ('noise', 'content'):
-        return None
+def read_pictures(settings, content=None):
+    """The run's Pictures read from its files (--content-image, --style-image, --init), before any
+    work, so that a bad file fails fast; a large one is decoded reduced to about the size it is used
+    at. content: (name, pixels) of a content image already read (a video's frame) instead."""
     long_edge = max(edge for edge, _ in settings.stages)
-    return images.read_rgb_image(settings.init, '--init', long_edge)  # a large one decoded reduced
+    if content is None:
+        path = settings.content_image
+        content = ('--content-image %s' % path, images.read_rgb_image(path, '--content-image', long_edge))
+    style_edge = max(1, int(round(long_edge * settings.style_scale)))
+    styles = [(path, images.read_rgb_image(path, '--style-image', style_edge))
+              for path in images.style_image_paths(settings.style_image)]
+    init = None
+    if settings.init not in ('noise', 'content'):
+        init = images.read_rgb_image(settings.init, '--init', long_edge)
+    return Pictures(content, styles, init)
 
 
 def initial_image(settings, content_np, init_pixels, dev):
@@ -42,11 +51,12 @@ class EpochWatch:
     """What happens around every epoch, for every optimiser (gatys/optimise.py's `watch`): the stop
     check before it; after it the checkpoint every --save-epochs with its progress line, the losses
     every --print-epochs, and the caller's callback. It keeps the latest image, so that a stopped run
-    can still save it. output_dir None: no checkpoints (a video's frames, the Python API)."""
+    can still save it. keep(name, pixels) stores a checkpoint (e_N.jpg: its finished 8-bit pixels) and
+    returns where it went; None: no checkpoints (a video's frames)."""
 
-    def __init__(self, settings, output_dir=None, callback=None, stop=None):
-        self.settings, self.output_dir, self.callback = settings, output_dir, callback
-        self.final_fn = os.path.join(output_dir, 'final.jpg') if output_dir is not None else None
+    def __init__(self, settings, keep=None, callback=None, stop=None, final_name=None):
+        self.settings, self.keep, self.callback = settings, keep, callback
+        self.final_name = final_name  # where a stopped run's image goes, for the log
         self.stop = stop  # errors.StopFlag, set by a stop signal or a caller
         self.colors_from = None  # the content's pixels at this stage's size, with --original-colors
         self.first_epoch = self.last_epoch = 0
@@ -61,7 +71,7 @@ class EpochWatch:
 
     def check_stop(self, epochs_done):
         if self.stop:
-            self.stop.raise_stop(epochs_done, self.final_fn)
+            self.stop.raise_stop(epochs_done, self.final_name)
 
     def epoch_done(self, epoch, eps, img, losses):
         """After `epoch` epochs (counted from the run's start). losses() gives the epoch's named
@@ -71,10 +81,9 @@ class EpochWatch:
         settings = self.settings
         cbdata = {'eps': eps, 'epoch': epoch}
         named = None
-        if self.output_dir is not None and epoch % settings.save_epochs == 0:
-            outfn = os.path.join(self.output_dir, 'e_%d.jpg' % epoch)
+        if self.keep is not None and epoch % settings.save_epochs == 0:
             npimg = img.asnumpy()
-            images.SaveImage(npimg, outfn, settings.remove_noise, self.colors_from)
+            outfn = self.keep('e_%d.jpg' % epoch, images.finished_pixels(npimg, settings.remove_noise, self.colors_from))
             self.last_checkpoint = outfn
             named = losses()
             self.log_progress(epoch, named)
@@ -96,9 +105,10 @@ class EpochWatch:
 
 
 def optimise_stages(settings, inputs, init_pixels, net, watch):
-    """Every stage's optimisation: inputs are each stage's StageInputs (gatys/loss.py), the first
-    stage starts from --init (init_pixels: its pixels, or None), each later one from the stage
-    before, upsampled. Returns the final image as the network sees it, (1, 3, h, w)."""
+    """Every stage's optimisation, arrays in and out: inputs are each stage's StageInputs
+    (gatys/loss.py), the first stage starts from --init (init_pixels: its pixels, or None), each
+    later one from the stage before, upsampled. Returns the final image as the network sees it,
+    (1, 3, h, w); watch.colors_from then holds the colours its finished pixels take."""
     img = None
     epochs_done = 0
     for stage, ((edge, epochs), stage_input) in enumerate(zip(settings.stages, inputs)):
@@ -123,14 +133,20 @@ def optimise_stages(settings, inputs, init_pixels, net, watch):
     return img
 
 
-def read_inputs(settings, dev):
-    """Every stage's StageInputs and --init's pixels, read and checked before any work, so that a bad
-    image or a size that does not fit fails at once."""
+def model_module(settings):
+    """model_<--model>.py: the network's symbols and weights (model_vgg19)."""
     import importlib
-    model_module = importlib.import_module('model_' + settings.model)
-    check_sizes_fit(settings, [edge for edge, _ in settings.stages], settings.long_edge_flag, available_memory(dev))
-    inputs = [stage_inputs(settings, model_module, edge, settings.long_edge_flag) for edge, _ in settings.stages]
-    return model_module, inputs, read_init_image(settings)
+    return importlib.import_module('model_' + settings.model)
+
+
+def stylise(settings, pictures, net, watch):
+    """The Gatys result of these Pictures, arrays in and out: every stage's inputs checked first,
+    then the stages optimised. Returns the finished 8-bit (h, w, 3) pixels (final.jpg's: not
+    denoised; with --original-colors the content's colours)."""
+    inputs = [stage_inputs(settings, net.module, edge, settings.long_edge_flag, pictures)
+              for edge, _ in settings.stages]
+    img = optimise_stages(settings, inputs, pictures.init, net, watch)
+    return images.finished_pixels(img.asnumpy(), 0, watch.colors_from)
 
 
 def run_gatys(settings, callback=None, stop=None, reuse=None):
@@ -143,10 +159,11 @@ def run_gatys(settings, callback=None, stop=None, reuse=None):
     once, the executors reused).
     Raises NstyleError for problems the user can fix; the stop's KeyboardInterrupt after saving final.jpg."""
     from neural_style.cli.signals import stop_signals_between_epochs
-    from neural_style.files.output_folder import output_run
+    from neural_style.files.output_folder import output_run, write_image_atomically
     dev = context_for(settings.gpu, settings.dtype)
-    model_module, inputs, init_pixels = read_inputs(settings, dev)
-    net = load_vgg(settings, model_module, dev, *(reuse or (None, None)))
+    check_sizes_fit(settings, [edge for edge, _ in settings.stages], settings.long_edge_flag, available_memory(dev))
+    pictures = read_pictures(settings)
+    net = load_vgg(settings, model_module(settings), dev, *(reuse or (None, None)))
     if dev.device_type == 'cpu':
         from neural_style.mxnet_runtime import THREADS, THREADS_SOURCE
         logging.info('running on the CPU with %s threads (from %s)', THREADS, THREADS_SOURCE)
@@ -155,13 +172,18 @@ def run_gatys(settings, callback=None, stop=None, reuse=None):
         logging.info('--preset %s: %s (flags given explicitly win)', settings.preset, describe_preset(settings))
     with output_run(settings.output_dir, settings.overwrite) as run_dir, \
             stop_signals_between_epochs(stop) as stop:  # --overwrite: run_dir is a folder of its own
-        watch = EpochWatch(settings, run_dir, callback, stop)
-        final_fn = watch.final_fn
+        def keep(name, pixels):
+            path = os.path.join(run_dir, name)
+            logging.info('save output to %s', path)
+            write_image_atomically(path, pixels)
+            return path
+        final_fn = os.path.join(run_dir, 'final.jpg')
+        watch = EpochWatch(settings, keep, callback, stop, final_fn)
         try:
-            img = optimise_stages(settings, inputs, init_pixels, net, watch)
+            pixels = stylise(settings, pictures, net, watch)
         except KeyboardInterrupt:
             # Before the first epoch the image is the starting noise (or --init): no result to save.
             if watch.epochs_done:
-                images.SaveImage(watch.image.asnumpy(), final_fn, colors_from=watch.colors_from)
+                keep('final.jpg', images.finished_pixels(watch.image.asnumpy(), 0, watch.colors_from))
             raise
-        images.SaveImage(img.asnumpy(), final_fn, colors_from=watch.colors_from)
+        keep('final.jpg', pixels)

@@ -11,7 +11,7 @@ from neural_style.video import flow as flows
 from neural_style.files import images
 from neural_style.gatys.loss import build_loss, load_vgg, stage_inputs
 from neural_style.gatys.optimise import optimize
-from neural_style.gatys.run import EpochWatch, initial_image, read_init_image
+from neural_style.gatys.run import EpochWatch, initial_image, read_pictures
 from neural_style.video.temporal import TemporalTerm
 
 # The frame before: its stylised result, and the current frame's backward flow onto it (computed
@@ -33,9 +33,9 @@ class FramesByOptimisation:
     def __init__(self, settings, temporal_weight, name, model_module, first_frame, dev):
         self.settings, self.temporal_weight = settings, temporal_weight
         self.name = 'INPUT %s' % name
-        self.inputs = stage_inputs(settings, model_module, max(first_frame.shape[:2]), '--max-long-edge',
-                                   (self.name, first_frame))
-        self.init_pixels = read_init_image(settings)
+        pictures = read_pictures(settings, content=(self.name, first_frame))
+        self.inputs = stage_inputs(settings, model_module, max(first_frame.shape[:2]), '--max-long-edge', pictures)
+        self.init_pixels = pictures.init
         self.net = load_vgg(settings, model_module, dev, executors=collections.OrderedDict())
 
     def loss_for(self, frame):
