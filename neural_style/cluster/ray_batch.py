@@ -1,20 +1,21 @@
 """Batch mode on a Ray cluster (--jobs FILE --ray [ADDRESS]): the rows of the CSV file as jobs on
-the cluster's workers (cluster.py). This process parses the rows, reads each job's images and
-the weights (sent to each worker once), and writes every result; a worker runs the job with the
-same code as a run in this process (job_files serves its reads and keeps its writes), so the
-results are the same bytes as batch mode's, seeded rows included."""
+the cluster's workers (ray_cluster.py). This process parses the rows, reads each job's pictures
+(gatys/run.py's read_pictures) and the weights' bytes (sent to each worker once), and writes every
+result; a worker gets the pictures as arrays, runs the same stylise as a run in this process, and
+hands back its checkpoints and result as arrays, so the results are the same bytes as batch
+mode's, seeded rows included, and the workers need no shared filesystem."""
 import collections
 import dataclasses
 import importlib
 import os
 
-from neural_style.cluster import ray_cluster as cluster, job_files
+from neural_style.cluster import ray_cluster as cluster
 from neural_style.cluster.batch import (JobArgumentError, check_distinct_outputs, failure_line, failure_summary, job_args, job_label, read_jobs,
                                         without_jobs_flag)
 from neural_style.errors import NstyleError
-from neural_style.files.images import check_image_file, style_image_paths
-from neural_style.gatys.loss import params_key
-from neural_style.files.output_folder import check_output_dir, output_run, write_image_atomically
+from neural_style.gatys.loss import load_vgg, params_key
+from neural_style.gatys.run import read_pictures
+from neural_style.files.output_folder import NSTYLE_RESULTS, check_output_dir, output_run, write_image_atomically
 
 
 def run_jobs_on_ray(args, argv):
@@ -57,18 +58,12 @@ class DriverSide:
         args = job.data
         if isinstance(args, Exception):
             raise args
-        paths = [(args.content_image, '--content-image')]
-        paths += [(path, '--style-image') for path in style_image_paths(args.style_image)]
-        if args.init not in ('noise', 'content'):
-            paths.append((args.init, '--init'))
-        for path, flag in paths:
-            check_image_file(path, flag)
-        inputs = job_files.read_input_files(path for path, _ in paths)
+        pictures = read_pictures(args)
         # the worker's weights path (its bytes come along) and the GPU Ray gives it, or the CPU
         worker_args = dataclasses.replace(args, vgg_params=self.weights_file(args),
                                           gpu=0 if self.resources.gpus else -1)
         check_output_dir(args.output_dir, args.overwrite)  # fail fast; the folder is made when results come
-        return worker_args, inputs, self.weights[worker_args.vgg_params]
+        return worker_args, pictures, self.weights[worker_args.vgg_params]
 
     def weights_file(self, args):
         """The absolute path of the job's weights file, its bytes put into the object store the first time."""
@@ -87,14 +82,13 @@ class DriverSide:
         args = job.data
         outputs, error = result
         if outputs:
-            folder = os.path.abspath(args.output_dir or '.')
-            for filename, _ in outputs:
-                if os.path.abspath(os.path.dirname(filename)) != folder:  # only what a run writes, only there
-                    raise NstyleError('the worker sent %s, outside --output_dir %s' % (filename, args.output_dir))
+            for name, _ in outputs:
+                if not NSTYLE_RESULTS.pattern.fullmatch(name):  # only what a run writes
+                    raise NstyleError('the worker sent %r, not a result of a run' % name)
             # as a run here writes them: the folder locked, earlier results kept until the new final.jpg
             with output_run(args.output_dir, args.overwrite) as run_dir:
-                for filename, pixels in outputs:
-                    write_image_atomically(os.path.join(run_dir, os.path.basename(filename)), pixels)
+                for name, pixels in outputs:
+                    write_image_atomically(os.path.join(run_dir, name), pixels)
         if error:
             raise NstyleError(error)
         return os.path.join(args.output_dir, 'final.jpg')
@@ -104,22 +98,30 @@ class WorkerSide:
     """What a worker runs for each job (picklable)."""
 
     def __call__(self, cache, payload, progress):
-        """One job on its inputs' bytes: (the images it wrote as [(path, pixels)], its failure line or None).
-        cache: the worker's state, kept between its jobs (the weights, the executors per size)."""
-        from neural_style.gatys.run import run_gatys
-        args, inputs, weights = payload
+        """One job on its pictures: (the images it made as [(name, 8-bit pixels)]: its checkpoints
+        e_N.jpg and final.jpg, its failure line or None). cache: the worker's state, kept between its
+        jobs (the weights, the executors per size)."""
+        from neural_style.gatys.run import EpochWatch, model_module, stylise
+        from neural_style.mxnet_runtime import context_for
+        settings, pictures, weights = payload
         loaded = cache.setdefault('loaded', {})
         executors = cache.setdefault('executors', collections.OrderedDict())
-        model_module = importlib.import_module('model_' + args.model)
-        key = params_key(model_module, args.vgg_params)
-        with job_files.in_memory(inputs) as outputs:
-            try:
-                if key not in loaded:
-                    loaded[key] = load_weights(model_module, weights, args.vgg_params)
-                run_gatys(args, callback=lambda data: progress(data['epoch']), reuse=(loaded, executors))
-            except Exception as error:  # the job's own failure: reported for it, and the worker goes on
-                return outputs, failure_line(error)
-        return outputs, None
+        module = model_module(settings)
+        key = params_key(module, settings.vgg_params)
+        made = []
+
+        def keep(name, pixels):
+            made.append((name, pixels))
+            return name
+        watch = EpochWatch(settings, keep, callback=lambda data: progress(data['epoch']))
+        try:
+            if key not in loaded:
+                loaded[key] = load_weights(module, weights, settings.vgg_params)
+            net = load_vgg(settings, module, context_for(settings.gpu, settings.dtype), loaded, executors)
+            made.append(('final.jpg', stylise(settings, pictures, net, watch)))
+        except Exception as error:  # the job's own failure: reported for it, and the worker goes on
+            return made, failure_line(error)
+        return made, None
 
 
 def load_weights(model_module, weights, path):

@@ -1,37 +1,35 @@
 """Feed-forward stylisation on a Ray cluster (--ray on end_to_end/boost_inference.py and on
 stylize_video.py --method end_to_end): each image or frame is a job (cluster.py). The driver reads
 (and crops) the images and writes the results; a worker holds the generators, bound once per size,
-and receives the checkpoint's files from the driver once (no shared filesystem)."""
+and receives the checkpoint's weights from the driver once, as arrays (no shared filesystem, no copy
+of the model left on the worker's disk)."""
 import collections
 import functools
 import os
 import time
 
-from neural_style.cluster import ray_cluster as cluster, job_files
+from neural_style.cluster import ray_cluster as cluster
 from neural_style.errors import NstyleError
 
-# The generators a worker loads: the ref of the checkpoint's files ({path relative to the model
-# folder: bytes}), the checkpoint's name, and where and how they run (--gpu, --dtype).
-Generators = collections.namedtuple('Generators', ['files', 'checkpoint', 'gpu', 'dtype'])
+# The generators a worker binds: their kind, the ref of the checkpoint's weights (arg and aux
+# params as {name: numpy array}), the checkpoint's name, and where and how they run (--gpu, --dtype).
+Generators = collections.namedtuple('Generators', ['kind', 'weights', 'checkpoint', 'gpu', 'dtype'])
 
 
 def put_generators(ray, args, size):
-    """Generators for the workers: the files of --model-dir's --checkpoint (default: load_stylizer's
-    choice), checked here (at one of the sizes: a bad file is one error, not one per image), then put
-    into the object store once."""
+    """Generators for the workers: the weights of --model-dir's --checkpoint (default: load_stylizer's
+    choice), loaded and checked here (at one of the sizes: a bad file is one error, not one per
+    image), then put into the object store once."""
     from neural_style.generators import checkpoints, inference as stylizer
     model_dir = args.model_dir
     kind = checkpoints.find_kind(model_dir)
     name = checkpoints.pick_checkpoint(model_dir, kind, getattr(args, 'checkpoint', None))
     stylizer.check_size(kind, size)
-    stylizer.load_params(model_dir, kind, name, size)
-    paths = checkpoints.checkpoint_paths(model_dir, kind, name)
-    kind_file = os.path.join(model_dir, checkpoints.KIND_FILE)
-    if os.path.isfile(kind_file):
-        paths.append(kind_file)
-    files = ray.put(job_files.read_folder_files(model_dir, paths))
+    arg_params, aux_params = stylizer.load_params(model_dir, kind, name, size)
+    weights = ray.put(tuple({key: value.asnumpy() for key, value in params.items()}
+                            for params in (arg_params, aux_params)))
     gpu = 0 if args.gpus_per_job else -1  # the GPU Ray gives the worker, or the CPU
-    return Generators(files, name, gpu, args.dtype)
+    return Generators(kind, weights, name, gpu, args.dtype)
 
 
 class StylizeOnWorker:
@@ -43,16 +41,17 @@ class StylizeOnWorker:
 
     def __call__(self, state, pixels, progress):
         import ray
-        from neural_style.mxnet_runtime import context_for
-        from neural_style.generators.inference import load_stylizer
-        if 'model_dir' not in state:
-            state['model_dir'] = job_files.local_folder(ray.get(self.generators.files))
+        from neural_style.generators.inference import bind_stylizer
+        from neural_style.mxnet_runtime import context_for, mx
+        generators = self.generators
+        if 'weights' not in state:
+            state['weights'] = tuple({key: mx.nd.array(value) for key, value in params.items()}
+                                     for params in ray.get(generators.weights))
         stylizers = state.setdefault('stylizers', {})
         size = tuple(pixels.shape[:2])
         if size not in stylizers:
-            dev = context_for(self.generators.gpu, self.generators.dtype)
-            stylizers[size] = load_stylizer(state['model_dir'], size, dev, self.generators.checkpoint,
-                                            self.generators.dtype)
+            dev = context_for(generators.gpu, generators.dtype)
+            stylizers[size] = bind_stylizer(generators.kind, state['weights'], size, dev, generators.dtype)
         start = time.time()
         stages = stylizers[size].stylize(pixels)
         return self.after(stages, pixels), time.time() - start

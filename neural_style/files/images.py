@@ -10,7 +10,6 @@ import numpy as np
 from PIL import Image, ImageOps
 from skimage import color, img_as_ubyte, transform
 
-from neural_style.cluster import job_files
 from neural_style.errors import NstyleError
 from neural_style.files.output_folder import write_image_atomically
 
@@ -59,15 +58,12 @@ def check_image_file(path, flag):
 
 def open_image(path, flag):
     """The image file opened by Pillow (its header read, no pixels decoded yet), or a one-line
-    NstyleError that names the real cause. In a job on a cluster's worker (job_files) the file's
-    bytes are those the driver sent."""
-    opened = job_files.opener(path)
-    if opened is None:
-        check_image_file(path, flag)
+    NstyleError that names the real cause."""
+    check_image_file(path, flag)
     try:
         with warnings.catch_warnings():  # above Pillow's warning size, decoded reduced (read_rgb_image)
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            return Image.open(path if opened is None else opened())
+            return Image.open(path)
     except Image.DecompressionBombError:
         raise NstyleError(too_large_message(path, flag)) from None
     except Exception:  # Pillow raises many kinds (UnidentifiedImageError, SyntaxError, ValueError ...)
@@ -251,7 +247,7 @@ def PreprocessStyleImage(path, shape):
 def style_image_paths(text):
     """--style-image: one path, or several separated by commas. A path that exists as given is
     one image, even with a comma in its name."""
-    if ',' not in text or (job_files.exists(text) if job_files.active() else os.path.exists(text)):
+    if ',' not in text or os.path.exists(text):
         return [text]
     paths = [path.strip() for path in text.split(',')]
     if '' in paths:

@@ -15,7 +15,6 @@ import stat
 import sys
 import time
 
-from neural_style.cluster import job_files
 from neural_style.errors import STOP_SIGNALS, NstyleError
 
 
@@ -35,8 +34,6 @@ def write_atomically(filename, write):
 
 
 def write_image_atomically(filename, pixels):
-    if job_files.keep_output(filename, pixels):  # a job on a cluster's worker: the driver writes it
-        return
     from skimage import io  # here: the tools that only read images do not pay for its import
     write_atomically(filename, lambda temporary: io.imsave(temporary, pixels, check_contrast=False))
 
@@ -209,9 +206,6 @@ def output_run(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULT
     With it, they stay untouched while the run writes into a folder of its own inside (yielded
     instead); only once that holds the final result (also after an interruption that saved it) do
     its results replace the earlier ones. A run that fails leaves the earlier results as they were."""
-    if job_files.active():  # a job on a cluster's worker: its writes are kept, the driver writes them
-        yield output_dir
-        return
     output_dir = make_writable_folder(output_dir, flag)
     with locked_folder(output_dir, flag):
         earlier = check_output_dir(output_dir, overwrite, flag, results)
