@@ -51,7 +51,9 @@ def train_settings(args):
 def starting_point(args):
     """(params or None, first epoch, first image): --init-model's newest checkpoint; from the --model-dir
     itself the run resumes after it. A --model-dir with checkpoints is otherwise never overwritten."""
-    existing = checkpoints.list_checkpoints(args.model_dir, args.generator) if os.path.isdir(args.model_dir) else []
+    # checkpoints of either kind: training one kind into a folder of the other would mix two models
+    existing = [name for kind in checkpoints.KINDS for name in checkpoints.list_checkpoints(args.model_dir, kind)
+                ] if os.path.isdir(args.model_dir) else []
     resume = args.init_model is not None and os.path.realpath(args.init_model) == os.path.realpath(args.model_dir)
     if existing and not resume:
         raise NstyleError('--model-dir %s already holds checkpoints (%s); pass --init-model %s to resume, or choose '

@@ -4,8 +4,10 @@ records the settings, so that a rerun with the same settings resumes after the l
 frame; another run's frames are never replaced without --overwrite. No MXNet."""
 import collections
 import json
+import logging
 import os
 import re
+import shutil
 
 from neural_style.errors import NstyleError
 from neural_style.files.images import read_rgb_image
@@ -59,16 +61,28 @@ def read_settings(layout):
         return None
 
 
+EARLIER_RUN = 'earlier-run'  # inside the frames folder: an earlier run's frames, kept until this run ends
+
+
 def prepare(layout, settings, overwrite):
     """Make the frames folder ready for a run with these settings (a JSON-able dict). The earlier
-    results stay when they are this run's (same settings: it resumes); --overwrite removes them;
-    else another run's results are refused."""
+    results stay when they are this run's (same settings: it resumes); else they are refused, or
+    with --overwrite kept as every tool keeps them: the earlier frames move into EARLIER_RUN/ and
+    the earlier video stays, until this run has written its own (finish_overwrite)."""
     earlier = earlier_results(layout)
     same_run = read_settings(layout) == settings
     if earlier and overwrite:
-        for name in earlier:
-            os.remove(layout.video if layout.video and name == os.path.basename(layout.video)
-                      else os.path.join(layout.frames_dir, name))
+        kept = os.path.join(layout.frames_dir, EARLIER_RUN)
+        frames = [name for name in earlier if not (layout.video and name == os.path.basename(layout.video))]
+        if os.path.isdir(kept):  # an earlier --overwrite that did not finish: its frames are not a result
+            for name in frames:
+                os.remove(os.path.join(layout.frames_dir, name))
+        elif frames:
+            os.makedirs(kept)
+            for name in frames:
+                os.replace(os.path.join(layout.frames_dir, name), os.path.join(kept, name))
+            logging.info('--overwrite: the earlier run\'s frames are kept in %s until this run has written its %s',
+                         kept, 'video' if layout.video else 'frames')
     elif earlier and not same_run:
         raise NstyleError('--output: %s already holds results of another run or other settings (%s): pass '
                           '--overwrite to replace them, or choose another --output'
@@ -81,6 +95,12 @@ def prepare(layout, settings, overwrite):
                           % (layout.frames_dir, error.strerror or error)) from None
     if not (earlier and same_run and not overwrite):
         write_atomically(os.path.join(layout.frames_dir, SETTINGS_FILE), lambda temporary: write_json(temporary, settings))
+
+
+def finish_overwrite(layout):
+    """This run's results are complete (its video written, or its frames): the earlier run's kept
+    frames go."""
+    shutil.rmtree(os.path.join(layout.frames_dir, EARLIER_RUN), ignore_errors=True)
 
 
 def write_json(path, settings):

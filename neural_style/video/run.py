@@ -163,8 +163,18 @@ def stylize_video(args):
             progress, stop_signal = stylize_frames_on_ray(args, clip, layout, bounds)
         else:
             progress, stop_signal = stylize_frames(args, clip, layout, stylizer, bounds)
-        if layout.video and progress.last_done is not None:
+        complete = stop_signal is None and progress.last_done == bounds[1] - 1
+        replacing = os.path.isdir(os.path.join(layout.frames_dir, frames_folder.EARLIER_RUN))
+        # the video of the frames done, also after a stop; but an earlier run's video that --overwrite
+        # replaces stays until this run is complete
+        if layout.video and progress.last_done is not None and (complete or not replacing):
             write_result_video(args, clip, layout, (bounds[0], progress.last_done))
+        if complete:
+            frames_folder.finish_overwrite(layout)
+        elif replacing:
+            logging.warning('--overwrite: this run is not complete, so the earlier run\'s results stay (its video, '
+                            'its frames in %s); run again to resume', os.path.join(layout.frames_dir,
+                                                                                  frames_folder.EARLIER_RUN))
     if stop_signal is not None:
         raise Interrupted(stop_signal)  # exit 128 + the signal, after the video of the frames done
     return {
