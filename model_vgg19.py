@@ -194,7 +194,7 @@ def get_executor(style, content, input_size, ctx, params=None, dtype='float32'):
             if name in params:
                 params[name].copyto(arg_dict[name])
             elif name != 'data':
-                print('Skip argument %s' % name)  # the loss targets, filled in by the caller
+                logging.debug('Skip argument %s', name)  # the loss targets, filled in by the caller (the original printed it)
     grad_dict = {'data': arg_dict['data'].copyto(ctx)}
     executor = out.bind(ctx=ctx, args=arg_dict, args_grad=grad_dict, grad_req='write')
     return ConvExecutor(executor=executor,

@@ -18,11 +18,11 @@ from neural_style.cli.gatys_flags import get_args, parse_gatys_flags  # noqa: F4
 from neural_style.cli.tool import run_cli
 
 
-def train_nstyle(settings, callback=None, stop=None, reuse=None):
+def train_nstyle(settings, callback=None, **options):
     """The original's name for one run (it optimises an image; it trains no network):
     neural_style.gatys.run.run_gatys."""
     from neural_style.gatys.run import run_gatys
-    return run_gatys(settings, callback, stop, reuse)
+    return run_gatys(settings, callback, **options)
 
 
 def main(arglist=None):

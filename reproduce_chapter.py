@@ -11,12 +11,10 @@ as labelled PNG montages in output/chapter/:
     python reproduce_chapter.py --quick       # small and few epochs: a first look
     python reproduce_chapter.py               # the example's size and epochs: hours on a CPU
 
-Every run is nstyle.train_nstyle with the flags it needs; its images stay in
+Every run is a Gatys run (neural_style/gatys/run.py) with the flags it needs; its images stay in
 output/chapter/runs/<figure>/<panel>/.
 """
 import argparse
-import contextlib
-import io
 import logging
 import os
 import re
@@ -25,9 +23,9 @@ import time
 
 from PIL import Image
 
-import nstyle
 import view_checkpoints
 from neural_style.cli.flag_types import POSITIVE_INT
+from neural_style.cli.gatys_flags import get_args as gatys_settings
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 from neural_style.errors import NstyleError
 from neural_style.files.images import read_rgb_image
@@ -108,9 +106,10 @@ def run_folder(args, figure, label):
 
 
 def train(args, figure, label, flags, step):
-    """One train_nstyle run with a one-line progress display; its nstyle log and printouts are kept quiet."""
+    """One nstyle run with a one-line progress display (its log stays quiet: this tool leaves the
+    logging level at warnings); checkpoints only where the figure shows them (--save-epochs)."""
     common = ['--gpu', str(args.gpu), '--max-long-edge', str(args.max_long_edge), '--max-num-epochs',
-              str(args.max_num_epochs), '--save-epochs', str(args.max_num_epochs + 1), '--seed', str(args.seed),
+              str(args.max_num_epochs), '--seed', str(args.seed),
               '--vgg-params', args.vgg_params, '--content-image', args.content_image, '--style-image',
               args.style_image, '--output_dir', run_folder(args, figure, label), '--overwrite']
     prefix = '[%s] figure %s, %s:' % (step, figure, label)
@@ -120,8 +119,8 @@ def train(args, figure, label, flags, step):
     def show(data):
         print('\r%s epoch %d/%d' % (prefix, data['epoch'], args.max_num_epochs), end='', file=sys.stderr, flush=True)
 
-    with contextlib.redirect_stdout(io.StringIO()):
-        nstyle.train_nstyle(nstyle.get_args(common + flags), callback=show if live else None)
+    from neural_style.gatys.run import run_gatys  # MXNet loads here, not for --help
+    run_gatys(gatys_settings(common + flags), callback=show if live else None, checkpoints='--save-epochs' in flags)
     print('%s%s done in %.1f s%s' % ('\r' if live else '', prefix, time.time() - start, ' ' * 12 if live else ''),
           file=sys.stderr, flush=True)
 

@@ -118,7 +118,8 @@ def optimise_stages(settings, inputs, init_pixels, net, watch):
                          edge, content_np.shape[3], content_np.shape[2], epochs)
         loss = build_loss(settings, net, stage_input)
         if img is None:  # the first stage starts from --init, the others from the stage before
-            print([x.asscalar() for x in loss.grad_array])  # the original's own printout of the head gradients
+            # the original printed the head gradients (the loss weights) here
+            logging.info('head gradients %s', [x.asscalar() for x in loss.grad_array])
             img = initial_image(settings, content_np, init_pixels, net.dev)
             logging.info('start training arguments %s', settings)
         else:
@@ -149,14 +150,14 @@ def stylise(settings, pictures, net, watch):
     return images.finished_pixels(img.asnumpy(), 0, watch.colors_from)
 
 
-def run_gatys(settings, callback=None, stop=None, reuse=None):
+def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
     """nstyle.py's run: final.jpg and the checkpoints e_N.jpg in --output_dir (through
     files/output_folder's output_run: locked, --overwrite keeps the earlier results until this run's
     final.jpg exists). callback(dict) after every epoch: {'eps', 'epoch'}, plus 'filename' and 'img'
     (the image as the network sees it) on the epochs that saved a checkpoint. stop: an
     errors.StopFlag that ends the run after the epoch it is in, saving final.jpg. reuse: a
     (loaded, executors) pair kept between runs (batch mode: gatys.loss.load_vgg's, the weights read
-    once, the executors reused).
+    once, the executors reused). checkpoints=False: final.jpg alone (the chapter's figures).
     Raises NstyleError for problems the user can fix; the stop's KeyboardInterrupt after saving final.jpg."""
     from neural_style.cli.signals import stop_signals_between_epochs
     from neural_style.files.output_folder import output_run, write_image_atomically
@@ -178,7 +179,7 @@ def run_gatys(settings, callback=None, stop=None, reuse=None):
             write_image_atomically(path, pixels)
             return path
         final_fn = os.path.join(run_dir, 'final.jpg')
-        watch = EpochWatch(settings, keep, callback, stop, final_fn)
+        watch = EpochWatch(settings, keep if checkpoints else None, callback, stop, final_fn)
         try:
             pixels = stylise(settings, pictures, net, watch)
         except KeyboardInterrupt:
