@@ -19,7 +19,8 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-from neural_style.errors import NstyleError, StopFlag
+from neural_style.errors import NstyleError
+from neural_style.long_work import StopFlag
 from neural_style.gatys.settings import GatysSettings
 
 __all__ = ['GatysSettings', 'Epoch', 'Result', 'gatys', 'with_preset', 'generate']

@@ -63,8 +63,3 @@ def threading_is_main():
     import threading
     return threading.current_thread() is threading.main_thread()
 
-
-def duration(seconds):
-    """12s, 3m05s: a time for a log line."""
-    minutes, seconds = divmod(int(round(seconds)), 60)
-    return '%dm%02ds' % (minutes, seconds) if minutes else '%ds' % seconds

@@ -13,7 +13,7 @@ from neural_style.errors import NstyleError
 from neural_style.cli.tool import OneLineErrorParser
 from neural_style.files.images import input_file_problem
 from neural_style.files.output_folder import write_atomically
-from neural_style.cli.tool import duration
+from neural_style.long_work import duration
 
 JOB_COLUMNS = {'content': '--content-image', 'style': '--style-image', 'output': '--output_dir'}
 

@@ -16,7 +16,7 @@ from neural_style import PROJECT
 from neural_style.cli.flag_types import POSITIVE, NON_NEGATIVE
 from neural_style.errors import NstyleError
 from neural_style.machine import usable_cpu_count
-from neural_style.cli.tool import duration
+from neural_style.long_work import duration
 
 INSTALL_RAY = 'pip install ray==2.60.0 (the version requirements.txt pins)'
 MAX_ATTEMPTS = 3  # how often a job is started when its workers keep dying (a job that kills its worker)

@@ -6,7 +6,7 @@ import logging
 import os
 import time
 
-from neural_style.cli.tool import duration
+from neural_style.long_work import duration, stop_signals_between_epochs
 from neural_style.errors import NstyleError
 from neural_style.files import images
 from neural_style.gatys.loss import Pictures, build_loss, load_vgg, stage_inputs
@@ -57,7 +57,7 @@ class EpochWatch:
     def __init__(self, settings, keep=None, callback=None, stop=None, final_name=None):
         self.settings, self.keep, self.callback = settings, keep, callback
         self.final_name = final_name  # where a stopped run's image goes, for the log
-        self.stop = stop  # errors.StopFlag, set by a stop signal or a caller
+        self.stop = stop  # long_work.StopFlag, set by a stop signal or a caller
         self.colors_from = None  # the content's pixels at this stage's size, with --original-colors
         self.first_epoch = self.last_epoch = 0
         self.epochs_done, self.image = 0, None
@@ -155,11 +155,10 @@ def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
     files/output_folder's output_run: locked, --overwrite keeps the earlier results until this run's
     final.jpg exists). callback(dict) after every epoch: {'eps', 'epoch'}, plus 'filename' and 'img'
     (the image as the network sees it) on the epochs that saved a checkpoint. stop: an
-    errors.StopFlag that ends the run after the epoch it is in, saving final.jpg. reuse: a
+    long_work.StopFlag that ends the run after the epoch it is in, saving final.jpg. reuse: a
     (loaded, executors) pair kept between runs (batch mode: gatys.loss.load_vgg's, the weights read
     once, the executors reused). checkpoints=False: final.jpg alone (the chapter's figures).
     Raises NstyleError for problems the user can fix; the stop's KeyboardInterrupt after saving final.jpg."""
-    from neural_style.cli.signals import stop_signals_between_epochs
     from neural_style.files.output_folder import output_run, write_image_atomically
     dev = context_for(settings.gpu, settings.dtype)
     check_sizes_fit(settings, [edge for edge, _ in settings.stages], settings.long_edge_flag, available_memory(dev))

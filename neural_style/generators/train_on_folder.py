@@ -17,7 +17,7 @@ from neural_style.mxnet_runtime import context_for
 from neural_style.errors import Interrupted, NstyleError
 from neural_style.generators.training import GeneratorTrainer, TrainSettings
 from neural_style.files.images import PreprocessStyleImage, read_rgb_image, to_network_input
-from neural_style.cli.signals import stop_signals_between_epochs
+from neural_style.long_work import stop_signals_between_epochs
 from neural_style.gatys.loss import load_vgg
 from neural_style.files.output_folder import held_folder
 from neural_style.generators.perceptual_loss import LossWeights, PerceptualLoss

@@ -23,7 +23,7 @@ from neural_style.files.images import size_at_long_edge
 from neural_style.files.output_folder import held_folder
 from neural_style.video.frame_methods import FramesByGenerators, FramesByOptimisation, Previous
 from neural_style.gatys.settings import GatysSettings
-from neural_style.cli.signals import stop_signals_between_epochs
+from neural_style.long_work import stop_signals_between_epochs
 from neural_style.video.temporal import masked_mse
 
 # settings that do not change the frames: a rerun with other values of these still resumes
