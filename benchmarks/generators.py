@@ -69,12 +69,12 @@ def training_s_per_image(kind, vgg_params, dtype, steps):
     import model_vgg19
     from neural_style.generators.training import GeneratorTrainer, TrainSettings
     from neural_style.files.images import PreprocessStyleImage
-    from neural_style.gatys.loss import Network
+    from neural_style.gatys.loss import Vgg
     from neural_style.generators.perceptual_loss import LossWeights, PerceptualLoss
     from neural_style.generators.inference import training_symbols
     side, batch, layer = (384, 1, 'relu4_2') if kind == 'v3chain' else (256, 4, 'relu2_2')
     size = (side, side)
-    net = Network(model_vgg19, model_vgg19.load_params(vgg_params), mx.cpu(), dtype, {})
+    net = Vgg(model_vgg19, model_vgg19.load_params(vgg_params), mx.cpu(), dtype, None)
     style = PreprocessStyleImage(os.path.join(HERE, 'input', 'starry_night.jpg'), (1, 3) + size)
     loss = PerceptualLoss(net, style, size, LossWeights(1.2, 10), layer)
     if kind == 'v3chain':

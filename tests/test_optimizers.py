@@ -44,7 +44,7 @@ def args_for(small, vgg_params, out_dir, *extra):
 def objective_for(args, params):
     """The function optimize_lbfgs minimises for these flags, built from the loss train_nstyle builds;
     also the preprocessed content and style images."""
-    net = loss_setup.Network(model_vgg19, params, mx.cpu(), args.dtype, {})
+    net = loss_setup.Vgg(model_vgg19, params, mx.cpu(), args.dtype, None)
     inputs = loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge, '--max-long-edge', read_pictures(args))
     loss = loss_setup.build_loss(args, net, inputs)
     return optimizers.lbfgs_objective(loss), inputs.content, inputs.styles[0]
