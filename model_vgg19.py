@@ -7,10 +7,10 @@ import logging
 import os
 from collections import namedtuple
 
-from neural_style.lazy_mxnet import mx  # loads MXNet at its first use: --help reads the layer names only
 import numpy as np
 
 from neural_style.files.images import input_file_problem
+from neural_style.lazy_mxnet import mx  # loads MXNet at its first use: --help reads the layer names only
 
 ConvExecutor = namedtuple('ConvExecutor', ['executor', 'data', 'data_grad', 'style', 'content', 'arg_dict'])
 

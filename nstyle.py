@@ -14,8 +14,13 @@ neural_style/gatys/run.py and one epoch neural_style/gatys/optimise.py.
 import logging
 import sys
 
-from neural_style.cli.gatys_flags import get_args, parse_gatys_flags  # noqa: F401  (get_args: the original's name)
+from neural_style.cli.gatys_flags import parse_gatys_flags
 from neural_style.cli.tool import run_cli
+
+
+def get_args(arglist=None):
+    """The original's: the run's settings from these flags (a frozen GatysSettings; None: sys.argv)."""
+    return parse_gatys_flags(arglist)[0]
 
 
 def train_nstyle(settings, callback=None, **options):
@@ -31,14 +36,14 @@ def main(arglist=None):
 
 
 def run(argv):
-    settings, args = parse_gatys_flags(argv)  # --help and bad flags answer before MXNet loads
+    settings, batch = parse_gatys_flags(argv)  # --help and bad flags answer before MXNet loads
     logging.basicConfig(level=logging.INFO)
-    if args.ray is not None:
+    if batch.ray is not None:
         from neural_style.cluster.ray_batch import run_jobs_on_ray
-        return run_jobs_on_ray(args, argv)
-    if args.jobs is not None:
+        return run_jobs_on_ray(batch, argv)
+    if batch.jobs is not None:
         from neural_style.cluster.batch import run_jobs
-        return run_jobs(args.jobs, argv)
+        return run_jobs(batch.jobs, argv)
     return train_nstyle(settings)
 
 

@@ -19,6 +19,7 @@ from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE, frame_range
 from neural_style.cli.gatys_flags import add_style_flags, finish_style_args
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 from neural_style.cluster import ray_cluster as cluster
+from neural_style.video.settings import VideoSettings
 
 # nstyle.py's flags that have no meaning for a video: the frames are the content, OUT the output,
 # and a frame's result is written when it is finished (no checkpoints, no stages, no batches)
@@ -65,7 +66,7 @@ def get_args(arglist=None):
     if args.ray is not None and args.method != 'end_to_end':
         parser.error('--ray needs --method end_to_end: by optimisation each frame starts from the one before, '
                      'so the frames cannot run side by side')
-    return args
+    return VideoSettings.from_values(vars(args))
 
 
 

@@ -16,8 +16,8 @@ with quiet_ctrl_c_while_importing():  # scikit-image takes a second or two to lo
     from PIL import Image, ImageDraw, ImageFont
 
     from neural_style.cli.flag_types import POSITIVE_INT
-    from neural_style.errors import NstyleError
     from neural_style.cli.tool import OneLineErrorParser, run_cli
+    from neural_style.errors import NstyleError
     from neural_style.files.images import read_rgb_image
     from neural_style.files.output_folder import write_atomically, write_image_atomically
 

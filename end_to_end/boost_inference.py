@@ -18,6 +18,7 @@ from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE_INT  # noqa: E402
 from neural_style.cli.tool import OneLineErrorParser, run_cli  # noqa: E402
 from neural_style.cluster import ray_cluster as cluster  # noqa: E402
 from neural_style.generators.checkpoints import KINDS  # noqa: E402
+from neural_style.generators.settings import InferenceSettings  # noqa: E402
 
 
 def image_size(text):
@@ -68,7 +69,7 @@ def get_args(arglist=None):
                              'until this run has written its own, then give way to them; without it such a run is '
                              'refused')
     cluster.add_cluster_flags(parser, 'the images, one job each,')
-    return parser.parse_args(arglist)
+    return InferenceSettings.from_values(vars(parser.parse_args(arglist)))
 
 
 def main(arglist=None):

@@ -19,6 +19,7 @@ import model_vgg19  # noqa: E402  (its layer names; MXNet loads at its first use
 from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE, POSITIVE_INT  # noqa: E402
 from neural_style.cli.tool import OneLineErrorParser, run_cli  # noqa: E402
 from neural_style.generators import checkpoints  # noqa: E402
+from neural_style.generators.settings import TrainingSettings  # noqa: E402
 
 # The flags whose default depends on --generator: the original's values for its chain; for Johnson's
 # network those of Johnson et al. 2016 (Adam, lr 1e-3, batch 4, 256x256, 2 epochs of COCO, no clipping)
@@ -74,7 +75,7 @@ def get_args(arglist=None):
     for name, value in DEFAULTS[args.generator].items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    return args
+    return TrainingSettings.from_values(vars(args))
 
 
 def main(arglist=None):

@@ -20,8 +20,8 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 from neural_style.errors import NstyleError
-from neural_style.long_work import StopFlag
 from neural_style.gatys.settings import GatysSettings
+from neural_style.long_work import StopFlag
 
 __all__ = ['GatysSettings', 'Epoch', 'Result', 'gatys', 'with_preset', 'generate']
 
@@ -138,6 +138,7 @@ def generate(content, model_dir, size=None, checkpoint=None, dtype='float32', gp
     `size` (h, w; default the original's 480x640) and cropped at the centre, then one forward pass.
     Returns every stage's output, (h, w, 3) uint8 each; the last is the result."""
     from skimage import img_as_ubyte
+
     from neural_style.generators import crops
     from neural_style.generators.inference import load_stylizer
     from neural_style.generators.stylise_images import DEFAULT_SIZE

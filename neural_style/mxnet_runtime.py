@@ -31,8 +31,6 @@ from neural_style import cuda_build
 from neural_style.errors import NstyleError
 from neural_style.machine import available_bytes, cpu_flags, usable_cpu_count
 
-
-
 if os.environ.get('OMP_NUM_THREADS'):
     THREADS, THREADS_SOURCE = os.environ['OMP_NUM_THREADS'], 'OMP_NUM_THREADS'
 else:

@@ -3,7 +3,6 @@ import argparse
 import math
 
 
-
 def checked(kind, test, requirement):
     """A flag type: kind(text), which must pass test(value), else argparse's one-line error."""
     def parse(text):

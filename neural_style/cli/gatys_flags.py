@@ -5,11 +5,20 @@ import argparse
 import glob
 import os
 
-from neural_style.cli.tool import OneLineErrorParser
-from neural_style.cli.flag_types import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, blend_weights, checked, layer_names, stages)
-from neural_style.gatys.settings import DEFAULT_LR, GatysSettings
-
 from neural_style import PROJECT
+from neural_style.cli.flag_types import (
+    FINITE,
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    POSITIVE_INT,
+    blend_weights,
+    checked,
+    layer_names,
+    stages,
+)
+from neural_style.cli.tool import OneLineErrorParser
+from neural_style.gatys.settings import DEFAULT_LR, GatysSettings
 
 
 def available_models():
@@ -184,15 +193,16 @@ def gatys_parser(parser_class=OneLineErrorParser):
 
 
 def parse_gatys_flags(argv, parser_class=OneLineErrorParser):
-    """(GatysSettings, the namespace with batch mode's flags: jobs, ray, cpus_per_job, gpus_per_job)."""
+    """(GatysSettings, BatchSettings: batch mode's flags --jobs, --ray, --cpus-per-job, --gpus-per-job)."""
     from neural_style.cli.presets import preset_defaults
+    from neural_style.cluster.batch import BatchSettings
     parser = gatys_parser(parser_class)
     # a preset changes the defaults, so the flags are read twice: for --preset, then with its defaults in place
     known, _ = parser.parse_known_args(argv)
     if known.preset:
         parser.set_defaults(**preset_defaults(known.preset))
     args = finish_style_args(parser, parser.parse_args(argv))
-    return GatysSettings.from_values(vars(args)), args
+    return GatysSettings.from_values(vars(args)), BatchSettings.from_values(vars(args))
 
 
 def get_args(arglist=None, parser_class=OneLineErrorParser):

@@ -3,7 +3,6 @@ import contextlib
 import sys
 
 
-
 @contextlib.contextmanager
 def quiet_ctrl_c_while_importing():
     """Around a script's imports (MXNet takes seconds to load): Ctrl-C there ends the command with

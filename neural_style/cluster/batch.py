@@ -3,16 +3,19 @@ loaded once and the executors reused while the size stays. A failed row is repor
 and the others go on."""
 import collections
 import csv
+import dataclasses
 import io
 import logging
 import os
 import shlex
 import time
+from typing import Optional
 
-from neural_style.errors import NstyleError
 from neural_style.cli.tool import OneLineErrorParser
+from neural_style.errors import NstyleError
 from neural_style.files.images import input_file_problem
 from neural_style.files.output_folder import write_atomically
+from neural_style.flag_values import FromFlags
 from neural_style.long_work import duration
 
 JOB_COLUMNS = {'content': '--content-image', 'style': '--style-image', 'output': '--output_dir'}
@@ -57,6 +60,16 @@ def read_jobs(path):
     if not rows:
         raise NstyleError('--jobs %s: no jobs below the header line' % path)
     return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchSettings(FromFlags):
+    """nstyle.py's batch mode: the CSV file of jobs, and the Ray cluster to run them on (--ray's
+    address, '' a local Ray; None: in this process, one after the other)."""
+    jobs: Optional[str] = None
+    ray: Optional[str] = None
+    cpus_per_job: float = 1
+    gpus_per_job: float = 0
 
 
 class JobArgumentError(NstyleError):

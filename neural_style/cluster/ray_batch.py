@@ -10,12 +10,20 @@ import importlib
 import os
 
 from neural_style.cluster import ray_cluster as cluster
-from neural_style.cluster.batch import (JobArgumentError, check_distinct_outputs, failure_line, failure_summary, job_args, job_label, read_jobs,
-                                        without_jobs_flag)
+from neural_style.cluster.batch import (
+    JobArgumentError,
+    check_distinct_outputs,
+    failure_line,
+    failure_summary,
+    job_args,
+    job_label,
+    read_jobs,
+    without_jobs_flag,
+)
 from neural_style.errors import NstyleError
+from neural_style.files.output_folder import NSTYLE_RESULTS, check_output_dir, output_run, write_image_atomically
 from neural_style.gatys.loss import load_vgg, params_key
 from neural_style.gatys.run import read_pictures
-from neural_style.files.output_folder import NSTYLE_RESULTS, check_output_dir, output_run, write_image_atomically
 
 
 def run_jobs_on_ray(args, argv):

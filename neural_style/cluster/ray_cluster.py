@@ -13,10 +13,10 @@ import os
 import time
 
 from neural_style import PROJECT
-from neural_style.cli.flag_types import POSITIVE, NON_NEGATIVE
+from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE
 from neural_style.errors import NstyleError
-from neural_style.machine import usable_cpu_count
 from neural_style.long_work import duration
+from neural_style.machine import usable_cpu_count
 
 INSTALL_RAY = 'pip install ray==2.60.0 (the version requirements.txt pins)'
 MAX_ATTEMPTS = 3  # how often a job is started when its workers keep dying (a job that kills its worker)

@@ -20,7 +20,8 @@ def put_generators(ray, args, size):
     """Generators for the workers: the weights of --model-dir's --checkpoint (default: load_stylizer's
     choice), loaded and checked here (at one of the sizes: a bad file is one error, not one per
     image), then put into the object store once."""
-    from neural_style.generators import checkpoints, inference as stylizer
+    from neural_style.generators import checkpoints
+    from neural_style.generators import inference as stylizer
     model_dir = args.model_dir
     kind = checkpoints.find_kind(model_dir)
     name = checkpoints.pick_checkpoint(model_dir, kind, getattr(args, 'checkpoint', None))
@@ -41,6 +42,7 @@ class StylizeOnWorker:
 
     def __call__(self, state, pixels, progress):
         import ray
+
         from neural_style.generators.inference import bind_stylizer
         from neural_style.mxnet_runtime import context_for, mx
         generators = self.generators
@@ -80,7 +82,8 @@ def stylize_frames_on_ray(args, clip, layout, bounds):
     """stylize_video.py --method end_to_end --ray: every frame not finished yet is a job (with the
     generators the frames are independent); the driver reads them in order and writes each result
     into the frames folder as it comes. Returns FramesDone."""
-    from neural_style.video import frames_folder, clips as video_io
+    from neural_style.video import clips as video_io
+    from neural_style.video import frames_folder
     start, stop = bounds
     first = start + frames_folder.finished_count(layout, start, stop)
     frames = video_io.read_frames(clip, first, stop)

@@ -4,16 +4,15 @@ executor, then the loss executor bound with them and the image-space terms (TV) 
 import collections
 import os
 
-from neural_style.mxnet_runtime import mx
 import numpy as np
 
 from neural_style.errors import NstyleError
 from neural_style.files import images
 from neural_style.gatys import mrf
+from neural_style.gatys.losses import TVTerm, content_target_name, feature_positions, get_loss, style_gram_symbol
 from neural_style.gatys.optimise import StyleLoss
-from neural_style.gatys.losses import (TVTerm, content_target_name, feature_positions, get_loss,
-                                       style_gram_symbol)
 from neural_style.machine import return_freed_memory
+from neural_style.mxnet_runtime import mx
 
 # The model's module (model_vgg19), its weights on the device `dev`, the number type of its
 # convolutions, and the executors kept for reuse: an OrderedDict in batch mode and for a video's

@@ -1,8 +1,9 @@
 """The loss symbols of Gatys et al. on VGG features: Gram matrices and their squared distances to
 the style targets, the squared distance of the content features to theirs, and the total-variation
 gradient executor. Names and graph as the original's."""
-from neural_style.mxnet_runtime import mx
 import numpy as np
+
+from neural_style.mxnet_runtime import mx
 
 
 def style_gram_symbol(input_size, style):

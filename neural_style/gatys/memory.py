@@ -4,8 +4,8 @@ size that fits, instead of failing deep in numpy or MXNet after a minute and gig
 import math
 
 from neural_style.errors import NstyleError
-from neural_style.machine import available_bytes
 from neural_style.files.images import image_size, size_at_long_edge, style_image_paths
+from neural_style.machine import available_bytes
 
 # Measured (benchmarks/memory_per_pixel.py, one epoch of nstyle.py, peak resident memory): each
 # pixel of the content image costs this many bytes of VGG-19 activations, their gradients and

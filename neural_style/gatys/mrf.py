@@ -22,8 +22,9 @@ re-match; its gradient, 2 count_p (F_p - M_p), is that of E with the matches hel
 """
 import collections
 
-from neural_style.mxnet_runtime import mx
 import numpy as np
+
+from neural_style.mxnet_runtime import mx
 
 # The correlation map of a chunk of style patches holds at most this many floats (16 MiB): the
 # chunk's kernel count is this divided by the number of result patches (at least one kernel). At

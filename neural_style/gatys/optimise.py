@@ -16,7 +16,6 @@ import numpy as np
 from neural_style.mxnet_runtime import mx
 
 
-
 class Diverged(Exception):
     """The image (NAG, Adam) or the loss (L-BFGS) became NaN or infinite at `epoch`."""
 

@@ -6,12 +6,12 @@ import logging
 import os
 import time
 
-from neural_style.long_work import duration, stop_signals_between_epochs
 from neural_style.errors import NstyleError
 from neural_style.files import images
 from neural_style.gatys.loss import Pictures, build_loss, load_vgg, stage_inputs
 from neural_style.gatys.memory import check_sizes_fit
 from neural_style.gatys.optimise import Diverged, optimize
+from neural_style.long_work import duration, stop_signals_between_epochs
 from neural_style.machine import return_freed_memory
 from neural_style.mxnet_runtime import available_memory, context_for, mx
 

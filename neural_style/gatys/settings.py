@@ -5,6 +5,8 @@ The field names are the flags' (argparse's dests), so a flag and the value it se
 import dataclasses
 from typing import Optional, Tuple
 
+from neural_style.flag_values import FromFlags
+
 # --lr when not given. Adam moves each pixel by about lr per step whatever the gradient's scale, so
 # on pixels of about +-128 it needs a far larger rate than NAG, whose step is lr times the gradient.
 # 5 did best after 300 epochs (on the tests' random weights: 64 px of 1, 3, 10, 30; 128 px of 2, 5,
@@ -13,7 +15,7 @@ DEFAULT_LR = {'nag': .001, 'adam': 5.}
 
 
 @dataclasses.dataclass(frozen=True)
-class GatysSettings:
+class GatysSettings(FromFlags):
     # the original's flags, with its defaults
     model: str = 'vgg19'
     content_image: str = 'input/IMG_4343.jpg'
@@ -55,14 +57,6 @@ class GatysSettings:
     print_epochs: int = 0
     preset: Optional[str] = None
 
-    @classmethod
-    def from_values(cls, values):
-        """Settings from a mapping of flag dests (argparse's vars(namespace)); keys that are not
-        settings of a Gatys run (--jobs, --ray, a video's own flags) are left to the caller. Lists
-        become tuples, so that the settings stay hashable and frozen."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{name: frozen(value) for name, value in values.items() if name in names})
-
     @property
     def stages(self):
         """[(long edge, epochs)] of each optimisation stage: one unless --multires."""
@@ -77,9 +71,3 @@ class GatysSettings:
     @property
     def uses_mrf(self):
         return self.style_loss == 'mrf'
-
-
-def frozen(value):
-    if isinstance(value, list):
-        return tuple(frozen(item) for item in value)
-    return value

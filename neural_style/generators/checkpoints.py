@@ -6,7 +6,6 @@ import json
 import os
 import re
 
-
 from neural_style.errors import NstyleError
 from neural_style.files.output_folder import write_atomically
 

@@ -4,12 +4,13 @@ one image size, then run any number of images through it.
     stylizer = load_stylizer('model/end_to_end', (480, 640), mx.cpu())
     stages = stylizer.stylize(pixels)  # uint8 (480, 640, 3) in; one uint8 image per generator stage out
 """
-from neural_style.mxnet_runtime import mx
 from skimage import img_as_float
 
-from neural_style.generators import checkpoints, networks as generators
 from neural_style.errors import NstyleError
 from neural_style.files.images import PostprocessImage, to_network_input
+from neural_style.generators import checkpoints
+from neural_style.generators import networks as generators
+from neural_style.mxnet_runtime import mx
 
 
 def check_size(kind, size, flag='--size'):

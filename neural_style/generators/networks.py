@@ -6,9 +6,8 @@ Transfer"). Every generator maps a network image (1, 3, h, w) to one of the same
 The original's layers have MXNet's automatic names (convolution0_weight, batchnorm0_gamma ...),
 numbered across the four generators in build order: chain_symbols builds them in that order inside
 a fresh NameManager, so that its parameters have the names of the published files."""
-from neural_style.mxnet_runtime import mx
-
 from neural_style.files.images import MEAN_RGB
+from neural_style.mxnet_runtime import mx
 
 CHAIN = ('v4', 'v3', 'v3', 'v4')  # the original's g0 ... g3
 JOHNSON = 'johnson'

@@ -4,10 +4,9 @@ image size, bound once; as the original's loss module (basic.get_loss_module), o
 (model_vgg19) and loss symbols (losses)."""
 import collections
 
-from neural_style.mxnet_runtime import mx
-
 from neural_style.gatys.loss import style_grams
 from neural_style.gatys.losses import get_loss, style_gram_symbol
+from neural_style.mxnet_runtime import mx
 
 # The weights of the two losses (the head gradients: style_weight / gscale per style layer, content_weight).
 LossWeights = collections.namedtuple('LossWeights', ['style', 'content'])
@@ -15,7 +14,7 @@ LossWeights = collections.namedtuple('LossWeights', ['style', 'content'])
 
 class PerceptualLoss:
     """VGG-19 style and content losses of (1, 3, h, w) network images and their input gradient.
-    net: loss_setup.Network; style_np: the style image at `size`; content_layer: the ReLU whose
+    net: gatys.loss.Vgg; style_np: the style image at `size`; content_layer: the ReLU whose
     features the generated image must keep (the original's relu4_2)."""
 
     def __init__(self, net, style_np, size, weights, content_layer='relu4_2'):

@@ -12,7 +12,8 @@ import time
 
 from skimage import img_as_ubyte
 
-from neural_style.cluster import ray_cluster as cluster, ray_inference
+from neural_style.cluster import ray_cluster as cluster
+from neural_style.cluster import ray_inference
 from neural_style.errors import NstyleError
 from neural_style.files.images import denoised, read_rgb_image
 from neural_style.files.output_folder import ResultNames, check_output_dir, output_run, write_image_atomically

@@ -6,22 +6,21 @@ import math
 import os
 import random
 
-from neural_style.mxnet_runtime import mx
 import numpy as np
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 import model_vgg19
-from neural_style.generators import checkpoints, crops
-from neural_style.mxnet_runtime import context_for
 from neural_style.errors import Interrupted, NstyleError
-from neural_style.generators.training import GeneratorTrainer, TrainSettings
 from neural_style.files.images import PreprocessStyleImage, read_rgb_image, to_network_input
-from neural_style.long_work import stop_signals_between_epochs
-from neural_style.gatys.loss import load_vgg
 from neural_style.files.output_folder import held_folder
-from neural_style.generators.perceptual_loss import LossWeights, PerceptualLoss
+from neural_style.gatys.loss import load_vgg
+from neural_style.generators import checkpoints, crops
 from neural_style.generators.inference import check_size, load_params, training_symbols
+from neural_style.generators.perceptual_loss import LossWeights, PerceptualLoss
+from neural_style.generators.training import GeneratorTrainer, TrainSettings
+from neural_style.long_work import stop_signals_between_epochs
+from neural_style.mxnet_runtime import context_for, mx
 
 
 def check_args(args):

@@ -9,10 +9,10 @@ gets its own and all later stages' gradients, never back-propagated through the 
 Johnson's network is trained end to end: the gradient at its output goes back through it."""
 import collections
 
-from neural_style.mxnet_runtime import mx
 import numpy as np
 
 from neural_style.gatys.losses import TVTerm
+from neural_style.mxnet_runtime import mx
 
 # What every update uses: the optimiser and its settings (Module.init_optimizer's), the TV weight, the
 # global clip of the output gradient's norm, per input element (None: off).

@@ -5,13 +5,12 @@ previous result warped by the optical flow and held near it by the temporal term
 import collections
 import dataclasses
 
-from neural_style.mxnet_runtime import mx
-
-from neural_style.video import flow as flows
 from neural_style.files import images
 from neural_style.gatys.loss import build_loss, load_vgg, stage_inputs
 from neural_style.gatys.optimise import optimize
 from neural_style.gatys.run import EpochWatch, initial_image, read_pictures
+from neural_style.mxnet_runtime import mx
+from neural_style.video import flow as flows
 from neural_style.video.temporal import TemporalTerm
 
 # The frame before: its stylised result, and the current frame's backward flow onto it (computed

@@ -2,6 +2,7 @@
 working size, each frame stylised (video/frame_methods.py: by optimisation with the temporal term,
 or by the generators; on a Ray cluster with --ray), the finished frames written at once into the
 frames folder (resumable), and the video of the frames done."""
+import dataclasses
 import importlib
 import json
 import logging
@@ -14,19 +15,21 @@ import numpy as np
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from neural_style.video import flow as flows
 from neural_style.cluster import ray_inference
-from neural_style.video import frames_folder, clips as video_io
-from neural_style.mxnet_runtime import context_for
 from neural_style.errors import Interrupted, NstyleError
 from neural_style.files.images import size_at_long_edge
 from neural_style.files.output_folder import held_folder
-from neural_style.video.frame_methods import FramesByGenerators, FramesByOptimisation, Previous
-from neural_style.gatys.settings import GatysSettings
 from neural_style.long_work import stop_signals_between_epochs
+from neural_style.mxnet_runtime import context_for
+from neural_style.video import clips as video_io
+from neural_style.video import flow as flows
+from neural_style.video import frames_folder
+from neural_style.video.frame_methods import FramesByGenerators, FramesByOptimisation, Previous
 from neural_style.video.temporal import masked_mse
 
 # settings that do not change the frames: a rerun with other values of these still resumes
+# nstyle.py's settings that stylize_video.py has no flag for (its NOT_FOR_VIDEO): not in run.json
+NOT_VIDEO_FLAGS = ('content_image', 'output_dir', 'save_epochs', 'remove_noise', 'multires', 'preset', 'size')
 NOT_SETTINGS = ('output', 'overwrite', 'json', 'print_epochs', 'verbose', 'frames', 'gpu', 'no_audio', 'fps', 'ray',
                 'cpus_per_job', 'gpus_per_job')
 
@@ -48,21 +51,22 @@ def frame_bounds(args, clip):
 
 def run_settings(args, clip, size):
     """What run.json records: the flags that change the frames, the input, the first frame and the size."""
-    settings = {key: value for key, value in sorted(vars(args).items()) if key not in NOT_SETTINGS}
+    settings = {key: value for key, value in sorted(dataclasses.asdict(args).items())
+                if key not in NOT_SETTINGS and key not in NOT_VIDEO_FLAGS}
     settings.update(input=os.path.abspath(args.input), first_frame=(args.frames or (0, None))[0], size=list(size))
     return json.loads(json.dumps(settings))  # as read back: tuples become lists
 
 
 def generator_multiple(args):
-    from neural_style.generators import checkpoints, networks as generators
+    from neural_style.generators import checkpoints
+    from neural_style.generators import networks as generators
     return generators.SIDE_MULTIPLE[checkpoints.find_kind(args.model_dir)]
 
 
 def make_stylizer(args, first_frame, dev):
     if args.method == 'end_to_end':
         return FramesByGenerators(args.model_dir, args.dtype, args.original_colors, first_frame.shape[:2], dev)
-    settings = GatysSettings.from_values(vars(args))
-    return FramesByOptimisation(settings, args.temporal_weight, args.input, importlib.import_module('model_' + args.model),
+    return FramesByOptimisation(args, args.temporal_weight, args.input, importlib.import_module('model_' + args.model),
                                 first_frame, dev)
 
 
@@ -148,8 +152,8 @@ def stylize_video(args):
     layout = frames_folder.output_layout(args.output)
     clip = video_io.open_clip(args.input, 'INPUT', args.fps)
     bounds = frame_bounds(args, clip)
-    args.size = working_size(clip.size, args.max_long_edge,
-                             generator_multiple(args) if args.method == 'end_to_end' else 1)
+    args = dataclasses.replace(args, size=working_size(clip.size, args.max_long_edge,
+                                                       generator_multiple(args) if args.method == 'end_to_end' else 1))
     stylizer = None
     if args.ray is None:  # with --ray the workers load the generators; the driver checks them first
         dev = context_for(args.gpu, args.dtype)

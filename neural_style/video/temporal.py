@@ -1,9 +1,9 @@
 """Temporal consistency (Ruder, Dosovitskiy & Brox 2016): the loss term that keeps a frame's result
 close to the previous result warped onto it, where the flow is reliable, and the temporal error
 that measures the flicker of a finished clip."""
-from neural_style.mxnet_runtime import mx
 import numpy as np
 
+from neural_style.mxnet_runtime import mx
 from neural_style.video import flow as flows
 
 
