@@ -24,7 +24,7 @@ from neural_style.video.settings import VideoSettings
 # nstyle.py's flags that have no meaning for a video: the frames are the content, OUT the output,
 # and a frame's result is written when it is finished (no checkpoints, no stages, no batches)
 NOT_FOR_VIDEO = ('--content-image', '--output_dir', '--save-epochs', '--remove-noise', '--multires', '--jobs')
-# --temporal-weight's default: see README "Video" (benchmarks/video_bench.py measures it)
+# --temporal-weight's default: see docs/video.md (benchmarks/video_bench.py measures it)
 DEFAULT_TEMPORAL_WEIGHT = 100.0
 VIDEO_STOP_EPS = 0.0
 
@@ -58,7 +58,7 @@ def get_args(arglist=None):
     cluster.add_cluster_flags(parser, 'the frames (with --method end_to_end; a job each)')
     # Every frame gets its whole --max-num-epochs: with nstyle.py's --stop-eps .005 a frame started from
     # the warped result before stops after its first epoch (NAG's first step from rest is tiny; measured
-    # in README "Video"), and what entered the picture is never stylised.
+    # in docs/video.md), and what entered the picture is never stylised.
     parser.set_defaults(stop_eps=VIDEO_STOP_EPS)
     args = finish_style_args(parser, parser.parse_args(arglist))
     if args.method == 'end_to_end' and args.model_dir is None:

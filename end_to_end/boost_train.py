@@ -23,7 +23,7 @@ from neural_style.generators.settings import TrainingSettings  # noqa: E402
 
 # The flags whose default depends on --generator: the original's values for its chain; for Johnson's
 # network those of Johnson et al. 2016 (Adam, lr 1e-3, batch 4, 256x256, 2 epochs of COCO, no clipping)
-# and content at relu2_2, as they chose it (README "Real-time style (end_to_end)" says why).
+# and content at relu2_2, as they chose it (docs/end_to_end.md says why).
 DEFAULTS = {
     checkpoints.V3CHAIN: dict(size=384, epochs=3, lr=1e-4, momentum=0.9, wd=5e-3, clip_gradient=5.0, clip_norm=0.05,
                               batch_size=1, content_layer='relu4_2'),

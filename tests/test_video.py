@@ -302,7 +302,7 @@ def test_flags_are_nstyles_where_they_apply():
     for name in ('style_weight', 'content_weight', 'tv_weight', 'max_num_epochs', 'max_long_edge', 'optimizer',
                  'lr', 'init', 'style_layers', 'content_layers', 'pooling', 'dtype', 'seed', 'print_epochs'):
         assert getattr(video, name) == getattr(image, name), name
-    # every frame gets its whole epoch budget (README "Video": with .005 later frames stop after one epoch)
+    # every frame gets its whole epoch budget (docs/video.md: with .005 later frames stop after one epoch)
     assert (video.stop_eps, image.stop_eps) == (0, .005)
     assert video.temporal_weight == 100
     for name in ('content_image', 'output_dir', 'save_epochs', 'remove_noise', 'multires', 'jobs'):

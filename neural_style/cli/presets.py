@@ -2,8 +2,8 @@
 the original's result soonest. A preset only changes defaults: any flag given explicitly wins. No MXNet.
 
 fast: scipy's L-BFGS-B from the content image, remembering 20 steps, 80 function evaluations.
-Measured with benchmarks/time_to_result.py on the random test weights, one run (README "Time to a
-finished image"): at 600x400 it reaches the objective the default run ends with (content + style +
+Measured with benchmarks/time_to_result.py on the random test weights, one run (docs/performance.md,
+"Time to a finished image"): at 600x400 it reaches the objective the default run ends with (content + style +
 TV, float32; 460 NAG epochs, 728.6 s) after 48 evaluations, 8.55x sooner by the clock, and ends at 80
 with an objective 0.77x the default's, 5.2x sooner. The start is the lever: from noise L-BFGS needs
 147 evaluations. A coarse stage first (--multires) saved little (still 103 at the full size); a

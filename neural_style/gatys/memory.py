@@ -10,7 +10,7 @@ from neural_style.machine import available_bytes
 # Measured (benchmarks/memory_per_pixel.py, one epoch of nstyle.py, peak resident memory): each
 # pixel of the content image costs this many bytes of VGG-19 activations, their gradients and
 # oneDNN's buffers, on top of a fixed part (Python, MXNet, the weights): 3199 bytes and 335 MB
-# between 256x256 and 512x512, 3344 between 600x400 and 1200x800 (README); rounded up.
+# between 256x256 and 512x512, 3344 between 600x400 and 1200x800 (docs/running.md); rounded up.
 BYTES_PER_PIXEL = 3400
 FIXED_BYTES = 400 * 2**20
 # A style image at another size than the content's (--style-scale) gets an executor of its own,
