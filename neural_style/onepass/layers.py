@@ -1,6 +1,9 @@
 """The building blocks the one-pass networks share, as mx.sym (imported lazily by the callers)."""
 import os
 
+import sys
+from contextlib import contextmanager
+
 import mxnet as mx
 import numpy as np
 
@@ -33,6 +36,21 @@ def upsample2(data):
     return mx.sym.UpSampling(data, scale=2, sample_type='nearest')
 
 
+@contextmanager
+def native_stderr_silenced():
+    """Native code's writes to stderr (fd 2) go nowhere inside: MXNet logs a line at each bind
+    without its oneDNN subgraph pass. Python's errors still raise as usual."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, 'w') as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def bind(symbol, params, input_shapes):
     """An executor of SYMBOL for the given input shapes with PARAMS (name -> numpy array) copied in;
     the aux states (BatchNorm's moving averages, unused) get zeros and ones."""
@@ -42,7 +60,8 @@ def bind(symbol, params, input_shapes):
     previous = os.environ.get('MXNET_SUBGRAPH_BACKEND')
     os.environ['MXNET_SUBGRAPH_BACKEND'] = 'NONE'
     try:
-        executor = symbol.simple_bind(mx.cpu(), grad_req='null', **input_shapes)
+        with native_stderr_silenced():
+            executor = symbol.simple_bind(mx.cpu(), grad_req='null', **input_shapes)
     finally:
         if previous is None:
             del os.environ['MXNET_SUBGRAPH_BACKEND']
