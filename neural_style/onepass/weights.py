@@ -191,6 +191,33 @@ def convert_wheel(wheel_path, out_dir):
 _loaded = {}
 
 
+def problem(name, weights_dir=None):
+    """Why network NAME's converted weights cannot be used (None when they can): missing, or not the
+    file the conversion wrote (SHA-256 in the manifest), in words that say how to rebuild them."""
+    weights_dir = weights_dir or DEFAULT_DIR
+    path = os.path.join(weights_dir, name + '.params')
+    manifest_path = os.path.join(weights_dir, MANIFEST)
+    if not os.path.isfile(path) or not os.path.isfile(manifest_path):
+        return 'the weights %s are missing; %s' % (path, REBUILD)
+    try:
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+        expected = manifest['files'][name + '.params']['sha256']
+    except (OSError, ValueError, KeyError, TypeError):
+        return '%s is unreadable or incomplete; %s' % (manifest_path, REBUILD)
+    if manifest.get('version') != VERSION or manifest.get('wheel_sha256') != WHEEL_SHA256:
+        return '%s was converted from another package version; %s' % (weights_dir, REBUILD)
+    with open(path, 'rb') as f:
+        if sha256_of(f.read()) != expected:
+            return 'the weights %s are corrupt (their SHA-256 is not the converted one); %s' % (path, REBUILD)
+    return None
+
+
+def all_present(weights_dir=None):
+    """True when the three networks' converted weights are all usable (download.sh --styles asks)."""
+    return not any(problem(name, weights_dir) for name in ONNX_FILES)
+
+
 def load(name, weights_dir=None):
     """{our name: float32 numpy array} of network NAME (multistyle26, arbitrary_predict,
     arbitrary_transform), checked against the manifest's SHA-256; a one-line NstyleError saying how
@@ -201,17 +228,9 @@ def load(name, weights_dir=None):
     key = os.path.abspath(path)
     if key in _loaded:
         return _loaded[key]
-    manifest_path = os.path.join(weights_dir, MANIFEST)
-    if not os.path.isfile(path) or not os.path.isfile(manifest_path):
-        raise NstyleError('the weights %s are missing; %s' % (path, REBUILD))
-    try:
-        with open(manifest_path) as f:
-            expected = json.load(f)['files'][name + '.params']['sha256']
-    except (OSError, ValueError, KeyError):
-        raise NstyleError('%s is unreadable or incomplete; %s' % (manifest_path, REBUILD)) from None
-    with open(path, 'rb') as f:
-        if sha256_of(f.read()) != expected:
-            raise NstyleError('the weights %s are corrupt (their SHA-256 is not the converted one); %s' % (path, REBUILD))
+    trouble = problem(name, weights_dir)
+    if trouble:
+        raise NstyleError(trouble)
     try:
         params = {k: v.asnumpy() for k, v in mx.nd.load(path).items()}
     except mx.base.MXNetError:
