@@ -240,3 +240,55 @@ def test_missing_or_corrupt_weights_say_how_to_rebuild(tmp_path, converted):
         weights.load('multistyle26', str(copy))
     assert sorted(os.listdir(converted)) == ['arbitrary_predict.params', 'arbitrary_transform.params',
                                              'manifest.json', 'multistyle26.params']
+
+
+# ---- a new style: gamma and beta trained with the perceptual loss (random VGG weights) ------------
+
+@pytest.fixture(scope='module')
+def style_trainer(converted, vgg_params):
+    import mxnet as mx
+    import model_vgg19
+    from neural_style.loss_setup import Network
+    from neural_style.onepass.finetune import StyleTrainer
+    from neural_style.perceptual_loss import LossWeights
+    net = Network(model_vgg19, model_vgg19.load_params(vgg_params), mx.cpu(), 'float32', {})
+    style = np.asarray(Image.open(STYLE).convert('RGB').resize((32, 32), Image.LANCZOS), np.float32)
+    return StyleTrainer(weights.load('multistyle26', converted), net, style, (32, 32), LossWeights(1.0, 1.0))
+
+
+def test_style_training_gradient_is_the_finite_difference(style_trainer):
+    """d(content + style loss) / d(a gamma or beta), by back-propagation through VGG-19 (seeded
+    random weights, tests/weights.py) and our network, against central differences."""
+    pixels = photo(32, 32)
+    _, grads = style_trainer.loss_and_gradients(pixels)
+    # a beta of a layer without a ReLU after it (res21) shifts channels that the next conv and
+    # instance normalisation shift back: no effect, no gradient
+    assert np.abs(grads['res21_beta']).max() < 1e-6 * np.abs(grads['res21_gamma']).max()
+    for name in ['expand2_gamma', 'expand2_beta', 'contract0_gamma', 'res21_gamma', 'expand0_beta']:
+        index = int(np.argmax(np.abs(grads[name])))  # its largest: a change float32 sums can see
+        original = style_trainer.norm[name][index]
+        step = 0.02 * max(1.0, abs(original))
+        totals = []
+        for delta in (step, -step):
+            style_trainer.norm[name][index] = original + delta
+            totals.append(sum(style_trainer.loss_and_gradients(pixels)[0]))
+        style_trainer.norm[name][index] = original
+        numeric = (totals[0] - totals[1]) / (2 * step)
+        assert grads[name][index] == pytest.approx(numeric, rel=0.05, abs=1e-3 * np.abs(grads[name]).max()), name
+
+
+def test_style_training_lowers_the_loss_and_keeps_the_convs(converted, style_trainer):
+    from neural_style.onepass import finetune
+    pixels = photo(32, 32)
+    params = weights.load('multistyle26', converted)
+    before = sum(style_trainer.loss_and_gradients(pixels)[0])
+    start = {name: value.copy() for name, value in style_trainer.norm.items()}
+    for _ in range(8):
+        style_trainer.step(pixels, learning_rate=0.05)
+    after = sum(style_trainer.loss_and_gradients(pixels)[0])
+    assert after < 0.9 * before
+    assert any(np.abs(style_trainer.norm[name] - start[name]).max() > 0.01 for name in start)
+    for layer in multistyle.LAYERS:
+        np.testing.assert_array_equal(style_trainer.executor.arg_dict[layer[0] + '_weight'].asnumpy(),
+                                      params[layer[0] + '_weight'])
+    assert sorted(style_trainer.norm) == sorted(finetune.trainable_names())

@@ -51,9 +51,10 @@ def native_stderr_silenced():
         os.close(saved)
 
 
-def bind(symbol, params, input_shapes):
+def bind(symbol, params, input_shapes, grad_req='null'):
     """An executor of SYMBOL for the given input shapes with PARAMS (name -> numpy array) copied in;
-    the aux states (BatchNorm's moving averages, unused) get zeros and ones."""
+    the aux states (BatchNorm's moving averages, unused) get zeros and ones. grad_req: MXNet's
+    ('null', or {argument: 'write'} for the arguments trained)."""
     # MXNet's default oneDNN subgraph pass folds every conv + BatchNorm pair with the moving
     # averages, for inference: that would replace the instance statistics. It is off for this bind
     # (the variable is read at each bind).
@@ -61,7 +62,7 @@ def bind(symbol, params, input_shapes):
     os.environ['MXNET_SUBGRAPH_BACKEND'] = 'NONE'
     try:
         with native_stderr_silenced():
-            executor = symbol.simple_bind(mx.cpu(), grad_req='null', **input_shapes)
+            executor = symbol.simple_bind(mx.cpu(), grad_req=grad_req, **input_shapes)
     finally:
         if previous is None:
             del os.environ['MXNET_SUBGRAPH_BACKEND']

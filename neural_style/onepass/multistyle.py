@@ -97,9 +97,14 @@ def stylize_multistyle(pixels, style, params=None):
     """A photo (H, W, 3) float32 0-255 in one of the 26 styles or a blend (an index, {index: weight}
     or 26 weights; normalised to sum 1) -> (H, W, 3) float32 0-255. params: the converted weights
     (default: model/styles/multistyle26.params)."""
-    from .layers import from_network, pad_to_multiple, to_network
     params = params if params is not None else weight_files.load('multistyle26')
+    return stylize_with_norm(pixels, style_norm(params, style), params)
+
+
+def stylize_with_norm(pixels, norm, params):
+    """As stylize_multistyle, with the gammas and betas given ({'<layer>_gamma': (C,), ...}: a
+    style_norm, or a style trained by finetune.train_style)."""
+    from .layers import from_network, pad_to_multiple, to_network
     h, w = np.shape(pixels)[:2]
-    image = pad_to_multiple(to_network(pixels), MULTIPLE)
-    output = runner(params)(image, **style_norm(params, style))
+    output = runner(params)(pad_to_multiple(to_network(pixels), MULTIPLE), **norm)
     return from_network(output, h, w)
