@@ -67,7 +67,8 @@ def build_parser():
     parser = OneLineErrorParser(prog='stylize.py', description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog='\n\n'.join(__doc__.split('\n\n')[1:]))
-    parser.add_argument('input', metavar='PHOTO|FOLDER|-', help='a photo (JPEG, PNG ...), a folder of them, or - for stdin')
+    parser.add_argument('input', metavar='PHOTO|FOLDER|-',
+                        help='a photo (JPEG, PNG ...), a folder of them, or - for stdin')
     parser.add_argument('-o', '--output', metavar='OUT|-',
                         help='the result: a file (.jpg or .png: the format), a folder (for a FOLDER input), or - '
                              'for stdout (PNG). Default: output/<name>_<style>.jpg; stdout for stdin')
@@ -81,8 +82,10 @@ def build_parser():
     parser.add_argument('--strength', type=strength, default=1.0,
                         help='0 ... 1 (default 1). With --style-image: the painting\'s style vector interpolated with '
                              'the photo\'s own (Ghiasi et al.); with --style: the result mixed with the photo')
-    parser.add_argument('--original-colors', action='store_true', help='keep the photo\'s colours (the result\'s luminance)')
-    parser.add_argument('--contact-sheet', action='store_true', help='all 26 styles on the photo, labelled, on one image')
+    parser.add_argument('--original-colors', action='store_true',
+                        help='keep the photo\'s colours (the result\'s luminance)')
+    parser.add_argument('--contact-sheet', action='store_true',
+                        help='all 26 styles on the photo, labelled, on one image')
     parser.add_argument('--max-long-edge', type=POSITIVE_INT, default=1024,
                         help='photos larger than this are resized (long edge, pixels; default 1024). Both networks '
                              'run at this size, the arbitrary one too')
@@ -124,7 +127,8 @@ def config_from_args(parser, args):
         parser.error('--method arbitrary needs --style-image')
     if args.style_weights is not None:
         if len(args.style_weights) != len(style_images):
-            parser.error('--style-weights has %d weights for %d --style-image' % (len(args.style_weights), len(style_images)))
+            parser.error('--style-weights has %d weights for %d --style-image'
+                         % (len(args.style_weights), len(style_images)))
         if sum(args.style_weights) <= 0:
             parser.error('--style-weights sum to 0; give at least one > 0')
     if args.contact_sheet and (style_images or args.style):
@@ -195,7 +199,8 @@ def decode_stdin():
         with Image.open(io.BytesIO(data)) as img:
             return np.asarray(ImageOps.exif_transpose(img).convert('RGB'))
     except Exception:
-        raise NstyleError('stdin: %d bytes that are not an image Pillow can decode; pipe in a JPEG or PNG' % len(data)) from None
+        raise NstyleError('stdin: %d bytes that are not an image Pillow can decode; pipe in a JPEG or PNG'
+                          % len(data)) from None
 
 
 def read_photo(path, long_edge):
@@ -231,7 +236,8 @@ def write_result(pixels, output):
 def cpu_name():
     try:
         with open('/proc/cpuinfo') as f:
-            return next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), platform.processor())
+            names = [line.split(':', 1)[1].strip() for line in f if line.startswith('model name')]
+        return names[0] if names else platform.processor()
     except OSError:
         return platform.processor() or platform.machine()
 
@@ -270,8 +276,8 @@ def stylize(config):
         report.append({'input': source, 'output': output, 'size': [int(result.shape[1]), int(result.shape[0])],
                        'seconds': round(time.perf_counter() - begin, 3)})
         if not config.json and output != '-':
-            print('%s -> %s (%dx%d, %.2f s)' % (source, output, result.shape[1], result.shape[0], report[-1]['seconds']),
-                  file=sys.stderr)
+            print('%s -> %s (%dx%d, %.2f s)' % (source, output, result.shape[1], result.shape[0],
+                                                report[-1]['seconds']), file=sys.stderr)
     if config.json:
         import mxnet as mx
         settings_report = {k: v for k, v in asdict(config).items() if k not in ('json',)}

@@ -78,7 +78,8 @@ def main():
     multi_onnx_quiet = session(onnx_files['multistyle26'], spinning=False)
     for size in [int(s) for s in args.sizes.split(',')]:
         image = rng.uniform(0, 1, (1, 3, size, size)).astype(np.float32)
-        ours, ours_in = Runner(multistyle.multistyle_symbol(), params, 'image'), Runner(with_instancenorm_op(), params, 'image')
+        ours = Runner(multistyle.multistyle_symbol(), params, 'image')
+        ours_in = Runner(with_instancenorm_op(), params, 'image')
         contenders = {
             'ours (BatchNorm, batch statistics)': lambda: ours(image, **norm),
             'ours (mx.sym.InstanceNorm)': lambda: ours_in(image, **norm),
@@ -107,10 +108,12 @@ def main():
     content = {size: rng.uniform(0, 255, (size, size, 3)).astype(np.float32) for size in (384, 1024)}
     contenders = {
         ('style prediction', '256x256', 'ours'): lambda: arbitrary.predict_style(style_image, predict),
-        ('style prediction', '256x256', 'onnxruntime (int8 graph)'): lambda: predict_onnx.run(None, {'style_image': square}),
+        ('style prediction', '256x256', 'onnxruntime (int8 graph)'): lambda: predict_onnx.run(
+            None, {'style_image': square}),
         ('arbitrary transformer', '384x384', 'ours'): lambda: arbitrary.transform(content[384], vector, transform),
         ('arbitrary transformer', '384x384', 'onnxruntime (int8 graph)'): lambda: transform_onnx.run(
-            None, {'content_image': content[384][np.newaxis] / 255, 'mobilenet_conv/Conv/BiasAdd': vector.reshape(1, 1, 1, 100)}),
+            None, {'content_image': content[384][np.newaxis] / 255,
+                   'mobilenet_conv/Conv/BiasAdd': vector.reshape(1, 1, 1, 100)}),
         ('arbitrary transformer', '1024x1024', 'ours'): lambda: arbitrary.transform(content[1024], vector, transform),
     }
     times = {key: [] for key in contenders}

@@ -15,16 +15,18 @@ STYLE_SIZE = 256
 STYLE_DIM = 100
 MULTIPLE = 4
 # MobileNetV2 (expansion t, output channels c, repeats n, first stride s), as in its paper
-MOBILENET_V2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+MOBILENET_V2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                (6, 320, 1, 1)]
 
 
 # ---- style prediction ------------------------------------------------------------------------------
 
-def same_conv(data, name, size, num_filter, kernel, stride, group=1):
-    """TensorFlow's SAME convolution: zero padding of (kernel - stride) (or kernel - 1 where the size is
-    not a multiple of the stride) in all, the odd one at the bottom and right. SIZE: the input's height
-    (= width) here, which TensorFlow's padding depends on."""
+def same_conv(data, name, size, num_filter, stride, group=1):
+    """TensorFlow's SAME 3x3 convolution: zero padding of (kernel - stride) (or kernel - 1 where the
+    size is not a multiple of the stride) in all, the odd one at the bottom and right. SIZE: the
+    input's height (= width) here, which TensorFlow's padding depends on."""
     import mxnet as mx
+    kernel = 3
     total = max(kernel - (stride if size % stride == 0 else size % stride), 0)
     before, after = total // 2, total - total // 2
     if before != after:
@@ -43,7 +45,7 @@ def style_predict_symbol():
     """Input `style_image` (1, 3, 256, 256) in [0, 1]; output the style vector (1, 100, 1, 1)."""
     import mxnet as mx
     data = mx.sym.Variable('style_image')
-    data, size = same_conv(data, 'mnv2_conv0', STYLE_SIZE, 32, 3, 2)
+    data, size = same_conv(data, 'mnv2_conv0', STYLE_SIZE, 32, 2)
     data, channels, block = relu6(data), 32, 0
     for expansion, out_channels, repeats, first_stride in MOBILENET_V2:
         for repeat in range(repeats):
@@ -51,8 +53,10 @@ def style_predict_symbol():
             name = 'mnv2_block%d_' % block
             inner = data
             if expansion != 1:
-                inner = relu6(mx.sym.Convolution(inner, name=name + 'expand', num_filter=channels * expansion, kernel=(1, 1)))
-            inner, new_size = same_conv(inner, name + 'depthwise', size, channels * expansion, 3, stride, group=channels * expansion)
+                inner = relu6(mx.sym.Convolution(inner, name=name + 'expand', num_filter=channels * expansion,
+                                                 kernel=(1, 1)))
+            inner, new_size = same_conv(inner, name + 'depthwise', size, channels * expansion, stride,
+                                        group=channels * expansion)
             inner = mx.sym.Convolution(relu6(inner), name=name + 'project', num_filter=out_channels, kernel=(1, 1))
             data = data + inner if stride == 1 and channels == out_channels else inner
             size, channels, block = new_size, out_channels, block + 1
@@ -124,7 +128,8 @@ def _runner(kind, params):
     if key not in _runners:
         for old in [k for k in _runners if k[0] == kind]:
             del _runners[old]
-        symbol, input_name = (style_predict_symbol(), 'style_image') if kind == 'predict' else (transform_symbol(), 'content')
+        symbol, input_name = ((style_predict_symbol(), 'style_image') if kind == 'predict' else
+                              (transform_symbol(), 'content'))
         _runners[key] = Runner(symbol, params, input_name)
     return _runners[key]
 

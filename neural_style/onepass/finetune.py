@@ -34,7 +34,8 @@ class StyleTrainer:
         start = multistyle.style_norm(params, start_style) if start_style is not None else {
             name: params[name + '_table'].mean(axis=0) for name in trainable_names()}
         self.norm = {name: value.astype(np.float32).copy() for name, value in start.items()}
-        grad_req = {name: ('write' if name in self.norm else 'null') for name in multistyle.multistyle_symbol().list_arguments()}
+        grad_req = {name: ('write' if name in self.norm else 'null')
+                    for name in multistyle.multistyle_symbol().list_arguments()}
         self.executor = bind(multistyle.multistyle_symbol(), dict(params, **self.norm), {'image': (1, 3) + self.size},
                              grad_req)
         self.loss = PerceptualLoss(net, network_image(style_pixels), self.size, loss_weights)
@@ -67,9 +68,8 @@ class StyleTrainer:
         return losses
 
 
-def train_style(params, net, style_pixels, photos, steps, loss_weights, learning_rate=0.01, start_style=None):
-    """A new style's gammas and betas, trained STEPS Adam steps over PHOTOS in turn (each (h, w, 3)
-    0-255, all of one size). Returns (norm, the (content, style) losses of each step)."""
-    trainer = StyleTrainer(params, net, style_pixels, np.shape(photos[0])[:2], loss_weights, start_style)
+def train_style(trainer, photos, steps, learning_rate=0.01):
+    """A new style's gammas and betas: STEPS Adam steps of a StyleTrainer over PHOTOS in turn (each
+    (h, w, 3) 0-255, at the trainer's size). Returns (norm, the (content, style) losses of each step)."""
     history = [trainer.step(photos[i % len(photos)], learning_rate) for i in range(steps)]
     return trainer.norm, history

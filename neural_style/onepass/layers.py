@@ -71,7 +71,8 @@ def bind(symbol, params, input_shapes, grad_req='null'):
     for name, array in executor.arg_dict.items():
         if name in params:
             if array.shape != params[name].shape:
-                raise ValueError('%s: the weights hold %s, the network wants %s' % (name, params[name].shape, array.shape))
+                raise ValueError('%s: the weights hold %s, the network wants %s'
+                                 % (name, params[name].shape, array.shape))
             array[:] = params[name]
     for name, array in executor.aux_dict.items():
         array[:] = 1 if name.endswith('_var') else 0

@@ -45,10 +45,10 @@ def contact_sheet(content, weights_dir=None, tile=256, columns=7):
     small = Image.fromarray(to_uint8(content))
     small.thumbnail((tile, tile), Image.LANCZOS)
     pixels = np.asarray(small, np.float32)
-    tiles = [('photo', small)] + [
-        ('style %d' % index, Image.fromarray(to_uint8(multistyle_method(pixels, MethodSettings(style=index,
-                                                                                              weights_dir=weights_dir)))))
-        for index in range(multistyle.NUM_STYLES)]
+    tiles = [('photo', small)]
+    for index in range(multistyle.NUM_STYLES):
+        styled = multistyle_method(pixels, MethodSettings(style=index, weights_dir=weights_dir))
+        tiles.append(('style %d' % index, Image.fromarray(to_uint8(styled))))
     width, height = small.size
     pad, label = 6, 18
     rows = -(-len(tiles) // columns)

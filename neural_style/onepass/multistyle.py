@@ -23,10 +23,11 @@ LAYERS = ([('contract0', 3, 32, 9, 1, False, True),
 MULTIPLE = 4
 
 
-def conditional_layer(data, layer, in_channels, out_channels, kernel, stride, upsample, relu):
+def conditional_layer(data, spec):
+    """One row of LAYERS: [upsampling,] reflect-padded conv, conditional instance norm[, ReLU]."""
     import mxnet as mx
     from .layers import instance_norm, reflect_conv, upsample2
-    del in_channels  # the weight's shape says it
+    layer, _, out_channels, kernel, stride, upsample, relu = spec  # the input channels: the weight's shape
     if upsample:
         data = upsample2(data)
     data = reflect_conv(data, layer, out_channels, kernel, stride)
@@ -41,12 +42,12 @@ def multistyle_symbol():
     data = mx.sym.Variable('image')
     layers = {layer[0]: layer for layer in LAYERS}
     for name in ('contract0', 'contract1', 'contract2'):
-        data = conditional_layer(data, *layers[name])
+        data = conditional_layer(data, layers[name])
     for block in range(6):
-        inner = conditional_layer(data, *layers['res%d0' % block])
-        data = data + conditional_layer(inner, *layers['res%d1' % block])
+        inner = conditional_layer(data, layers['res%d0' % block])
+        data = data + conditional_layer(inner, layers['res%d1' % block])
     for name in ('expand0', 'expand1', 'expand2'):
-        data = conditional_layer(data, *layers[name])
+        data = conditional_layer(data, layers[name])
     return mx.sym.Activation(data, act_type='sigmoid', name='stylized')
 
 

