@@ -1,8 +1,12 @@
 """The original's 16 flags with their names, types and defaults (SPEC's table), plus ours."""
+import dataclasses
 import subprocess
 import sys
 
 import pytest
+
+from neural_style.cli.gatys_flags import parse_gatys_flags
+from neural_style.flag_values import frozen
 
 import nstyle
 from conftest import PROJECT
@@ -48,11 +52,18 @@ def dest(flag):
     return flag.lstrip('-').replace('-', '_')
 
 
+def parsed(argv):
+    """Every flag's value as nstyle.py parses it: the run's GatysSettings and batch mode's settings
+    together, by the flags' dests (lists are tuples in the frozen settings)."""
+    settings, batch = parse_gatys_flags(argv)
+    return dict(dataclasses.asdict(settings), **dataclasses.asdict(batch))
+
+
 def test_defaults_are_the_originals():
-    args = nstyle.get_args([])
+    values = parsed([])
     for flag, _, default in ORIGINAL_FLAGS + NEW_FLAGS:
-        assert getattr(args, dest(flag)) == default, flag
-    assert len(vars(args)) == len(ORIGINAL_FLAGS) + len(NEW_FLAGS)
+        assert values[dest(flag)] == (tuple(default) if isinstance(default, list) else default), flag
+    assert set(values) == {dest(flag) for flag, _, _ in ORIGINAL_FLAGS + NEW_FLAGS}
 
 
 @pytest.mark.parametrize('flag,kind,default', ORIGINAL_FLAGS + NEW_FLAGS[:2])
@@ -101,13 +112,13 @@ EVERY_FLAG = {
 @pytest.mark.parametrize('flag', sorted(EVERY_FLAG))
 def test_every_flag_parses(flag):
     text, expected = EVERY_FLAG[flag]
-    args = nstyle.get_args([flag] + ([text] if text is not None else []))
-    assert getattr(args, dest(flag)) == expected
-    others = vars(nstyle.get_args([]))
+    values = parsed([flag] + ([text] if text is not None else []))
+    assert values[dest(flag)] == frozen(expected)
+    others = parsed([])
     if flag == '--preset':  # a preset is other defaults: exactly those of its table
         from neural_style.cli.presets import preset_defaults
-        others.update(preset_defaults('fast', others['max_long_edge']))
-    assert {k: v for k, v in vars(args).items() if k != dest(flag) and k != 'lr'} == \
+        others.update(preset_defaults('fast'))
+    assert {k: v for k, v in values.items() if k != dest(flag) and k != 'lr'} == \
            {k: v for k, v in others.items() if k != dest(flag) and k != 'lr'}
 
 

@@ -140,12 +140,17 @@ def model_module(settings):
     return importlib.import_module('model_' + settings.model)
 
 
-def stylise(settings, pictures, net, watch):
-    """The Gatys result of these Pictures, arrays in and out: every stage's inputs checked first,
-    then the stages optimised. Returns the finished 8-bit (h, w, 3) pixels (final.jpg's: not
-    denoised; with --original-colors the content's colours)."""
-    inputs = [stage_inputs(settings, net.module, edge, settings.long_edge_flag, pictures)
-              for edge, _ in settings.stages]
+def sized_inputs(settings, module, pictures):
+    """Every stage's StageInputs: the pictures at its size, checked against the layers chosen (a bad
+    layer name, an image too small for them) before the weights load and any work starts."""
+    return [stage_inputs(settings, module, edge, settings.long_edge_flag, pictures) for edge, _ in settings.stages]
+
+
+def stylise(settings, pictures, net, watch, inputs=None):
+    """The Gatys result of these Pictures, arrays in and out: every stage's inputs (sized_inputs,
+    unless given), then the stages optimised. Returns the finished 8-bit (h, w, 3) pixels
+    (final.jpg's: not denoised; with --original-colors the content's colours)."""
+    inputs = inputs or sized_inputs(settings, net.module, pictures)
     img = optimise_stages(settings, inputs, pictures.init, net, watch)
     return images.finished_pixels(img.asnumpy(), 0, watch.colors_from)
 
@@ -163,6 +168,7 @@ def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
     dev = context_for(settings.gpu, settings.dtype)
     check_sizes_fit(settings, [edge for edge, _ in settings.stages], settings.long_edge_flag, available_memory(dev))
     pictures = read_pictures(settings)
+    inputs = sized_inputs(settings, model_module(settings), pictures)
     net = load_vgg(settings, model_module(settings), dev, *(reuse or (None, None)))
     if dev.device_type == 'cpu':
         from neural_style.mxnet_runtime import THREADS, THREADS_SOURCE
@@ -180,7 +186,7 @@ def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
         final_fn = os.path.join(run_dir, 'final.jpg')
         watch = EpochWatch(settings, keep if checkpoints else None, callback, stop, final_fn)
         try:
-            pixels = stylise(settings, pictures, net, watch)
+            pixels = stylise(settings, pictures, net, watch, inputs)
         except KeyboardInterrupt:
             # Before the first epoch the image is the starting noise (or --init): no result to save.
             if watch.epochs_done:
