@@ -7,9 +7,9 @@ from PIL import Image
 from skimage import img_as_ubyte, io
 from skimage.restoration import denoise_tv_chambolle
 
-import nstyle
 from conftest import CONTENT
 from neural_style.errors import NstyleError
+from neural_style.files import images
 from neural_style.files.images import PostprocessImage, PreprocessContentImage, PreprocessStyleImage, SaveImage
 
 MEAN = np.array([123.68, 116.779, 103.939])
@@ -105,7 +105,7 @@ def test_other_image_kinds_become_8bit_rgb(tmp_path, mode):
         path = str(tmp_path / 'x.png')
         image.save(path)
         expected = np.asarray(image.convert('RGB'))
-    img = nstyle.read_rgb_image(path, '--content-image')
+    img = images.read_rgb_image(path, '--content-image')
     assert img.dtype == np.uint8 and img.shape == (12, 18, 3)
     np.testing.assert_array_equal(img, expected)
 

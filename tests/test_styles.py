@@ -98,7 +98,7 @@ def test_blend_weights_are_normalised_to_sum_1():
     assert images.style_blend(['a', 'b'], [1e308, 1e308]) == [0.5, 0.5]  # no overflow to inf
     with pytest.raises(NstyleError, match='^--style-blend-weights has 3 weights for 2 style images'):
         images.style_blend(['a', 'b'], [1, 2, 3])
-    assert nstyle.get_args(['--style-blend-weights', '3,7']).style_blend_weights == [3.0, 7.0]
+    assert nstyle.get_args(['--style-blend-weights', '3,7']).style_blend_weights == (3.0, 7.0)
 
 
 def test_blended_targets_are_the_weighted_sums_of_the_single_ones(params, second_style):
