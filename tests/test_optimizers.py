@@ -19,8 +19,8 @@ from neural_style.gatys import loss as loss_setup, optimise as optimizers
 import conftest
 from conftest import CONTENT, STYLE, epoch_lines, numpy_laplacian
 from neural_style.errors import NstyleError
-from neural_style.files.images import PostprocessImage, SaveImage
-from neural_style.gatys.run import read_pictures
+from neural_style.files.images import PostprocessImage
+from neural_style.gatys.run import initial_image, read_pictures
 
 
 @pytest.fixture(scope='module')
@@ -51,16 +51,18 @@ def objective_for(args, params):
 
 
 def record_final_image(monkeypatch):
-    """The float image train_nstyle saves as final.jpg (the JPEG rounds it)."""
+    """The float image train_nstyle saves as final.jpg (the JPEG rounds it): the one finished
+    without denoising (these runs keep --remove-noise's default 0.02 for their checkpoints)."""
+    from neural_style.files import images
     finals = []
-    original_save = SaveImage
+    original = images.finished_pixels
 
-    def save(img, filename, remove_noise=0., colors_from=None):
-        if os.path.basename(filename) == 'final.jpg':
+    def finished(img, remove_noise=0., colors_from=None):
+        if remove_noise == 0:
             finals.append(np.array(img))
-        original_save(img, filename, remove_noise, colors_from)
+        return original(img, remove_noise, colors_from)
 
-    monkeypatch.setattr(nstyle, 'SaveImage', save)
+    monkeypatch.setattr(images, 'finished_pixels', finished)
     return finals
 
 
@@ -170,7 +172,7 @@ def test_lbfgs_stops_on_scipys_convergence_test(small, vgg_params, tmp_path, cap
     stop = re.search(r'L-BFGS stopped after (\d+) iterations and (\d+) function evaluations: (.*)', caplog.text)
     assert stop and 'CONVERGENCE' in stop.group(3), caplog.text[-2000:]
     assert int(stop.group(2)) < 500 and len(epoch_lines(caplog.text)) == int(stop.group(1))
-    initial = nstyle.initial_image(args, np.zeros(finals[0].shape), None, mx.cpu()).asnumpy()
+    initial = initial_image(args, np.zeros(finals[0].shape), None, mx.cpu()).asnumpy()
     assert numpy_tv_energy(finals[0], 1) < 1e-3 * numpy_tv_energy(initial, 1)
 
 
@@ -329,7 +331,7 @@ def test_lbfgs_num_correction_is_the_history_scipy_keeps(small, vgg_params, para
     nstyle.train_nstyle(args, callback=calls.append)
     ours = [call['img'].astype(np.float64).ravel() for call in calls]
     objective, content, _ = objective_for(args, params)
-    start = nstyle.initial_image(args, content, None, mx.cpu()).asnumpy().astype(np.float64).ravel()
+    start = initial_image(args, content, None, mx.cpu()).asnumpy().astype(np.float64).ravel()
 
     def direct(maxcor):
         iterates = []

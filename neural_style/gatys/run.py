@@ -129,8 +129,9 @@ def optimise_stages(settings, inputs, init_pixels, net, watch):
         try:
             epochs_done += optimize(settings, loss, img, (epochs_done, epochs), watch)
         except Diverged as diverged:
-            raise NstyleError('%s: stopped without writing the final image (last good checkpoint: %s); try %s'
-                              % (diverged, watch.last_checkpoint or 'none was written', diverged.advice)) from None
+            raise NstyleError('%s: stopped without writing %s (last good checkpoint: %s); try %s'
+                              % (diverged, getattr(watch, 'final_name', None) or 'a result',
+                                 watch.last_checkpoint or 'none was written', diverged.advice)) from None
     return img
 
 
