@@ -112,7 +112,10 @@ def gatys(content, style, settings=GatysSettings(), on_epoch=None, stop=None):
         root.setLevel(min(level, logging.INFO) if level else logging.INFO)
         try:
             nstyle.train_nstyle(args, callback)
-            image = read_rgb_image(os.path.join(args.output_dir, 'final.jpg'), 'final.jpg')
+            # final.jpg is the last epoch's image, as a JPEG: the image itself where there is one
+            image = latest.get('image')
+            if image is None:
+                image = read_rgb_image(os.path.join(args.output_dir, 'final.jpg'), 'final.jpg')
         except _Stopped:
             image = latest['image']
         finally:

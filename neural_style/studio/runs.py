@@ -37,9 +37,11 @@ class Run:
         """The run as the page's JSON: what the event stream sends."""
         last = self.epochs[-1] if self.epochs else None
         eta = None
-        if last and self.state == RUNNING and self.epochs_total:
-            # at most: nag and adam may stop sooner (--stop-eps), lbfgs when it converges
-            eta = last[2] / last[0] * max(0, self.epochs_total - last[0])
+        if len(self.epochs) >= 2 and self.state == RUNNING and self.epochs_total:
+            # the pace since the first epoch (which also loaded the network); at most: nag and adam
+            # may stop sooner (--stop-eps), lbfgs when it converges
+            first = self.epochs[0]
+            eta = (last[2] - first[2]) / (last[0] - first[0]) * max(0, self.epochs_total - last[0])
         return {'id': self.id, 'state': self.state, 'method': self.job['method'], 'description': self.description,
                 'epoch': last[0] if last else 0, 'epochs_total': self.epochs_total,
                 'losses': [{'epoch': e, **losses} for e, losses, _ in self.epochs],

@@ -120,7 +120,7 @@ function makeCard(run) {
     <p><span class="state"></span> <span class="progress"></span></p>
     <div class="views">
       <img class="live" alt="the run's current image">
-      <canvas class="curve" width="320" height="200" aria-label="loss curve"></canvas>
+      <canvas class="curve" width="360" height="220" aria-label="loss curve"></canvas>
     </div>
     <p class="error" role="alert"></p>
     <p class="actions">
@@ -141,29 +141,41 @@ function makeCard(run) {
 }
 
 function drawCurve(canvas, losses) {
+  // each loss relative to its first epoch's value, on a log scale: content and style losses differ by
+  // orders of magnitude, and what one watches is how far each has come down
   const context = canvas.getContext('2d');
   const {width, height} = canvas;
   context.clearRect(0, 0, width, height);
   const names = losses.length ? Object.keys(losses[0]).filter((name) => name !== 'epoch') : [];
-  const values = losses.flatMap((row) => names.map((name) => row[name])).filter((v) => v > 0);
+  const relative = names.map((name) => losses.map((row) => row[name] / losses[0][name]));
+  const values = relative.flat().filter((v) => v > 0 && isFinite(v));
   if (!values.length) return;
-  const lo = Math.log10(Math.min(...values)), hi = Math.log10(Math.max(...values)) + 1e-9;
+  const lo = Math.log10(Math.min(...values, 1)), hi = Math.log10(Math.max(...values, 1));
+  const span = hi - lo || 1;
   const lastEpoch = losses[losses.length - 1].epoch, firstEpoch = losses[0].epoch;
-  const x = (epoch) => 40 + (width - 50) * (lastEpoch > firstEpoch ? (epoch - firstEpoch) / (lastEpoch - firstEpoch) : 1);
-  const y = (value) => height - 20 - (height - 30) * (Math.log10(value) - lo) / (hi - lo || 1);
+  const left = 46, right = width - 10, top = 40, bottom = height - 22;
+  const x = (epoch) => left + (right - left) * (lastEpoch > firstEpoch ? (epoch - firstEpoch) / (lastEpoch - firstEpoch) : 1);
+  const y = (value) => bottom - (bottom - top) * (Math.log10(value) - lo) / span;
   const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
   context.font = '11px sans-serif';
+  context.strokeStyle = '#ccc';
+  context.strokeRect(left, top, right - left, bottom - top);
   names.forEach((name, k) => {
     context.strokeStyle = context.fillStyle = colours[k % colours.length];
     context.beginPath();
-    losses.forEach((row, i) => { if (row[name] > 0) (i ? context.lineTo : context.moveTo).call(context, x(row.epoch), y(row[name])); });
+    relative[k].forEach((value, i) => {
+      if (value > 0) (i ? context.lineTo : context.moveTo).call(context, x(losses[i].epoch), y(value));
+    });
     context.stroke();
-    context.fillText(name + ' loss', width - 110, 14 + 13 * k);
+    const now = losses[losses.length - 1][name];
+    context.fillText(name + ' loss ' + now.toPrecision(3) + ' (' + (100 * relative[k][relative[k].length - 1]).toPrecision(3) + '%)',
+                     left + 4 + 150 * (k % 2), 12 + 13 * Math.floor(k / 2));
   });
   context.fillStyle = '#555';
-  context.fillText('epoch ' + firstEpoch, 40, height - 5);
-  context.fillText(String(lastEpoch), width - 30, height - 5);
-  context.fillText('log', 4, 14);
+  context.fillText('epoch ' + firstEpoch, left, height - 6);
+  context.fillText(String(lastEpoch), right - 20, height - 6);
+  context.fillText((100 * 10 ** hi).toPrecision(3) + '%', 2, top + 4);
+  context.fillText((100 * 10 ** lo).toPrecision(3) + '%', 2, bottom);
 }
 
 function update(state) {
