@@ -50,14 +50,17 @@ class Studio:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def events(self, run_id, timeout=300):
-        """Every event of the run's stream, until it is finished (the stream then ends)."""
-        seen = []
+    def stream(self, run_id, timeout=300):
+        """The run's events as they come, until it is finished (the stream then ends)."""
         with requests.get(self.url + '/api/runs/%s/events' % run_id, stream=True, timeout=timeout) as response:
             assert response.headers['content-type'].startswith('text/event-stream')
             for line in response.iter_lines(decode_unicode=True):
                 if line.startswith('data: '):
-                    seen.append(json.loads(line[len('data: '):]))
+                    yield json.loads(line[len('data: '):])
+
+    def events(self, run_id, timeout=300):
+        """Every event of the run's stream, once it is finished."""
+        seen = list(self.stream(run_id, timeout))
         assert seen and seen[-1]['state'] in FINISHED, seen[-1:]
         return seen
 

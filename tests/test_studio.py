@@ -102,7 +102,7 @@ def test_runs_beyond_the_limit_queue_and_stop(studio):
     assert stopped['state'] == 'stopped' and not stopped['has_result']
     assert studio.get('/api/runs/%s' % third['id']).json()['position'] == 1
     # a running run stops after an epoch, keeping the image so far
-    with_an_epoch = next(event for event in _events_until(studio, long_run['id'], lambda e: e['epoch'] >= 1))
+    with_an_epoch = next(event for event in studio.stream(long_run['id']) if event['epoch'] >= 1)
     assert with_an_epoch['state'] == 'running'
     assert studio.post('/api/runs/%s/stop' % long_run['id']).json()['state'] in ('stopping', 'stopped')
     events = studio.events(long_run['id'])
@@ -111,19 +111,6 @@ def test_runs_beyond_the_limit_queue_and_stop(studio):
     # then the next in line runs to its end
     assert studio.events(third['id'])[-1]['state'] == 'done'
     assert studio.get('/api/runs/%s/result.png' % second['id']).status_code == 404
-
-
-def _events_until(studio, run_id, condition):
-    import json
-
-    import requests
-    with requests.get(studio.url + '/api/runs/%s/events' % run_id, stream=True, timeout=300) as response:
-        for line in response.iter_lines(decode_unicode=True):
-            if line.startswith('data: '):
-                event = json.loads(line[len('data: '):])
-                if condition(event):
-                    yield event
-                    return
 
 
 def upload(studio, data, name, role='content'):
@@ -254,3 +241,25 @@ def test_a_taken_port_is_one_line(studio):
     assert proc.stderr.strip().splitlines() == [
         'python -m neural_style.studio: error: cannot listen on 127.0.0.1 port %s: Address already in use; '
         'choose another --port (or --host)' % port]
+
+
+def test_the_generators_method_when_a_model_folder_has_them(vgg_params, tmp_path):
+    """The end_to_end chain (random generators, tests/generator_params.py): one pass, no epochs; the
+    result keeps the content's aspect at a long edge of 640, each side a multiple of 8."""
+    from generator_params import random_generator_arrays, save_generators
+    model_dir = tmp_path / 'end_to_end'
+    save_generators(model_dir, random_generator_arrays(seed=1))
+    server = Studio(vgg_params, model_dir)
+    try:
+        methods = {method['id']: method for method in server.get('/api/info').json()['methods']}
+        assert methods['generators']['available']
+        run = server.start_run(method='generators', style=None)
+        events = server.events(run['id'])
+        assert events[-1]['state'] == 'done', events[-1]
+        assert all(event['epoch'] == 0 for event in events)
+        result = decoded(server.get('/api/runs/%s/result.png' % run['id']))
+        with Image.open(CONTENT) as content:
+            w, h = content.size
+        assert result.size == (640, int(h * 640 / w) // 8 * 8)
+    finally:
+        server.close()

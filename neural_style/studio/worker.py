@@ -14,8 +14,8 @@ RESULT = 'result.png'
 def write_image(path, pixels):
     from PIL import Image
     temporary = path + '.tmp' + os.path.splitext(path)[1]
-    Image.fromarray(pixels).save(temporary, quality=92) if path.endswith('.jpg') else Image.fromarray(pixels).save(
-        temporary)
+    options = {'quality': 92} if path.endswith('.jpg') else {}
+    Image.fromarray(pixels).save(temporary, **options)
     os.replace(temporary, path)  # the server never serves a half-written image
 
 

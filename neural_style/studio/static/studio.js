@@ -141,21 +141,21 @@ function makeCard(run) {
 }
 
 function drawCurve(canvas, losses) {
-  // each loss relative to its first epoch's value, on a log scale: content and style losses differ by
-  // orders of magnitude, and what one watches is how far each has come down
+  // each loss as a share of its largest value so far, on a log scale: content and style losses differ
+  // by orders of magnitude, and what one watches is how far each has come down
   const context = canvas.getContext('2d');
   const {width, height} = canvas;
   context.clearRect(0, 0, width, height);
   const names = losses.length ? Object.keys(losses[0]).filter((name) => name !== 'epoch') : [];
-  const relative = names.map((name) => losses.map((row) => row[name] / losses[0][name]));
-  const values = relative.flat().filter((v) => v > 0 && isFinite(v));
+  const largest = names.map((name) => Math.max(...losses.map((row) => row[name])));
+  const shares = names.map((name, k) => losses.map((row) => row[name] / largest[k]));
+  const values = shares.flat().filter((v) => v > 0 && isFinite(v));
   if (!values.length) return;
-  const lo = Math.log10(Math.min(...values, 1)), hi = Math.log10(Math.max(...values, 1));
-  const span = hi - lo || 1;
+  const lo = Math.log10(Math.min(...values)), span = -lo || 1;
   const lastEpoch = losses[losses.length - 1].epoch, firstEpoch = losses[0].epoch;
-  const left = 46, right = width - 10, top = 40, bottom = height - 22;
+  const left = 46, right = width - 10, top = 14 + 14 * names.length, bottom = height - 22;
   const x = (epoch) => left + (right - left) * (lastEpoch > firstEpoch ? (epoch - firstEpoch) / (lastEpoch - firstEpoch) : 1);
-  const y = (value) => bottom - (bottom - top) * (Math.log10(value) - lo) / span;
+  const y = (value) => top + (bottom - top) * -Math.log10(value) / span;
   const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
   context.font = '11px sans-serif';
   context.strokeStyle = '#ccc';
@@ -163,19 +163,17 @@ function drawCurve(canvas, losses) {
   names.forEach((name, k) => {
     context.strokeStyle = context.fillStyle = colours[k % colours.length];
     context.beginPath();
-    relative[k].forEach((value, i) => {
+    shares[k].forEach((value, i) => {
       if (value > 0) (i ? context.lineTo : context.moveTo).call(context, x(losses[i].epoch), y(value));
     });
     context.stroke();
-    const now = losses[losses.length - 1][name];
-    context.fillText(name + ' loss ' + now.toPrecision(3) + ' (' + (100 * relative[k][relative[k].length - 1]).toPrecision(3) + '%)',
-                     left + 4 + 150 * (k % 2), 12 + 13 * Math.floor(k / 2));
+    context.fillText(name + ' loss: ' + losses[losses.length - 1][name].toPrecision(4), left, 12 + 14 * k);
   });
   context.fillStyle = '#555';
   context.fillText('epoch ' + firstEpoch, left, height - 6);
   context.fillText(String(lastEpoch), right - 20, height - 6);
-  context.fillText((100 * 10 ** hi).toPrecision(3) + '%', 2, top + 4);
-  context.fillText((100 * 10 ** lo).toPrecision(3) + '%', 2, bottom);
+  context.fillText('max', 2, top + 4);
+  context.fillText((100 * 10 ** lo).toPrecision(2) + '%', 2, bottom);
 }
 
 function update(state) {
@@ -183,7 +181,7 @@ function update(state) {
   const card = entry.card;
   card.dataset.state = state.state;
   const badge = card.querySelector('.state');
-  badge.textContent = state.state === 'queued' ? 'queued (' + state.position + ' in line)' : state.state;
+  badge.textContent = state.state === 'queued' ? 'queued (#' + state.position + ' in line)' : state.state;
   badge.className = 'state ' + state.state;
   entry.losses.push(...(state.new_losses || []));
   let progress = '';
@@ -201,6 +199,7 @@ function update(state) {
     live.dataset.epoch = String(state.epoch);
     live.src = '/api/runs/' + state.id + '/checkpoint/' + state.epoch;
   }
+  card.querySelector('.views').hidden = !state.epoch && !state.has_result;  // nothing to show yet
   drawCurve(card.querySelector('.curve'), entry.losses);
   card.querySelector('.error').textContent = state.error || '';
   const finished = ['done', 'stopped', 'failed'].includes(state.state);
