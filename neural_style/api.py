@@ -9,7 +9,7 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,9 +32,9 @@ class GatysSettings:
 class Epoch:
     epoch: int
     image: np.ndarray  # (h, w, 3) uint8
-    losses: dict = field(default_factory=dict)  # name -> float
-    seconds: float = 0.0  # since the optimisation started
-    epochs_total: int = 0
+    losses: dict  # name -> float
+    seconds: float  # since gatys() was called
+    epochs_total: int
 
 
 @dataclass(frozen=True)

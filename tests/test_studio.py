@@ -2,7 +2,6 @@
 runs, stopping, downloads, bad uploads in the command line's words, compare.py's scores. Tiny runs
 (32 pixels, a few epochs) with the tests' random weights."""
 import io
-import os
 import subprocess
 import sys
 

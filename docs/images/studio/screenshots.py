@@ -22,7 +22,10 @@ VIEWPORT = {'width': 1200, 'height': 900}
 
 def shoot(page, name, selector=None):
     path = os.path.join(HERE, name)
-    (page.locator(selector) if selector else page).screenshot(path=path)
+    if selector:
+        page.locator(selector).screenshot(path=path)
+    else:
+        page.screenshot(path=path, full_page=True)
     print('wrote', os.path.relpath(path, PROJECT))
 
 
@@ -31,7 +34,7 @@ def main():
     parser.add_argument('--vgg-params', required=True)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
-    studio = Studio(args.vgg_params, '/nonexistent', max_running=1)
+    studio = Studio(args.vgg_params, 'model/end_to_end', max_running=1)  # where make studio looks
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -68,7 +71,7 @@ def main():
             page.wait_for_timeout(500)
             shoot(page, 'compare.png', '#compare')
             # a bad upload
-            bad = os.path.join(studio.url and HERE, 'not_a_photo.jpg')
+            bad = os.path.join(HERE, 'not_a_photo.jpg')
             with open(bad, 'w') as f:
                 f.write('this is text, not a photo\n')
             try:
