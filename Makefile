@@ -1,4 +1,4 @@
-# Two commands: `make run` (the main job) and `make test` (the test suite).
+# Two commands: `make run` (the main job) and `make test` (the test suite); `make studio`, the web page.
 # Each creates the virtual environment .venv and installs the pinned requirements first:
 # the GPU build (requirements-cu112.txt) when nvidia-smi reports a GPU it can drive, else the
 # CPU build (requirements.txt); NSTYLE_BUILD=gpu or NSTYLE_BUILD=cpu chooses (pick_requirements.py).
@@ -16,7 +16,7 @@ INSTALLED := $(VENV)/installed.$(REQUIREMENTS)
 # the two builds both install the package `mxnet`: remove the other one first
 OTHER_MXNET := $(if $(filter requirements.txt,$(REQUIREMENTS)),mxnet-cu112,mxnet)
 
-.PHONY: run test clean styles
+.PHONY: run test studio styles clean
 
 $(INSTALLED): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ styles: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(PY) -m pytest
+
+# The studio, a local web page (docs/studio.md): make studio ARGS="--port 8080 --vgg-params PATH"
+# It fetches the weights first as `make run` does; without them the page still opens and says so.
+studio: $(INSTALLED)
+	./download.sh || echo 'make studio: download.sh failed (above): the page opens anyway; its footer names the weights in use' >&2
+	$(PY) -m neural_style.studio $(ARGS)
 
 clean:
 	rm -rf $(VENV)

@@ -9,7 +9,7 @@ The transformer is fully convolutional: it runs at the photo's own size (the ONN
 384x384). The style predictor runs at 256x256, as trained."""
 import numpy as np
 
-from neural_style import weights as weight_files
+from neural_style.onepass import weights as weight_files
 
 STYLE_SIZE = 256
 STYLE_DIM = 100

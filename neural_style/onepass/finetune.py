@@ -6,7 +6,7 @@ training size; the result is {'<layer>_gamma': (C,), '<layer>_beta': (C,)}, whic
 stylize_multistyle's network takes as it takes style_norm's."""
 import numpy as np
 
-from neural_style import multistyle
+from neural_style.onepass import multistyle
 
 MEAN_RGB = np.array([123.68, 116.779, 103.939], np.float32)  # VGG-19's, as neural_style.files.images
 
@@ -28,7 +28,7 @@ class StyleTrainer:
     perceptual loss of one painting (net: gatys.loss.Vgg, the VGG-19 weights)."""
 
     def __init__(self, params, net, style_pixels, size, loss_weights, start_style=None):
-        from ..perceptual_loss import PerceptualLoss
+        from neural_style.generators.perceptual_loss import PerceptualLoss
         from .layers import bind
         self.size = tuple(size)
         start = multistyle.style_norm(params, start_style) if start_style is not None else {

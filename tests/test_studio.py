@@ -1,0 +1,264 @@
+"""The studio's server, through HTTP on 127.0.0.1 as the page uses it: live runs, the line of queued
+runs, stopping, downloads, bad uploads in the command line's words, compare.py's scores. Tiny runs
+(32 pixels, a few epochs) with the tests' random weights."""
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from conftest import CONTENT, PROJECT, STYLE
+from studio_server import Studio
+
+from neural_style.errors import NstyleError
+
+LONG_EDGE = 32
+
+
+def expected_size(path, long_edge=LONG_EDGE):
+    """(w, h) of an image resized to long_edge as nstyle.py resizes the content (the short side truncated)."""
+    with Image.open(path) as img:
+        w, h = img.size
+    scale = long_edge / max(w, h)
+    return int(w * scale), int(h * scale)
+
+
+def decoded(response):
+    assert response.status_code == 200, response.text
+    return Image.open(io.BytesIO(response.content))
+
+
+@pytest.fixture(scope='module')
+def studio(vgg_params, tmp_path_factory):
+    """One optimisation at a time: the others queue."""
+    server = Studio(vgg_params, tmp_path_factory.mktemp('no_generators'), max_running=1)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope='module')
+def finished_run(studio):
+    """A 4-epoch run and every event the page got of it."""
+    run = studio.start_run(max_long_edge=LONG_EDGE, max_num_epochs=4)
+    return run, studio.events(run['id'])
+
+
+def test_info_names_the_random_weights_and_the_methods(studio):
+    info = studio.get('/api/info').json()
+    assert 'random test weights' in info['weights']['text'] and 'NOT VGG-19' in info['weights']['text']
+    methods = {method['id']: method for method in info['methods']}
+    assert methods['gatys']['available'] and methods['fast']['available']
+    assert not methods['generators']['available'] and 'no generators in' in methods['generators']['why_not']
+    for coming in ('stylize', 'wct', 'adain'):  # listed, not offered yet
+        assert not methods[coming]['available']
+    assert {'sample-IMG_4343.jpg', 'sample-starry_night.jpg'} <= {image['id'] for image in info['images']}
+    assert studio.get('/').text.count('studio.js') == 1
+
+
+def test_events_show_every_epoch_then_the_result(studio, finished_run):
+    run, events = finished_run
+    assert run['state'] == 'running'  # nothing else was running: it started at once
+    epochs = [event['epoch'] for event in events if event['state'] == 'running' and event['epoch']]
+    assert epochs == [1, 2, 3, 4]
+    assert events[-1]['state'] == 'done' and events[-1]['has_result']
+    # the loss curve's points: each event brings the epochs not sent before, once each
+    streamed = [row for event in events for row in event['new_losses']]
+    assert [row['epoch'] for row in streamed] == [1, 2, 3, 4]
+    assert all(row['content'] > 0 and row['style'] > 0 for row in streamed)
+    # four gradient steps from noise lower the objective
+    assert streamed[-1]['content'] + streamed[-1]['style'] < streamed[0]['content'] + streamed[0]['style']
+    # the run's state as a later page load gets it: the same losses
+    assert studio.get('/api/runs/%s' % run['id']).json()['losses'] == streamed
+
+
+def test_result_checkpoints_and_gif_are_the_content_size(studio, finished_run):
+    run, _ = finished_run
+    size = expected_size(CONTENT)
+    result = decoded(studio.get('/api/runs/%s/result.png' % run['id']))
+    assert result.format == 'PNG' and result.size == size and result.mode == 'RGB'
+    last = decoded(studio.get('/api/runs/%s/checkpoint/4' % run['id']))
+    assert last.size == size
+    # the result is the last epoch's image (the checkpoint is a JPEG of it)
+    difference = np.abs(np.asarray(result, dtype=float) - np.asarray(last.convert('RGB'), dtype=float))
+    assert difference.mean() < 6, difference.mean()
+    response = studio.get('/api/runs/%s/checkpoints.gif' % run['id'])
+    assert 'attachment' in response.headers['content-disposition']
+    gif = decoded(response)
+    assert gif.format == 'GIF' and gif.size == size and gif.n_frames == 5  # 4 checkpoints, then the result
+
+
+def test_runs_beyond_the_limit_queue_and_stop(studio):
+    long_run = studio.start_run(max_long_edge=LONG_EDGE, max_num_epochs=10000)
+    second = studio.start_run(max_long_edge=LONG_EDGE, max_num_epochs=2)
+    third = studio.start_run(max_long_edge=LONG_EDGE, max_num_epochs=2)
+    assert (second['state'], second['position']) == ('queued', 1)
+    assert (third['state'], third['position']) == ('queued', 2)
+    # a queued run leaves the line: the one behind it moves up
+    stopped = studio.post('/api/runs/%s/stop' % second['id']).json()
+    assert stopped['state'] == 'stopped' and not stopped['has_result']
+    assert studio.get('/api/runs/%s' % third['id']).json()['position'] == 1
+    # a running run stops after an epoch, keeping the image so far
+    with_an_epoch = next(event for event in studio.stream(long_run['id']) if event['epoch'] >= 1)
+    assert with_an_epoch['state'] == 'running'
+    assert studio.post('/api/runs/%s/stop' % long_run['id']).json()['state'] in ('stopping', 'stopped')
+    events = studio.events(long_run['id'])
+    assert events[-1]['state'] == 'stopped' and events[-1]['has_result'] and events[-1]['epoch'] < 10000
+    assert decoded(studio.get('/api/runs/%s/result.png' % long_run['id'])).size == expected_size(CONTENT)
+    # then the next in line runs to its end
+    assert studio.events(third['id'])[-1]['state'] == 'done'
+    assert studio.get('/api/runs/%s/result.png' % second['id']).status_code == 404
+
+
+def upload(studio, data, name, role='content'):
+    return studio.post('/api/images', data={'role': role}, files={'file': (name, data)})
+
+
+def cli_message(path, flag):
+    """What the command line says of the image at path (neural_style.files.images reads every tool's images)."""
+    from neural_style.files.images import read_rgb_image
+    with pytest.raises(NstyleError) as raised:
+        read_rgb_image(str(path), flag)
+    return str(raised.value)
+
+
+def test_an_upload_that_is_no_image_gets_the_command_lines_message(studio, tmp_path):
+    path = tmp_path / 'notes.jpg'
+    path.write_bytes(b'not an image at all\n')
+    response = upload(studio, path.read_bytes(), 'notes.jpg')
+    assert response.status_code == 400
+    expected = cli_message(path, '--content-image').replace('--content-image %s' % path, 'content image notes.jpg')
+    assert response.json()['error'] == expected
+    assert '\n' not in expected and 'give a JPEG or PNG file' in expected
+
+
+def test_an_upload_too_large_to_decode_is_refused_from_its_header(studio, tmp_path):
+    """300 megapixels (Pillow's limit is 179): refused from the header, in the CLI's words, without decoding."""
+    path = tmp_path / 'huge.png'
+    Image.new('1', (20000, 15000)).save(path)  # 1 bit a pixel, compresses to a few kB
+    response = upload(studio, path.read_bytes(), 'huge.png', role='style')
+    assert response.status_code == 400
+    message = response.json()['error']
+    assert message.startswith('style image huge.png: the image is too large to decode (20000x15000, 300 megapixels')
+    assert message == cli_message(path, '--style-image').replace('--style-image %s' % path, 'style image huge.png'
+                                                                 ).replace(str(path), 'huge.png')
+
+
+def test_an_upload_beyond_the_memory_is_refused_before_decoding(tmp_path):
+    from neural_style.studio.uploads import check_image
+    path = tmp_path / 'photo.png'
+    Image.new('RGB', (300, 200)).save(path)
+    assert check_image(str(path), 'content image', 'photo.png', memory=10**9) == (200, 300)
+    with pytest.raises(NstyleError) as raised:
+        check_image(str(path), 'content image', 'photo.png', memory=300 * 200)
+    assert str(raised.value) == 'content image photo.png: not enough memory to decode it (300x200); resize it first'
+
+
+def test_an_uploaded_image_is_used_by_its_run(studio, tmp_path):
+    """An upload of another aspect (the painting as the content): its run's images have its size."""
+    response = upload(studio, open(STYLE, 'rb').read(), 'painting.jpg')
+    assert response.status_code == 200, response.text
+    image = response.json()
+    with Image.open(STYLE) as original:
+        assert image['size'] == list(original.size)
+    preview = decoded(studio.get('/api/images/%s/preview' % image['id']))
+    assert max(preview.size) == 512
+    run = studio.start_run(content=image['id'], max_long_edge=LONG_EDGE, max_num_epochs=1)
+    assert studio.events(run['id'])[-1]['state'] == 'done'
+    assert decoded(studio.get('/api/runs/%s/result.png' % run['id'])).size == expected_size(STYLE)
+
+
+@pytest.mark.parametrize('body, message', [
+    ({'method': 'gatys', 'content': 'sample-IMG_4343.jpg', 'style': 'sample-starry_night.jpg',
+      'settings': {'max_long_edge': 0}}, 'max long edge: must be > 0, got 0'),
+    ({'method': 'gatys', 'content': 'sample-IMG_4343.jpg', 'style': 'sample-starry_night.jpg',
+      'settings': {'tv_weight': 'lots'}}, "tv weight: expected float, got 'lots'"),
+    ({'method': 'gatys', 'content': 'nothing', 'style': 'sample-starry_night.jpg'},
+     'choose a content image (a sample or an upload)'),
+    ({'method': 'adain', 'content': 'sample-IMG_4343.jpg'}, 'the method adain is not in the studio yet'),
+    ({'method': 'generators', 'content': 'sample-IMG_4343.jpg'}, 'no generators in'),
+])
+def test_bad_settings_are_one_line(studio, body, message):
+    response = studio.post('/api/runs', json=body)
+    assert response.status_code == 400
+    assert response.json()['error'].startswith(message)
+
+
+def test_compare_gives_compare_pys_scores_of_two_results(studio, finished_run):
+    first, _ = finished_run
+    second = studio.start_run(max_long_edge=LONG_EDGE, max_num_epochs=2)
+    assert studio.events(second['id'])[-1]['state'] == 'done'
+    response = studio.post('/api/compare', json={'a': first['id'], 'b': second['id']}, timeout=300)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    a, b = (np.asarray(decoded(studio.get('/api/runs/%s/result.png' % run['id'])), dtype=np.float64) / 255
+            for run in (first, second))
+    # the two results have one size: compare.py's resize to the reference's size leaves them as they are
+    assert report['size'] == list(a.shape[:2])
+    assert report['ssim'] == pytest.approx(structural_similarity(a, b, channel_axis=-1, data_range=1), abs=1e-6)
+    if np.array_equal(a, b):  # compare.py: None for identical images (the PSNR is infinite)
+        assert report['psnr'] is None
+    else:
+        assert report['psnr'] == pytest.approx(peak_signal_noise_ratio(b, a, data_range=1), abs=1e-6)
+    assert report['weights'] == 'random test weights (not VGG-19)'
+    assert set(report['style_distance']['result']) >= {'relu1_1', 'relu5_1', 'total'}
+
+
+def test_two_runs_at_once_keep_their_own_images(vgg_params, tmp_path):
+    """Two tabs, two contents of different shapes, running together: each run's checkpoints and result
+    have its own content's size."""
+    server = Studio(vgg_params, tmp_path, max_running=2)
+    try:
+        painting = upload(server, open(STYLE, 'rb').read(), 'painting.jpg').json()
+        runs = [server.start_run(max_long_edge=LONG_EDGE, max_num_epochs=3),
+                server.start_run(content=painting['id'], max_long_edge=LONG_EDGE, max_num_epochs=3)]
+        assert [run['state'] for run in runs] == ['running', 'running']
+        for run, source in zip(runs, (CONTENT, STYLE)):
+            assert server.events(run['id'])[-1]['state'] == 'done', server.log()
+            for path in ('checkpoint/1', 'checkpoint/3', 'result.png'):
+                assert decoded(server.get('/api/runs/%s/%s' % (run['id'], path))).size == expected_size(source)
+    finally:
+        server.close()
+
+
+def test_help_loads_neither_mxnet_nor_the_server():
+    code = ('import runpy, sys\nsys.argv = ["studio", "--help"]\ntry:\n'
+            '    runpy.run_module("neural_style.studio", run_name="__main__")\nexcept SystemExit:\n    pass\n'
+            'print(sorted(name for name in ("mxnet", "uvicorn", "starlette") if name in sys.modules))')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=PROJECT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert '--vgg-params' in proc.stdout and proc.stdout.strip().endswith('[]')
+
+
+def test_a_taken_port_is_one_line(studio):
+    port = studio.url.rsplit(':', 1)[1]
+    proc = subprocess.run([sys.executable, '-m', 'neural_style.studio', '--port', port], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        'python -m neural_style.studio: error: cannot listen on 127.0.0.1 port %s: Address already in use; '
+        'choose another --port (or --host)' % port]
+
+
+def test_the_generators_method_when_a_model_folder_has_them(vgg_params, tmp_path):
+    """The end_to_end chain (random generators, tests/generator_params.py): one pass, no epochs; the
+    result keeps the content's aspect at a long edge of 640, each side a multiple of 8."""
+    from generator_params import random_generator_arrays, save_generators
+    model_dir = tmp_path / 'end_to_end'
+    save_generators(model_dir, random_generator_arrays(seed=1))
+    server = Studio(vgg_params, model_dir)
+    try:
+        methods = {method['id']: method for method in server.get('/api/info').json()['methods']}
+        assert methods['generators']['available']
+        run = server.start_run(method='generators', style=None)
+        events = server.events(run['id'])
+        assert events[-1]['state'] == 'done', events[-1]
+        assert all(event['epoch'] == 0 for event in events)
+        result = decoded(server.get('/api/runs/%s/result.png' % run['id']))
+        with Image.open(CONTENT) as content:
+            w, h = content.size
+        assert result.size == (640, int(h * 640 / w) // 8 * 8)
+    finally:
+        server.close()

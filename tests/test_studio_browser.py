@@ -1,0 +1,97 @@
+"""The studio's page in a real browser: Debian's headless Chromium driven by Playwright (never a
+browser Playwright downloads). Loads the page, runs a tiny optimisation with the tests' random
+weights, sees live updates and the final image, downloads the result and the checkpoint GIF."""
+import os
+import shutil
+
+import pytest
+from PIL import Image
+
+from conftest import CONTENT
+from studio_server import Studio
+from test_studio import LONG_EDGE, expected_size
+
+pytestmark = pytest.mark.browser
+
+# NSTYLE_CHROMIUM: another Chromium build to drive (default: Debian's)
+CHROMIUM = os.environ.get('NSTYLE_CHROMIUM') or shutil.which('chromium') or '/usr/bin/chromium'
+CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                 '--disable-component-update', '--no-first-run']
+EPOCHS = 6
+
+
+def missing_browser():
+    """Why the test cannot run here (None: it can)."""
+    if not os.path.exists(CHROMIUM):
+        return 'no Chromium at %s (apt-get install chromium; .ci/run does)' % CHROMIUM
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return 'the playwright package is not installed (requirements.txt)'
+    return None
+
+
+@pytest.fixture(scope='module')
+def browser():
+    reason = missing_browser()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope='module')
+def studio(vgg_params, tmp_path_factory):
+    server = Studio(vgg_params, tmp_path_factory.mktemp('no_generators'))
+    yield server
+    server.close()
+
+
+def test_a_run_in_the_browser_updates_live_and_downloads(browser, studio, tmp_path):
+    page = browser.new_page(accept_downloads=True)
+    page.goto(studio.url + '/')
+    page.wait_for_selector('body[data-ready=yes]', timeout=60000)
+    assert 'random test weights' in page.inner_text('#weights')
+    assert page.is_checked('#method-gatys') and page.is_disabled('#method-adain')
+
+    page.fill('#max_long_edge', str(LONG_EDGE))
+    page.fill('#max_num_epochs', str(EPOCHS))
+    page.click('#start')
+    card = page.wait_for_selector('article.run', timeout=30000)
+    page.wait_for_selector('article.run[data-state=done]', timeout=240000)
+    page.wait_for_function("document.querySelector('article.run').dataset.shownEpochs.endsWith('result')",
+                           timeout=30000)
+    shown = card.get_attribute('data-shown-epochs').split(',')
+    live_epochs = [int(epoch) for epoch in shown if epoch != 'result']
+    # the image the page shows changed while the run went on: at least two epochs, in order, then the result
+    assert len(live_epochs) >= 2 and live_epochs == sorted(set(live_epochs)) and shown[-1] == 'result', shown
+    assert all(1 <= epoch <= EPOCHS for epoch in live_epochs)
+    size = expected_size(CONTENT)
+    natural = page.eval_on_selector('article.run img.live', 'img => [img.naturalWidth, img.naturalHeight]')
+    assert tuple(natural) == size
+    assert 'epoch %d of at most %d' % (EPOCHS, EPOCHS) in card.inner_text()
+
+    for selector, name, frames in (('a.download-result', 'result.png', 1), ('a.download-gif', 'run.gif', EPOCHS + 1)):
+        with page.expect_download(timeout=60000) as download:
+            page.click(selector)
+        path = tmp_path / name
+        download.value.save_as(path)
+        with Image.open(path) as img:
+            assert img.size == size and getattr(img, 'n_frames', 1) == frames
+    page.close()
+
+
+def test_a_bad_upload_in_the_browser_gets_one_line(browser, studio, tmp_path):
+    page = browser.new_page()
+    page.goto(studio.url + '/')
+    page.wait_for_selector('body[data-ready=yes]', timeout=60000)
+    bad = tmp_path / 'holiday.jpg'
+    bad.write_bytes(b'this is text\n')
+    page.set_input_files('#content-file', str(bad))
+    page.wait_for_function("document.getElementById('picture-error').textContent.length > 0", timeout=30000)
+    assert page.inner_text('#picture-error') == ('content image holiday.jpg: cannot read it as an image (not an image '
+                                                 'format Pillow can decode); give a JPEG or PNG file')
+    page.close()
