@@ -147,7 +147,11 @@ def choose_dtype(context, size=(400, 600), cache_dir=None, measure=measure_convo
         float32_s, bfloat16_s = float(sizes[key]['float32_s']), float(sizes[key]['bfloat16_s'])
         source = 'cached in %s' % path
     else:
-        float32_s, bfloat16_s = measure(check_size(size))
+        try:
+            float32_s, bfloat16_s = measure(check_size(size))
+        except RuntimeError as error:  # MXNetError: this build or CPU has no bfloat16 convolution after all
+            return 'float32', 'float32: the bfloat16 check failed on this CPU (%s): %s' % (
+                model, (str(error).strip().splitlines() or ['?'])[0])
         sizes[key] = {'float32_s': float32_s, 'bfloat16_s': bfloat16_s}
         write_cache(path, model, mxnet_version, sizes)
         source = 'measured now'

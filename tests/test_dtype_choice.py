@@ -78,6 +78,14 @@ def test_the_cache_is_used_and_keyed_by_cpu_and_mxnet(tmp_path):
     assert len(set(os.listdir(tmp_path))) == 3  # one file each, no temporary left behind
 
 
+def test_a_failing_check_means_float32_and_nothing_cached(tmp_path):
+    def fails(size):
+        raise RuntimeError('no bfloat16 kernel\nmore')
+    dtype, reason = choose(tmp_path, fails)
+    assert dtype == 'float32' and 'no bfloat16 kernel' in reason and '\n' not in reason
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize('content', ['{not json', '', '[1, 2]', '{"version": 1, "cpu": "Test CPU with bf16", '
                                      '"mxnet": "1.9.1", "sizes": {"400x600": {"float32_s": "x"}}}'])
 def test_a_corrupt_cache_is_ignored_and_rewritten(tmp_path, content):
