@@ -2,6 +2,7 @@
 
     python benchmarks/table.py            # 512x512 and 1024x1024, 3 rounds (about 10 minutes on 2 cores)
     python benchmarks/table.py --quick    # 512x512 only, 1 round, 2 Gatys epochs (a few minutes)
+    python benchmarks/table.py --sizes 1024 --rounds 1 --skip video,gatys,onepass   # one part
 
 Rows: Johnson's network (neural_style.stylizer, as boost_inference.py runs it) against the PyTorch
 peer (benchmarks/torch_generators.py), and the same network with MXNet's InstanceNorm (the "before"
@@ -173,6 +174,7 @@ def main():
     parser.add_argument('--repeats', type=int, default=3, help='timed runs per generator figure, after a warm-up')
     parser.add_argument('--epochs', type=int, default=3, help='timed Gatys epochs, after a warm-up')
     parser.add_argument('--peer-python', help='a Python with torch==2.13.0 (default: this one, else .venv-torch)')
+    parser.add_argument('--sizes', help='square sides of the generator rows (default: 512,1024; --quick: 512)')
     parser.add_argument('--skip', default='', help='comma-separated parts to leave out: generators,video,gatys,onepass')
     args = parser.parse_args()
     if args.quick:
@@ -188,7 +190,8 @@ def main():
     print('| what | size | ours | peer | ours/peer | note |')
     print('|---|---|---|---|---|---|', flush=True)
     if 'generators' not in skip:
-        generator_rows(args, peer_python, [(512, 512)] if args.quick else [(512, 512), (1024, 1024)])
+        sides = [int(side) for side in (args.sizes or ('512' if args.quick else '512,1024')).split(',')]
+        generator_rows(args, peer_python, [(side, side) for side in sides])
     if 'video' not in skip:
         video_rows(args)
     if 'gatys' not in skip:
