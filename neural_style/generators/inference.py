@@ -26,7 +26,7 @@ def inference_symbol(kind, size):
     """(symbol, name of its input): the chain's four stages as one group, or Johnson's network."""
     if kind == checkpoints.V3CHAIN:
         return generators.chain_symbol(size), 'g0_data'
-    return generators.johnson(), 'data'
+    return generators.johnson(one_image=True), 'data'
 
 
 def training_symbols(kind, size):
@@ -66,11 +66,15 @@ class Stylizer:
     def __init__(self, executor, data_name, kind, size):
         self.executor, self.data_name = executor, data_name
         self.kind, self.size = kind, tuple(size)
+        # Johnson's network normalises with BatchNorms that must see the batch's statistics: training
+        # mode. It has no dropout nor any other layer that training mode changes. The chain's
+        # BatchNorms use their moving statistics: inference mode, as the original.
+        self.is_train = kind == generators.JOHNSON
 
     def forward(self, network_image):
         """The stages' outputs as the network sees images ((1, 3, h, w) float32 NDArrays)."""
         self.executor.arg_dict[self.data_name][:] = network_image
-        return self.executor.forward(is_train=False)
+        return self.executor.forward(is_train=self.is_train)
 
     def stylize(self, pixels):
         """uint8 (h, w, 3) of exactly self.size -> one uint8 (h, w, 3) image per stage, the last the
@@ -92,9 +96,13 @@ def bind_stylizer(kind, params, size, dev, dtype='float32'):
     args = {name: value.as_in_context(dev) for name, value in arg_params.items()}
     args[data_name] = mx.nd.zeros((1, 3) + tuple(size), ctx=dev)
     aux = {name: value.as_in_context(dev) for name, value in aux_params.items()}
+    for name, shape in zip(symbol.list_auxiliary_states(), symbol.infer_shape(**{data_name: (1, 3) + tuple(size)})[2]):
+        if name not in aux:  # Johnson's stand-ins for InstanceNorm: moving statistics never read
+            aux[name] = (mx.nd.zeros if name.endswith('_moving_mean') else mx.nd.ones)(shape, ctx=dev)
     # Bound with the input's gradient, as the original's modules were (it bound them for training): MXNet
     # then runs the same oneDNN kernels, and the outputs agree with the original's bit for bit. Bound for
     # inference only, the last bits differ, and a truncated pixel flips now and then (a JPEG block by up to 9).
+    # Johnson's network needs that gradient too: see generators.instance_norm_of_one_image.
     grad_req = {name: 'write' if name == data_name else 'null' for name in args}
     try:
         executor = symbol.bind(dev, args=args, args_grad={data_name: mx.nd.zeros_like(args[data_name])},

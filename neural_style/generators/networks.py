@@ -96,29 +96,55 @@ def _reflect_pad(x, pad):
     return mx.sym.pad(x, mode='reflect', pad_width=(0, 0, 0, 0, pad, pad, pad, pad))
 
 
-def _conv_in(x, name, num_filter, kernel, stride=1, relu=True):
-    """Reflection padding, convolution, instance normalisation, ReLU (unless relu=False)."""
+# InstanceNorm's default epsilon; the BatchNorm that stands in for it must use the same.
+INSTANCE_NORM_EPS = 1e-3
+
+
+def instance_norm_of_one_image(x, name):
+    """Instance normalisation of a batch of ONE image as a BatchNorm with the batch's statistics
+    (use_global_stats=False), which equal the image's own. MXNet 1.9's CPU InstanceNorm is a plain
+    loop; its BatchNorm runs in oneDNN, about twice as fast over Johnson's whole network at 512x512
+    (docs/performance.md). The same gamma and beta names as InstanceNorm(name=name), so the trained
+    weights load unchanged; its moving_mean/moving_var are never read (bind them to zeros and ones).
+    Two conditions, both kept by stylizer.bind_stylizer: the executor must run forward(is_train=True)
+    (otherwise BatchNorm uses the moving statistics), and be bound with some gradient (with
+    grad_req 'null' everywhere MXNet 1.9 runs oneDNN's inference BatchNorm after a oneDNN
+    convolution even in training mode: the moving statistics again)."""
+    return mx.sym.BatchNorm(x, name=name, fix_gamma=False, use_global_stats=False, eps=INSTANCE_NORM_EPS)
+
+
+def _conv_in(x, name, num_filter, kernel, stride=1, one_image=False):
+    """Reflection padding, convolution, instance normalisation (as instance_norm_of_one_image's
+    BatchNorm where one_image)."""
     x = mx.sym.Convolution(_reflect_pad(x, kernel // 2), name=name, num_filter=num_filter, kernel=(kernel, kernel),
                            stride=(stride, stride))
-    x = mx.sym.InstanceNorm(x, name=name + '_in')
-    return mx.sym.Activation(x, act_type='relu') if relu else x
+    if one_image:
+        return instance_norm_of_one_image(x, name + '_in')
+    return mx.sym.InstanceNorm(x, name=name + '_in', eps=INSTANCE_NORM_EPS)
 
 
-def johnson(prefix='johnson'):
+def _relu(x):
+    return mx.sym.Activation(x, act_type='relu')
+
+
+def johnson(prefix='johnson', one_image=False):
     """9x9 conv 32, 3x3 stride-2 convs 64 and 128, five residual blocks of 128, two nearest x2
     upsamplings each followed by a 3x3 conv (64, 32), a 9x9 conv to 3 channels; reflection
-    padding and instance normalisation throughout. The last convolution's output is the image as
-    the network sees it (pixels minus the mean colour), unbounded, as in today's implementations
-    (the PyTorch example's): a tanh there saturates early in training. Names: <prefix>_*."""
+    padding, instance normalisation and ReLU throughout (no ReLU at the end of a residual
+    branch). The last convolution's output is the image as the network sees it (pixels minus the
+    mean colour), unbounded, as in today's implementations (the PyTorch example's): a tanh there
+    saturates early in training. Names: <prefix>_*. one_image=True: for inference on batches of
+    one image, the normalisations are instance_norm_of_one_image's BatchNorms (same parameters,
+    plus unused moving statistics)."""
     data = mx.sym.Variable('data')
-    x = _conv_in(data, prefix + '_conv1', 32, 9)
-    x = _conv_in(x, prefix + '_conv2', 64, 3, stride=2)
-    x = _conv_in(x, prefix + '_conv3', 128, 3, stride=2)
+    x = _relu(_conv_in(data, prefix + '_conv1', 32, 9, one_image=one_image))
+    x = _relu(_conv_in(x, prefix + '_conv2', 64, 3, stride=2, one_image=one_image))
+    x = _relu(_conv_in(x, prefix + '_conv3', 128, 3, stride=2, one_image=one_image))
     for block in range(1, 6):
         name = '%s_res%d' % (prefix, block)
-        branch = _conv_in(x, name + '_conv1', 128, 3)
-        x = x + _conv_in(branch, name + '_conv2', 128, 3, relu=False)
+        branch = _relu(_conv_in(x, name + '_conv1', 128, 3, one_image=one_image))
+        x = x + _conv_in(branch, name + '_conv2', 128, 3, one_image=one_image)
     for name, num_filter in (('_up1', 64), ('_up2', 32)):
         x = mx.sym.UpSampling(x, scale=2, sample_type='nearest', num_args=1)
-        x = _conv_in(x, prefix + name, num_filter, 3)
+        x = _relu(_conv_in(x, prefix + name, num_filter, 3, one_image=one_image))
     return mx.sym.Convolution(_reflect_pad(x, 4), name=prefix + '_out', num_filter=3, kernel=(9, 9))
