@@ -28,6 +28,8 @@ comparison tools), one role a module:
     frame_stylizers  frame after frame: by optimisation, or with the generators
     presets     --preset NAME: named sets of flag defaults (fast)            (no MXNet)
     heap        giving freed memory back to the system (malloc_trim)        (no MXNet)
+    universal   universal style transfer (WCT, AdaIN): its transforms, networks, pass, training;
+                `from neural_style import wct, adain` (numpy, no MXNet)
 
 end_to_end (feed-forward generators):
     generators          the symbols: the original's gen_v4, gen_v3 and their chain; Johnson's network
@@ -37,3 +39,12 @@ end_to_end (feed-forward generators):
     perceptual_loss     the VGG-19 style + content loss of a generated image
     generator_training  one training step: the chain's gradient plumbing, Johnson's end to end
 """
+
+
+def __getattr__(name):
+    """`from neural_style import wct, adain`: the universal style transfer's feature transforms (numpy),
+    imported on first use so that `import neural_style` stays light."""
+    if name in ('wct', 'adain'):
+        from .universal import transforms
+        return getattr(transforms, name)
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))
