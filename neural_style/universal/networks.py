@@ -82,9 +82,15 @@ def reflect_conv(mx, x, name, channels):
 
 def encoder_symbol(level, data=None):
     """relu<level>_1 of RGB [0, 1] input 'data' (B, 3, H, W)."""
+    return encoder_relus(level, data)[-1]
+
+
+def encoder_relus(level, data=None):
+    """[relu1_1, relu2_1, ..., relu<level>_1] of RGB [0, 1] input 'data' (B, 3, H, W): the AdaIN style loss's."""
     import mxnet as mx
     x = mx.sym.Variable('data') if data is None else data
     x = mx.sym.Convolution(x, name='preprocess', num_filter=3, kernel=(1, 1))
+    taps = []
     for layer in encoder_layers(level):
         if isinstance(layer, str):
             x = mx.sym.Pooling(x, name=layer, kernel=(2, 2), stride=(2, 2), pool_type='max',
@@ -93,7 +99,9 @@ def encoder_symbol(level, data=None):
             name, _, channels = layer
             x = mx.sym.Activation(reflect_conv(mx, x, name, channels), act_type='relu',
                                   name=name.replace('conv', 'relu'))
-    return x
+            if name.endswith('_1'):
+                taps.append(x)
+    return taps
 
 
 def decoder_symbol(level, features=None):
@@ -126,6 +134,8 @@ def random_params(level, part, seed):
         else:
             fan_in = shape[1] * shape[2] * shape[3]
             params[name] = rng.normal(0, np.sqrt(2.0 / fan_in), shape).astype(np.float32)
+    if part == 'decoder':  # the encoder's preprocess scales [0, 1] by 255: its inverse's last layer starts /255
+        params['inv_conv1_1_weight'] /= 255.0
     return params
 
 
@@ -226,3 +236,9 @@ def bound_encoder(level, params, ctx=None):
 def bound_decoder(level, params, ctx=None):
     check_params(params, level, 'decoder', 'the decoder weights')
     return BoundNetwork(decoder_symbol(level), 'features', params, ctx)
+
+
+def encoder_taps_channels(level):
+    """[(relu k_1, channels)] for k = 1 ... level: what encoder_relus gives."""
+    return [(name.replace('conv', 'relu'), channels) for layer in encoder_layers(level)
+            if not isinstance(layer, str) for name, _, channels in [layer] if name.endswith('_1')]

@@ -29,7 +29,10 @@ def as_matrix(features, name):
         raise ValueError('%s: expected features shaped (C, H, W), got shape %s' % (name, features.shape))
     if features.dtype.kind != 'f':
         raise ValueError('%s: expected floating-point features, got %s' % (name, features.dtype))
-    return features.reshape(features.shape[0], -1).astype(np.float32, copy=False)
+    matrix = features.reshape(features.shape[0], -1).astype(np.float32, copy=False)
+    if not np.isfinite(matrix).all():  # LAPACK's eigh can loop for ever on NaN
+        raise ValueError('%s: the features hold NaN or infinite values' % name)
+    return matrix
 
 
 def mean_and_covariance(matrix):
