@@ -13,6 +13,8 @@ import argparse
 import os
 import sys
 
+import numpy as np
+
 from neural_style.flags import NstyleError, OneLineErrorParser, POSITIVE_INT, run_cli
 
 DEFAULT_ALPHAS = (0.2, 0.4, 0.6, 0.8, 1.0)
@@ -64,6 +66,17 @@ def get_args(arglist=None):
     return parser.parse_args(arglist)
 
 
+def resized(pixels, long_edge):
+    """uint8 pixels with their long edge at most long_edge (never enlarged), as float32 0 ... 255."""
+    from PIL import Image
+    img = Image.fromarray(pixels)
+    factor = long_edge / max(img.size)
+    if factor < 1:
+        img = img.resize((max(1, round(img.width * factor)), max(1, round(img.height * factor))),
+                         Image.Resampling.LANCZOS)
+    return np.asarray(img, dtype=np.float32)
+
+
 def reproduce(args):
     if os.path.exists(args.output) and not args.overwrite:
         raise NstyleError('--output %s already exists: pass --overwrite to replace it, or choose another --output'
@@ -73,8 +86,8 @@ def reproduce(args):
     import view_checkpoints
     from neural_style.images import read_rgb_image
     from neural_style.universal import stylize
-    content = read_rgb_image(args.content_image, '--content-image', args.max_long_edge).astype('float32')
-    style = read_rgb_image(args.style_image, '--style-image', args.max_long_edge).astype('float32')
+    content = resized(read_rgb_image(args.content_image, '--content-image', args.max_long_edge), args.max_long_edge)
+    style = resized(read_rgb_image(args.style_image, '--style-image', args.max_long_edge), args.max_long_edge)
     levels = sorted({args.single_level} | set(range(args.levels, 0, -1)), reverse=True)
     if args.random_weights:
         weights = stylize.random_weights('wct', levels, args.seed)
@@ -88,7 +101,8 @@ def reproduce(args):
         source = 'the models in %s' % args.weights_dir
     print('weights: %s' % source, flush=True)
     rows = [('single-level, relu%d_1' % args.single_level, [args.single_level]),
-            ('multi-level, relu%d_1 ... relu1_1' % args.levels, list(range(args.levels, 0, -1)))]
+            ('multi-level, relu%d_1 ... relu1_1' % args.levels if args.levels > 1 else 'relu1_1',
+             list(range(args.levels, 0, -1)))]
     panels = []
     columns = max(len(args.alphas), 2)
     blank = Image.new('RGB', (1, 1), 'white')

@@ -420,8 +420,8 @@ def test_reproduce_survey_without_weights_says_so_in_one_line(tmp_path):
 
 def test_reproduce_survey_with_random_weights_writes_a_labelled_montage(tmp_path):
     output = tmp_path / 'survey.png'
-    out = run_tool(['reproduce_survey.py', '--random-weights', '--max-long-edge', '32', '--alphas', '0.2,1',
-                    '--levels', '2', '--single-level', '2', '--output', str(output)])
+    out = run_tool(['reproduce_survey.py', '--random-weights', '--max-long-edge', '32', '--alphas', '0.5,1',
+                    '--levels', '2', '--single-level', '1', '--output', str(output)])
     assert out.returncode == 0, out.stderr
     assert 'RANDOM' in out.stdout
     with Image.open(output) as sheet:
