@@ -198,9 +198,8 @@ def convert(method, source_dir, output_dir):
 
 
 def main(arglist=None):
-    import argparse
-    from neural_style.flags import NstyleError, run_cli
-    parser = argparse.ArgumentParser(description='convert the authors\' Torch7 models of WCT or AdaIN to .params')
+    from neural_style.flags import NstyleError, OneLineErrorParser, run_cli
+    parser = OneLineErrorParser(description='convert the authors\' Torch7 models of WCT or AdaIN to .params')
     parser.add_argument('method', choices=['wct', 'adain'])
     parser.add_argument('source_dir', help='the folder of the .t7 files')
     parser.add_argument('output_dir', help='where the .params go (model/wct, model/adain)')
