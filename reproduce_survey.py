@@ -111,8 +111,8 @@ def reproduce(args):
     panels += [('', blank)] * (columns - 2)
     for row_label, row_levels in rows:
         for alpha in args.alphas:
-            result = stylize.stylize_universal(content, [style], method='wct', alpha=alpha, levels=row_levels,
-                                               weights=weights)
+            settings = stylize.UniversalSettings('wct', alpha, row_levels)
+            result = stylize.stylize_universal(content, [style], settings=settings, weights=weights)
             print('%s, alpha %g: done' % (row_label, alpha), flush=True)
             panels.append(('%s, alpha %g' % (row_label, alpha),
                            view_checkpoints.shrink(Image.fromarray(result.round().astype('uint8')))))

@@ -90,12 +90,13 @@ def pass_per_level(size, repeats):
     weights = stylize.random_weights('wct', 5, seed=0)
     rows = []
     for level in (5, 4, 3, 2, 1):
-        seconds = min(timed(stylize.stylize_universal, content, [style], None, 'wct', 1.0, [level], None, weights)
+        settings = stylize.UniversalSettings('wct', 1.0, [level])
+        seconds = min(timed(stylize.stylize_universal, content, [style], None, settings, weights)
                       for _ in range(repeats))
         rows.append({'level': level, 'seconds': seconds})
         print('WCT pass at %dx%d, level %d (encode content and style, WCT, decode): %.3f s'
               % (size, size, level, seconds), flush=True)
-    whole = min(timed(stylize.stylize_universal, content, [style], None, 'wct', 1.0, 5, None, weights)
+    whole = min(timed(stylize.stylize_universal, content, [style], None, stylize.UniversalSettings(), weights)
                 for _ in range(repeats))
     print('WCT pass at %dx%d, five levels: %.3f s' % (size, size, whole), flush=True)
     return rows, whole
@@ -111,7 +112,7 @@ rng = np.random.RandomState(2)
 content = rng.rand(size, size, 3).astype(np.float32) * 255
 style = rng.rand(size, size, 3).astype(np.float32) * 255
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-stylize.stylize_universal(content, [style], method='wct', levels=5, weights=weights)
+stylize.stylize_universal(content, [style], weights=weights)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({'before_mb': before / 1024, 'peak_mb': after / 1024}))
 '''

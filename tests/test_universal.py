@@ -135,7 +135,8 @@ def test_adain_check_rejects_unbiased_content_normalisation(features):
     content, style = features
     c = content.reshape(16, -1).astype(np.float64)
     s = style.reshape(16, -1).astype(np.float64)
-    wrong = (c - c.mean(1, keepdims=True)) / c.std(1, keepdims=True) * s.var(1, keepdims=True) + s.mean(1, keepdims=True)
+    normalised = (c - c.mean(1, keepdims=True)) / c.std(1, keepdims=True)
+    wrong = normalised * s.var(1, keepdims=True) + s.mean(1, keepdims=True)
     assert np.abs(wrong.std(axis=1) / s.std(axis=1) - 1).max() > 1e-2
 
 
@@ -329,7 +330,8 @@ def test_stylize_universal_runs_the_levels_coarse_to_fine():
     content = rng.rand(20, 18, 3).astype(np.float32) * 255
     style = rng.rand(16, 16, 3).astype(np.float32) * 255
     weights = stylize.random_weights('wct', [2, 1], seed=3)
-    result = stylize.stylize_universal(content, [style], method='wct', alpha=0.7, levels=2, weights=weights)
+    result = stylize.stylize_universal(content, [style], settings=stylize.UniversalSettings('wct', 0.7, 2),
+                                       weights=weights)
     image = content.transpose(2, 0, 1)[None] / 255
     for level in (2, 1):  # the pass written out with numpy networks and the reference WCT
         encoder, decoder = weights[level]
@@ -346,7 +348,8 @@ def test_missing_weights_say_how_to_get_them(tmp_path):
     from neural_style.universal import stylize
     pixels = np.zeros((16, 16, 3), np.float32)
     with pytest.raises(stylize.WeightsMissing, match=r'download.sh --adain'):
-        stylize.stylize_universal(pixels, [pixels], method='adain', weights_dir=str(tmp_path))
+        settings = stylize.UniversalSettings('adain', weights_dir=str(tmp_path))
+        stylize.stylize_universal(pixels, [pixels], settings=settings)
 
 
 # ---------------------------------------------------------------- training
@@ -366,8 +369,8 @@ def smooth_images(rng, count, size):
 def test_a_few_training_steps_lower_the_decoders_loss(method, level, factor):
     from neural_style.universal import training
     rng = np.random.RandomState(0)
-    trainer = training.DecoderTrainer(method, level, networks.random_params(level, 'encoder', 0), (4, 3, 16, 16),
-                                      lr=1e-5, seed=1)
+    config = training.TrainConfig(method, level, content_dir='', model_dir='', size=16, batch_size=4, lr=1e-5, seed=1)
+    trainer = training.DecoderTrainer(config, networks.random_params(level, 'encoder', 0))
     contents, styles = smooth_images(rng, 4, 16), smooth_images(rng, 4, 16)
     inputs = trainer.targets(contents, styles if method == 'adain' else None)
     before = trainer.loss(inputs)
@@ -451,7 +454,8 @@ def test_download_adain_converts_only_with_explicit_consent(tmp_path, t7_server)
     project = tmp_path / 'project'
     project.mkdir()
     shutil.copy2(os.path.join(PROJECT, 'download.sh'), project / 'download.sh')
-    env = {key: value for key, value in os.environ.items() if not key.startswith('NSTYLE_') and 'proxy' not in key.lower()}
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith('NSTYLE_') and 'proxy' not in key.lower()}
     env.update(NSTYLE_ADAIN_URL=url, NSTYLE_BASE_URL=url + '/missing', NSTYLE_PYTHON=sys.executable,
                PYTHONPATH=PROJECT)
     first = subprocess.run(['./download.sh', '--adain'], cwd=project, env=env, capture_output=True, text=True,

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from . import networks, transforms
+from . import UniversalSettings, networks, transforms  # noqa: F401  (UniversalSettings: stylize's too)
 
 METHODS = ('wct', 'adain')
 DEFAULT_WEIGHTS_DIRS = {'wct': os.path.join('model', 'wct'), 'adain': os.path.join('model', 'adain')}
@@ -69,32 +69,33 @@ def to_pixels(image):
     return np.clip(image[0].transpose(1, 2, 0) * 255.0, 0, 255).astype(np.float32)
 
 
-def stylize_universal(content_pixels, style_pixels_list, style_weights=None, method='wct', alpha=1.0, levels=5,
-                      weights_dir=None, weights=None, ctx=None):
+def stylize_universal(content_pixels, style_pixels_list, style_weights=None, settings=UniversalSettings(),
+                      weights=None):
     """Stylise content_pixels (H x W x 3, float 0-255) with one or more styles (a list of H' x W' x 3
-    pixel arrays, blended by style_weights, default equal) by 'wct' or 'adain'; alpha in [0, 1] blends the
-    transformed features with the content's at every level. levels (WCT only): N runs relu N_1 ... relu1_1
-    coarse to fine; a list such as [5] runs just those. weights: {level: (encoder, decoder params)} (from
-    load_weights or random_weights); when None they are loaded from weights_dir (default model/wct or
-    model/adain). Returns float32 H x W x 3 in 0 ... 255."""
+    pixel arrays, blended by style_weights, default equal) by settings.method ('wct' or 'adain'); alpha in
+    [0, 1] blends the transformed features with the content's at every level. levels (WCT only): N runs
+    relu N_1 ... relu1_1 coarse to fine; a list such as [5] runs just those. weights: {level: (encoder,
+    decoder params)} (from load_weights or random_weights); when None they are loaded from
+    settings.weights_dir (default model/wct or model/adain). Returns float32 H x W x 3 in 0 ... 255."""
+    method, alpha, levels = settings.method, settings.alpha, settings.levels
     run_levels = level_list(method, levels)
     if not style_pixels_list:
         raise ValueError('expected at least one style image')
     transforms.check_alpha(alpha)
     transforms.normalised_weights(style_weights, len(style_pixels_list))  # refused before any work
     if weights is None:
-        weights = load_weights(method, levels, weights_dir)
+        weights = load_weights(method, levels, settings.weights_dir)
     image = to_network(content_pixels)
     height, width = image.shape[2:]
     styles = [to_network(style) for style in style_pixels_list]
     for level in run_levels:
         encoder_params, decoder_params = weights[level]
-        encoder = networks.bound_encoder(level, encoder_params, ctx)
+        encoder = networks.bound_encoder(level, encoder_params)
         content_features = encoder(image)[0]
         style_features = [encoder(style)[0] for style in styles]
         del encoder  # its executors: one network in memory at a time
         mixed = transforms.blend(method, content_features, style_features, style_weights, alpha)
-        decoder = networks.bound_decoder(level, decoder_params, ctx)
+        decoder = networks.bound_decoder(level, decoder_params)
         image = networks.crop_to(decoder(mixed[None]), height, width)
         del decoder
     return to_pixels(image)

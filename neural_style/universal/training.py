@@ -84,10 +84,12 @@ def loss_symbol(method, level, feature_weight=1.0, style_weight=1e-2):
 class DecoderTrainer:
     """One decoder, its loss bound for (batch, 3, size, size) crops, Adam; the encoder fixed."""
 
-    def __init__(self, method, level, encoder_params, batch_shape, lr=1e-4, feature_weight=1.0, style_weight=1e-2,
-                 decoder_params=None, seed=0, ctx=None):
+    def __init__(self, config, encoder_params, decoder_params=None, ctx=None):
+        """config: a TrainConfig (its method, level, size, batch_size, lr, loss weights and seed)."""
         import mxnet as mx
         self.mx = mx
+        method, level, seed = config.method, config.level, config.seed
+        batch_shape = (config.batch_size, 3, config.size, config.size)
         self.method, self.level = method, level
         self.ctx = ctx or mx.cpu()
         networks.check_params(encoder_params, level, 'encoder', 'the encoder weights')
@@ -102,7 +104,7 @@ class DecoderTrainer:
         self.encoder_taps = networks.BoundNetwork(mx.sym.Group(networks.encoder_relus(level)), 'data',
                                                   encoder_params, self.ctx)
         self.feature_shape = tuple(mx.sym.Group(networks.encoder_relus(level)).infer_shape(data=batch_shape)[1][-1])
-        symbol = loss_symbol(method, level, feature_weight, style_weight)
+        symbol = loss_symbol(method, level, config.feature_weight, config.style_weight)
         shapes = {'features': self.feature_shape}
         if method == 'wct':
             shapes['image'] = batch_shape
@@ -113,7 +115,7 @@ class DecoderTrainer:
         self.executor = symbol.simple_bind(self.ctx, grad_req=grad_req, **shapes)
         for name, value in list(encoder_params.items()) + list(decoder_params.items()):
             self.executor.arg_dict[name][:] = value
-        self.optimizer = mx.optimizer.Adam(learning_rate=lr)
+        self.optimizer = mx.optimizer.Adam(learning_rate=config.lr)
         self.updater = mx.optimizer.get_updater(self.optimizer)
 
     def targets(self, contents, styles=None):
@@ -211,8 +213,8 @@ def encoder_params_of(config):
             return networks.load_params(path, config.level, 'encoder')
         return networks.encoder_from_vgg19(saved, config.level)
     except (KeyError, ValueError) as error:
-        raise TrainingError('--encoder %s: not the weights of the level %d encoder (%s)' % (path, config.level, error)) \
-            from None
+        raise TrainingError('--encoder %s: not the weights of the level %d encoder (%s)'
+                            % (path, config.level, error)) from None
 
 
 def state_paths(config):
@@ -260,8 +262,7 @@ def train(config, encoder_params=None, log=print):
     styles = image_files(config.style_dir, '--style-dir') if config.method == 'adain' else None
     decoder_params, state = load_checkpoint(config)
     encoder_params = encoder_params if encoder_params is not None else encoder_params_of(config)
-    trainer = DecoderTrainer(config.method, level, encoder_params, (config.batch_size, 3, config.size, config.size),
-                             config.lr, config.feature_weight, config.style_weight, decoder_params, config.seed)
+    trainer = DecoderTrainer(config, encoder_params, decoder_params)
     rng = np.random.RandomState(config.seed)
     first = 0
     if state is not None:
