@@ -423,7 +423,6 @@ def mem_available():
     (['--multires', '300,100000'], '--multires (its long edge 100000): a 100000x66666 image'),
 ], ids=['max-long-edge', 'style-scale', 'multires'])
 def test_a_size_beyond_this_machines_memory_is_refused_before_allocating(tmp_path, small, vgg_params, flags, needle):
-    from neural_style.gatys import memory
     out = tmp_path / 'out'
     proc = run_nstyle(base_args(out, vgg_params, small) + flags, timeout=TIMEOUT)
     message = one_line_error(proc)
@@ -432,13 +431,52 @@ def test_a_size_beyond_this_machines_memory_is_refused_before_allocating(tmp_pat
     # refused before any image was decoded, any weight loaded or any folder made
     assert 'load the content image' not in proc.stderr and 'running on the CPU' not in proc.stderr
     assert not out.exists()
-    # the largest edge it names fits the memory available, by the measured cost a pixel
+    # the largest edge it names fits the memory available, by the measured cost (README): 400 MiB,
+    # 3400 bytes a content pixel, 1000 a style pixel (the style image at scale^2 the content's pixels)
     edge = int(re.search(r'the largest long edge that fits is about (\d+)', message).group(1))
     scale = flags[flags.index('--style-scale') + 1] if '--style-scale' in flags else 1
-    per_pixel = memory.BYTES_PER_PIXEL + (memory.BYTES_PER_STYLE_PIXEL * scale ** 2 if scale != 1 else 0)
+    per_pixel = 3400 + (1000 * scale ** 2 if scale != 1 else 0)
     pixels = edge * int(edge * 60 / 90)
-    assert memory.FIXED_BYTES + per_pixel * pixels <= 1.1 * mem_available()
-    assert memory.FIXED_BYTES + per_pixel * (1.2 * edge) ** 2 * 60 / 90 > 0.9 * mem_available()
+    assert 400 * 2**20 + per_pixel * pixels <= 1.1 * mem_available()
+    assert 400 * 2**20 + per_pixel * (1.2 * edge) ** 2 * 60 / 90 > 0.9 * mem_available()
+
+
+def test_the_memory_estimate_against_hand_computed_bytes(tmp_path):
+    """The estimate a run is refused by, for a 600x400 content image and 2 GiB available, with the
+    measured costs written out: 400 MiB = 419,430,400 bytes, 3400 bytes a content pixel, 1000 a
+    style pixel."""
+    from types import SimpleNamespace
+    from neural_style.errors import NstyleError
+    from neural_style.gatys.memory import check_sizes_fit
+    Image.new('RGB', (600, 400)).save(tmp_path / 'content.png')
+    Image.new('RGB', (60, 40)).save(tmp_path / 'style.png')
+    settings = SimpleNamespace(content_image=str(tmp_path / 'content.png'), style_image=str(tmp_path / 'style.png'),
+                               style_scale=1)
+    # 600x400 = 240,000 pixels: 419,430,400 + 3400 * 240,000 = 1,235,430,400 bytes
+    check_sizes_fit(settings, [600], '--max-long-edge', (1235430400, 'a test machine'))
+    with pytest.raises(NstyleError) as refused:
+        check_sizes_fit(settings, [600], '--max-long-edge', (1235430399, 'a test machine'))
+    assert str(refused.value).startswith('--max-long-edge 600: a 600x400 image needs about 1.24 GB of memory '
+                                         '(measured: 3.4 kB a pixel), more than the 1.24 GB a test machine has '
+                                         'available; the largest long edge that fits is about ')
+    # 2 GiB = 2,147,483,648 bytes; long edge 1000: 1000x666 = 666,000 pixels,
+    # 419,430,400 + 3400 * 666,000 = 2,683,830,400 bytes. The largest edge that fits: 873
+    # (873x582 = 508,086 pixels: 2,146,922,800 bytes; 874x582 = 508,668: 2,148,901,600, too many)
+    with pytest.raises(NstyleError) as refused:
+        check_sizes_fit(settings, [300, 1000], '--multires', (2 * 2**30, 'a test machine'))
+    assert str(refused.value) == ('--multires (its long edge 1000): a 1000x666 image needs about 2.68 GB of memory '
+                                  '(measured: 3.4 kB a pixel), more than the 2.15 GB a test machine has available; '
+                                  'the largest long edge that fits is about 873')
+    # --style-scale 2: the style image has 4 times the content's pixels, 3400 + 4 * 1000 = 7400 bytes a
+    # pixel; at 600: 419,430,400 + 7400 * 240,000 = 2,195,430,400 bytes, more than 2 GiB. The largest
+    # edge: where edge * (edge * 2/3) pixels fit, sqrt((2,147,483,648 - 419,430,400) / 7400 * 1.5) = 591.85
+    # (rounded down; 592x394, truncated, would still fit: 2,145,465,600 bytes)
+    settings.style_scale = 2
+    with pytest.raises(NstyleError) as refused:
+        check_sizes_fit(settings, [600], '--max-long-edge', (2 * 2**30, 'a test machine'))
+    assert str(refused.value) == ('--max-long-edge 600 with --style-scale 2: a 600x400 image needs about 2.2 GB of '
+                                  'memory (measured: 3.4 kB a pixel), more than the 2.15 GB a test machine has '
+                                  'available; the largest long edge that fits is about 591 (or lower --style-scale)')
 
 
 # ---------------------------------------------------------------- numbers, weights, files, pipes
