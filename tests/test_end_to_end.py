@@ -372,14 +372,14 @@ def test_a_short_training_lowers_the_loss(vgg_params, tmp_path, kind, lr, epochs
     from neural_style.generators import crops
     from neural_style.generators.training import GeneratorTrainer, TrainSettings
     from neural_style.files.images import PreprocessStyleImage, read_rgb_image, to_network_input
-    from neural_style.gatys.loss import Network
+    from neural_style.gatys.loss import Vgg
     from neural_style.generators.perceptual_loss import LossWeights, PerceptualLoss
     from neural_style.generators.inference import training_symbols
     size = (32, 32)
     folder = small_images(tmp_path / 'data')
     contents = [to_network_input(crops.cover_and_crop(read_rgb_image(path, 'x'), size))
                 for path in crops.image_files(str(folder), '--data-dir')]
-    net = Network(model_vgg19, model_vgg19.load_params(vgg_params), mx.cpu(), 'float32', {})
+    net = Vgg(model_vgg19, model_vgg19.load_params(vgg_params), mx.cpu(), 'float32', None)
     loss = PerceptualLoss(net, PreprocessStyleImage(STYLE, (1, 3) + size), size, LossWeights(1.2, 10),
                           'relu4_2' if kind == 'v3chain' else 'relu2_2')
     mx.random.seed(0)
