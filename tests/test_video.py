@@ -16,10 +16,11 @@ import pytest
 from skimage import io
 
 from clips import moving_square, panning_frames, save_frames, small_style, write_clip
-from conftest import PROJECT
+from conftest import PROJECT, assert_one_line_error
 
 STEP = (1, 2)  # the pan, rows and columns per frame: frame t's backward flow
 TIMEOUT = 300
+VIDEO = 'stylize_video.py'
 
 
 @pytest.fixture(scope='module')
@@ -60,17 +61,6 @@ def report_of(proc):
 def frames_in(folder):
     names = sorted(name for name in os.listdir(folder) if name.startswith('frame_'))
     return [io.imread(os.path.join(folder, name)) for name in names]
-
-
-def assert_one_line_error(proc, *words):
-    """Exit 1, no traceback, the last stderr line stylize_video.py's one error line, naming words."""
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    assert 'Traceback' not in proc.stderr
-    line = proc.stderr.strip().splitlines()[-1]
-    assert line.startswith('stylize_video.py: error: ')
-    assert sum('error:' in other for other in proc.stderr.splitlines()) == 1
-    for word in words:
-        assert word in line, line
 
 
 # ---------------------------------------------------------------- flow, warp, mask
@@ -161,17 +151,14 @@ def test_temporal_error_of_per_frame_offsets_is_their_mean_squared_change(clip_f
 
 # ---------------------------------------------------------------- the tool
 
-def run_in_process(capsys, args):
-    """stylize_video.main(args) in this process: (exit status, stdout, stderr). --json's object is
-    stdout's last line (the weights' loader prints the original's "Skip argument" lines before it)."""
-    import stylize_video
-    capsys.readouterr()
-    status = stylize_video.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return status, out, err
+def json_report(proc):
+    """--json's object: stdout's last line (the weights' loader prints the original's "Skip argument"
+    lines before it)."""
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.splitlines()[-1])
 
 
-def test_the_temporal_term_itself_lowers_the_flicker(inputs, vgg_params, tmp_path, capsys):
+def test_the_temporal_term_itself_lowers_the_flicker(inputs, vgg_params, tmp_path, run_tool):
     """Two runs from the same start (every frame after the first starts from the previous result
     warped), the only difference the temporal term's weight: the default 100 against 1e-6 (the
     term all but deleted: --temporal-weight 0 would also change the start, to --init's noise).
@@ -179,13 +166,12 @@ def test_the_temporal_term_itself_lowers_the_flicker(inputs, vgg_params, tmp_pat
     Measured (20 epochs a frame, seeded random weights, Intel Xeon): 0.38 against 131 (without the
     term NAG's steps carry each frame far from its warped start).
     With TemporalTerm.gradient returning zeros this test fails (frames 1-3 equal)."""
+    import stylize_video
     reports = {}
     for name, weight in (('with_term', 100), ('without_term', 1e-6)):
-        status, out, err = run_in_process(capsys, small_run(inputs, vgg_params, inputs['frames'], tmp_path / name,
-                                                            '--max-num-epochs', '20', '--json',
-                                                            '--temporal-weight', weight))
-        assert status == 0, err[-2000:]
-        reports[name] = json.loads(out.splitlines()[-1])
+        reports[name] = json_report(run_tool(stylize_video.main, small_run(
+            inputs, vgg_params, inputs['frames'], tmp_path / name, '--max-num-epochs', '20', '--json',
+            '--temporal-weight', weight), VIDEO))
     with_term, without_term = frames_in(tmp_path / 'with_term'), frames_in(tmp_path / 'without_term')
     print('temporal error: with the term %.3f, without %.3f' % (reports['with_term']['temporal_error'],
                                                                reports['without_term']['temporal_error']))
@@ -196,17 +182,16 @@ def test_the_temporal_term_itself_lowers_the_flicker(inputs, vgg_params, tmp_pat
     assert reports['with_term']['temporal_error'] < 0.1 * reports['without_term']['temporal_error']
 
 
-def test_default_run_flickers_less_than_the_per_frame_baseline(inputs, vgg_params, tmp_path, capsys):
+def test_default_run_flickers_less_than_the_per_frame_baseline(inputs, vgg_params, tmp_path, run_tool):
     """At equal epochs (20 a frame), the default (warped start, temporal loss) against the per-frame
     baseline (--temporal-weight 0 --init noise), as a user compares them (the test above separates
     the temporal term from the warped start). Measured: default 0.38, baseline 44 (8-bit levels squared)."""
+    import stylize_video
     epochs = ['--max-num-epochs', '20', '--json']
     runs = {}
     for name, extra in (('default', []), ('baseline', ['--temporal-weight', '0', '--init', 'noise'])):
-        status, out, err = run_in_process(capsys, small_run(inputs, vgg_params, inputs['frames'], tmp_path / name,
-                                                            *epochs, *extra))
-        assert status == 0, err[-2000:]
-        runs[name] = json.loads(out.splitlines()[-1])
+        runs[name] = json_report(run_tool(stylize_video.main, small_run(
+            inputs, vgg_params, inputs['frames'], tmp_path / name, *epochs, *extra), VIDEO))
     default, baseline = runs['default'], runs['baseline']
     print('temporal error: default %.3f, baseline %.3f' % (default['temporal_error'], baseline['temporal_error']))
     assert default['frames'] == baseline['frames'] == 4
@@ -240,7 +225,7 @@ def test_resume_gives_the_frames_of_an_uninterrupted_run(inputs, vgg_params, tmp
     # other settings in the same folder: refused, nothing touched
     before = {name: os.path.getmtime(tmp_path / 'parts' / name) for name in os.listdir(tmp_path / 'parts')}
     proc = run_video(small_run(inputs, vgg_params, inputs['frames'], tmp_path / 'parts', '--max-num-epochs', '9'))
-    assert_one_line_error(proc, '--overwrite')
+    assert_one_line_error(proc, '--overwrite', prog=VIDEO)
     assert before == {name: os.path.getmtime(tmp_path / 'parts' / name) for name in os.listdir(tmp_path / 'parts')}
 
 
@@ -288,13 +273,19 @@ def test_ctrl_c_stops_after_the_current_frame_and_writes_the_video(inputs, vgg_p
 
 # ---------------------------------------------------------------- bad input
 
-def test_bad_inputs_are_one_line_and_lose_nothing(inputs, vgg_params, tmp_path, clip_frames):
+def test_bad_inputs_are_one_line_and_lose_nothing(inputs, vgg_params, tmp_path, clip_frames, run_tool):
+    """In this process (stylize_video.main), each bad input in turn."""
+    import stylize_video
+
     def quick_run(*args):  # one epoch a frame: should a check fail to stop a run, it ends quickly
         return small_run(*args, '--max-num-epochs', '1')
+
+    def run_video(args):
+        return run_tool(stylize_video.main, args, VIDEO)
     not_video = tmp_path / 'notes.mp4'
     not_video.write_text('not a video')
     proc = run_video(quick_run(inputs, vgg_params, not_video, tmp_path / 'o1.mp4'))
-    assert_one_line_error(proc, str(not_video), 'not a video')
+    assert_one_line_error(proc, str(not_video), 'not a video', prog=VIDEO)
     assert not (tmp_path / 'o1.mp4').exists() and not (tmp_path / 'o1_frames').exists()
 
     import imageio_ffmpeg
@@ -302,39 +293,39 @@ def test_bad_inputs_are_one_line_and_lose_nothing(inputs, vgg_params, tmp_path, 
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), '-v', 'error', '-f', 'lavfi', '-i', 'sine=duration=0.2',
                     '-c:a', 'aac', str(silent_only)], check=True)
     proc = run_video(quick_run(inputs, vgg_params, silent_only, tmp_path / 'o2.mp4'))
-    assert_one_line_error(proc, str(silent_only), 'no video frames')
+    assert_one_line_error(proc, str(silent_only), 'no video frames', prog=VIDEO)
     proc = run_video(quick_run(inputs, vgg_params, inputs['frames'], tmp_path / 'o6', '--frames', '7:'))
-    assert_one_line_error(proc, '--frames 7:', 'has 4 frames')
+    assert_one_line_error(proc, '--frames 7:', 'has 4 frames', prog=VIDEO)
     assert not (tmp_path / 'o6').exists()
 
     empty = tmp_path / 'empty'
     empty.mkdir()
     (empty / 'readme.txt').write_text('no frames here')
     proc = run_video(quick_run(inputs, vgg_params, empty, tmp_path / 'o3'))
-    assert_one_line_error(proc, str(empty), 'no frame images')
+    assert_one_line_error(proc, str(empty), 'no frame images', prog=VIDEO)
     assert not (tmp_path / 'o3').exists()
 
     mixed = save_frames(tmp_path / 'mixed', clip_frames[:2])
     io.imsave(os.path.join(mixed, 'in_002.png'), clip_frames[2][:20], check_contrast=False)
     proc = run_video(quick_run(inputs, vgg_params, mixed, tmp_path / 'o4'))
-    assert_one_line_error(proc, 'in_002.png', 'one size')
+    assert_one_line_error(proc, 'in_002.png', 'one size', prog=VIDEO)
     assert not (tmp_path / 'o4').exists()
 
     text_output = tmp_path / 'result.txt'
     proc = run_video(quick_run(inputs, vgg_params, inputs['frames'], text_output))
-    assert_one_line_error(proc, '--output', 'not a video file')
+    assert_one_line_error(proc, '--output', 'not a video file', prog=VIDEO)
     assert not text_output.exists()
 
     a_file = tmp_path / 'taken'
     a_file.write_text('keep me')
     proc = run_video(quick_run(inputs, vgg_params, inputs['frames'], a_file))
-    assert_one_line_error(proc, '--output', 'is a file')
+    assert_one_line_error(proc, '--output', 'is a file', prog=VIDEO)
     assert a_file.read_text() == 'keep me'
 
     existing = tmp_path / 'theirs.mp4'
     existing.write_bytes(b'an earlier result')
     proc = run_video(quick_run(inputs, vgg_params, inputs['frames'], existing))
-    assert_one_line_error(proc, '--overwrite')
+    assert_one_line_error(proc, '--overwrite', prog=VIDEO)
     assert existing.read_bytes() == b'an earlier result'
 
     proc = run_video(quick_run(inputs, vgg_params, inputs['frames'], tmp_path / 'o5', '--frames', '3:2'))
