@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import model_vgg19
-import nstyle
-from conftest import numpy_laplacian
+from neural_style.gatys.losses import get_loss, get_tv_grad_executor, style_gram_symbol
+from conftest import numpy_conv3x3_relu, numpy_laplacian
 
 SIZE = (24, 32)  # the smallest sizes keep relu5_1 at least 1x2
 
@@ -37,17 +37,14 @@ def test_feature_shapes_follow_four_average_poolings(params, image):
 
 def test_first_layer_is_conv_relu_with_the_files_weights(params, image, weight_arrays):
     style, _ = features(params, image)
-    weight = weight_arrays['arg:conv1_1_weight'].astype(np.float64)
-    padded = np.pad(image[0].astype(np.float64), ((0, 0), (1, 1), (1, 1)))
-    h, w = SIZE
-    windows = np.stack([padded[:, dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)], axis=1)
-    conv = np.einsum('oik,ikhw->ohw', weight.reshape(64, 3, 9), windows)
-    np.testing.assert_allclose(style[0][0], np.maximum(conv, 0), rtol=1e-4, atol=1e-3)
+    expected = numpy_conv3x3_relu(image[0].astype(np.float64), weight_arrays['arg:conv1_1_weight'].astype(np.float64),
+                                  weight_arrays['arg:conv1_1_bias'].astype(np.float64))
+    np.testing.assert_allclose(style[0][0], expected, rtol=1e-4, atol=1e-3)
 
 
 def test_fully_connected_gram_is_x_times_x_transposed_and_gscale(params, image):
     style, content = model_vgg19.get_symbol()
-    gram, gscale = nstyle.style_gram_symbol(SIZE, style)
+    gram, gscale = style_gram_symbol(SIZE, style)
     executor = model_vgg19.get_executor(gram, content, SIZE, mx.cpu(), params)
     executor.data[:] = image
     executor.executor.forward()
@@ -62,8 +59,8 @@ def test_fully_connected_gram_is_x_times_x_transposed_and_gscale(params, image):
 def loss_executor(params, targets_from):
     """The training loss executor with targets taken from another image's features."""
     style, content = model_vgg19.get_symbol()
-    gram, gscale = nstyle.style_gram_symbol(SIZE, style)
-    style_loss, content_loss = nstyle.get_loss(gram, content)
+    gram, gscale = style_gram_symbol(SIZE, style)
+    style_loss, content_loss = get_loss(gram, content)
     executor = model_vgg19.get_executor(style_loss, content_loss, SIZE, mx.cpu(), params)
     target_style, target_content = features(params, targets_from)
     target_grams = numpy_grams(target_style)
@@ -119,7 +116,7 @@ def test_input_gradient_matches_finite_differences(params, image):
 def test_tv_executor_is_the_laplacian_and_follows_the_image():
     rng = np.random.RandomState(7)
     img = mx.nd.array(rng.uniform(-50, 50, (1, 3, 9, 13)))
-    executor = nstyle.get_tv_grad_executor(img, mx.cpu(), 0.01)
+    executor = get_tv_grad_executor(img, mx.cpu(), 0.01)
     executor.forward()
     np.testing.assert_allclose(executor.outputs[0].asnumpy(), 0.01 * numpy_laplacian(img.asnumpy()),
                                rtol=1e-5, atol=1e-6)
@@ -128,5 +125,5 @@ def test_tv_executor_is_the_laplacian_and_follows_the_image():
     executor.forward()
     np.testing.assert_allclose(executor.outputs[0].asnumpy(), 0.01 * numpy_laplacian(img.asnumpy()),
                                rtol=1e-5, atol=1e-6)
-    assert nstyle.get_tv_grad_executor(img, mx.cpu(), 0.0) is None
-    assert nstyle.get_tv_grad_executor(img, mx.cpu(), -1.0) is None
+    assert get_tv_grad_executor(img, mx.cpu(), 0.0) is None
+    assert get_tv_grad_executor(img, mx.cpu(), -1.0) is None
