@@ -13,7 +13,7 @@ import pytest
 from scipy import ndimage
 from skimage import io, transform
 
-from conftest import PROJECT, STYLE
+from conftest import PROJECT, STYLE, assert_one_line_error
 from generator_params import GOLDEN, generator_arrays, random_generator_arrays, save_generators
 
 import mxnet as mx  # noqa: E402  (after conftest, which makes it importable)
@@ -365,9 +365,23 @@ def mean_loss(trainer, loss, contents, batch):
 
 @pytest.mark.parametrize('kind,lr,epochs', [('v3chain', 1e-4, 4), ('johnson', 1e-2, 10)])
 def test_a_short_training_lowers_the_loss(vgg_params, tmp_path, kind, lr, epochs):
-    """Four 32x32 crops, the seeded random VGG-19; the chain with the original's SGD settings (4 epochs),
-    Johnson's network with Adam (10 batches of 4). Measured: chain
-    2.0e9 -> 1.06e9, Johnson 4.13e9 -> 2.32e9."""
+    """Four 32x32 crops, the seeded random VGG-19; the chain with the original's SGD settings (4 epochs
+    of the 4 images), Johnson's network with Adam (10 batches of 4). The mean loss after each epoch,
+    as a fraction of the loss before:
+
+        chain (one SGD step an image)     epoch 1  2      3      4
+          Intel Xeon (Sapphire Rapids)      0.496  0.417  0.238  0.641
+          the same, oneDNN's AVX2 kernels   0.497  0.389  0.268  0.453
+          the same, AVX kernels             0.494  0.406  0.238  0.445
+          the same, SSE4.1 kernels          0.494  0.402  0.244  0.440
+          AMD EPYC (Zen 4, issue 20)                             0.80
+        Johnson (Adam)                    after 10 batches: 0.56 (Intel Xeon)
+
+    (Xeon: DNNL_MAX_CPU_ISA limits the kernels.) The chain's first epoch lowers the loss by half on
+    every kernel (0.494-0.497); later the rounding of the CPU's kernels has grown, and the 4th epoch's
+    value ranges 0.44-0.80 (SGD with momentum on the chained generators bounces). So: the chain's loss
+    after the first epoch is below 0.6 of the start, and after every epoch below 0.9; Johnson's after
+    10 batches below 0.75."""
     import model_vgg19
     from neural_style.generators import crops
     from neural_style.generators.training import GeneratorTrainer, TrainSettings
@@ -391,28 +405,29 @@ def test_a_short_training_lowers_the_loss(vgg_params, tmp_path, kind, lr, epochs
         settings, batch = TrainSettings('adam', {'learning_rate': lr}, 0.01, None), 4
     trainer = GeneratorTrainer(training_symbols(kind, size), (batch, 3) + size, mx.cpu(), settings)
     before = mean_loss(trainer, loss, contents, batch)
-    for _ in range(epochs):
-        if kind == 'v3chain':
+    if kind == 'v3chain':
+        after = []
+        for _ in range(epochs):
             for content in contents:
                 loss.set_content(content)
                 trainer.chain_step(loss, content)
-        else:
+            after.append(mean_loss(trainer, loss, contents, batch))
+        print('v3chain: mean loss %.3g before, after each epoch %s' % (before, ' '.join('%.3f' % (a / before)
+                                                                                     for a in after)))
+        assert after[0] < 0.6 * before and max(after) < 0.9 * before, (before, after)
+    else:
+        for _ in range(epochs):
             trainer.batch_step(loss, np.concatenate(contents))
-    after = mean_loss(trainer, loss, contents, batch)
-    print('%s: mean loss %.3g before, %.3g after' % (kind, before, after))
-    assert after < 0.75 * before, (before, after)
+        after = mean_loss(trainer, loss, contents, batch)
+        print('johnson: mean loss %.3g before, %.3g after (%.3f)' % (before, after, after / before))
+        assert after < 0.75 * before, (before, after)
 
 
 # ---------------------------------------------------------------- the command lines
 
 def one_line_error(result):
-    """The error line of a run that failed as it should: exit 1 or 2, one line, the last, no traceback
-    (before it: only the run's log lines)."""
-    lines = result.stderr.strip().splitlines()
-    errors = [line for line in lines if ': error: ' in line]
-    assert result.returncode in (1, 2), result.stderr
-    assert errors == lines[-1:] and 'Traceback' not in result.stderr, result.stderr
-    return errors[0]
+    """The error line of a tool that failed as it should: exit 1, or 2 for a bad flag."""
+    return assert_one_line_error(result, code=(1, 2), prog=None)
 
 
 def test_training_cli_trains_saves_and_resumes(vgg_params, tmp_path):
