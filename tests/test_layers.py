@@ -8,7 +8,9 @@ import pytest
 
 import model_vgg19
 import nstyle
-from conftest import CONTENT, STYLE, numpy_conv3x3_relu, numpy_gram, run_nstyle  # noqa: F401
+from neural_style.errors import NstyleError
+from neural_style.gatys.losses import get_loss, style_gram_symbol
+from conftest import CONTENT, STYLE, assert_one_line_error, numpy_conv3x3_relu, numpy_gram  # noqa: F401
 
 SIZE = (12, 10)
 
@@ -47,7 +49,7 @@ def test_shallow_choice_against_numpy(params, weight_arrays):
         return relu1_1, numpy_conv3x3_relu(relu1_1, w['conv1_2_weight'], w['conv1_2_bias'])
 
     style, content = model_vgg19.get_symbol(['relu1_1'], ['relu1_1', 'relu1_2'])
-    gram, gscale = nstyle.style_gram_symbol(SIZE, style)
+    gram, gscale = style_gram_symbol(SIZE, style)
     features = model_vgg19.get_executor(gram, content, SIZE, mx.cpu(), params)
     features.data[:] = image
     features.executor.forward()
@@ -58,7 +60,7 @@ def test_shallow_choice_against_numpy(params, weight_arrays):
     np.testing.assert_allclose(got_relu1_2[0], relu1_2, rtol=1e-4, atol=1e-2)
     assert gscale == [64 * SIZE[0] * SIZE[1] * 64]
 
-    style_loss, content_loss = nstyle.get_loss(gram, content)
+    style_loss, content_loss = get_loss(gram, content)
     losses = model_vgg19.get_executor(style_loss, content_loss, SIZE, mx.cpu(), params)
     target_relu1_1, target_relu1_2 = numpy_features(target_image)
     losses.arg_dict['target_gram_0'][:] = numpy_gram(target_relu1_1)
@@ -118,11 +120,11 @@ def test_shallow_layers_run_on_images_too_small_for_relu5_1(tmp_path, vgg_params
     # 12x8 after resizing: the default layers refuse it (16), relu2_1 and relu3_1 need only 4
     flags = ['--gpu', '-1', '--max-long-edge', '12', '--max-num-epochs', '2', '--content-image', CONTENT,
              '--style-image', STYLE, '--vgg-params', vgg_params, '--output_dir', str(tmp_path)]
-    with pytest.raises(nstyle.NstyleError, match='resized to 12x8 .* at least 16 pixels on each side'):
+    with pytest.raises(NstyleError, match='resized to 12x8 .* at least 16 pixels on each side'):
         nstyle.train_nstyle(nstyle.get_args(flags))
     nstyle.train_nstyle(nstyle.get_args(flags + ['--content-layers', 'relu2_1', '--style-layers', 'relu1_1,relu3_1']))
     assert sorted(p.name for p in tmp_path.iterdir()) == ['final.jpg']
-    with pytest.raises(nstyle.NstyleError, match='resized to 3x2 .* at least 4 pixels on each side'):
+    with pytest.raises(NstyleError, match='resized to 3x2 .* at least 4 pixels on each side'):
         nstyle.train_nstyle(nstyle.get_args(flags + ['--max-long-edge', '3', '--content-layers', 'relu2_1',
                                                      '--style-layers', 'relu1_1,relu3_1', '--overwrite']))
 
@@ -132,18 +134,17 @@ def test_shallow_layers_run_on_images_too_small_for_relu5_1(tmp_path, vgg_params
      'nstyle.py: error: --style-layers: unknown layer relu6_1; the layers are relu1_1, relu1_2, relu2_1'),
     (['--content-layers', 'relu4_2,'], 2, "nstyle.py: error: argument --content-layers: expected comma-separated"),
 ])
-def test_bad_layer_names_get_one_line(tmp_path, flags, code, message):
+def test_bad_layer_names_get_one_line(tmp_path, run_tool, flags, code, message):
     out = tmp_path / 'out'
-    proc = run_nstyle(['--gpu', '-1', '--output_dir', out] + flags)
-    assert proc.returncode == code and 'Traceback' not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(message), proc.stderr
+    proc = run_tool(nstyle.main, ['--gpu', '-1', '--output_dir', out] + flags)
+    assert assert_one_line_error(proc, code=code).startswith(message)
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not out.exists()
 
 
 def test_more_bad_layer_names():
     args = nstyle.get_args(['--content-layers', 'conv4_2'])
-    with pytest.raises(nstyle.NstyleError, match='^--content-layers: unknown layer conv4_2; the layers are relu1_1'):
+    with pytest.raises(NstyleError, match='^--content-layers: unknown layer conv4_2; the layers are relu1_1'):
         nstyle.train_nstyle(args)
     for bad in ('relu1_1,relu1_1', '', 'relu1_1,,relu2_1'):
         with pytest.raises(SystemExit):
