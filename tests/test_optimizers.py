@@ -9,27 +9,17 @@ import signal
 import mxnet as mx
 import numpy as np
 import pytest
-from PIL import Image
 from scipy import optimize as scipy_optimize
 from skimage import io
 
 import model_vgg19
 import nstyle
+from neural_style.errors import NstyleError
+from neural_style.files import images
 from neural_style.gatys import loss as loss_setup, optimise as optimizers
+from neural_style.gatys.run import initial_image
 import conftest
-from conftest import CONTENT, STYLE, epoch_lines, numpy_laplacian
-
-
-@pytest.fixture(scope='module')
-def small(tmp_path_factory):
-    """Small copies of the sample images: resizing the 1500x1000 original costs a second a run."""
-    folder = tmp_path_factory.mktemp('inputs')
-    paths = {}
-    for role, source, size in (('content', CONTENT, (96, 64)), ('style', STYLE, (64, 50))):
-        paths[role] = str(folder / ('%s.jpg' % role))
-        with Image.open(source) as img:
-            img.convert('RGB').resize(size, Image.Resampling.LANCZOS).save(paths[role], quality=95)
-    return paths
+from conftest import epoch_lines, numpy_conv3x3_relu, numpy_laplacian
 
 
 def args_for(small, vgg_params, out_dir, *extra):
@@ -41,7 +31,7 @@ def args_for(small, vgg_params, out_dir, *extra):
 def objective_for(args, params):
     """The function optimize_lbfgs minimises for these flags, built from the loss train_nstyle builds;
     also the preprocessed content and style images."""
-    net = loss_setup.Network(model_vgg19, params, mx.cpu(), args.dtype, {})
+    net = loss_setup.Vgg(model_vgg19, params, mx.cpu(), args.dtype, None)
     inputs = loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge)
     loss = loss_setup.build_loss(args, net, inputs)
     return optimizers.lbfgs_objective(loss), inputs.content, inputs.styles[0]
@@ -50,14 +40,14 @@ def objective_for(args, params):
 def record_final_image(monkeypatch):
     """The float image train_nstyle saves as final.jpg (the JPEG rounds it)."""
     finals = []
-    original_save = nstyle.SaveImage
+    original_save = images.SaveImage
 
     def save(img, filename, remove_noise=0., colors_from=None):
         if os.path.basename(filename) == 'final.jpg':
             finals.append(np.array(img))
         original_save(img, filename, remove_noise, colors_from)
 
-    monkeypatch.setattr(nstyle, 'SaveImage', save)
+    monkeypatch.setattr(images, 'SaveImage', save)
     return finals
 
 
@@ -99,13 +89,9 @@ def test_lbfgs_gradient_matches_finite_differences(small, vgg_params, params, tm
 
 def numpy_relu1_1(weight_arrays, img):
     """relu1_1 of one (1, 3, h, w) image as (64, h * w), in float64 numpy."""
-    weight = weight_arrays['arg:conv1_1_weight'].astype(np.float64)
-    bias = weight_arrays['arg:conv1_1_bias'].astype(np.float64)
-    _, _, h, w = img.shape
-    padded = np.pad(img[0].astype(np.float64), ((0, 0), (1, 1), (1, 1)))
-    windows = np.stack([padded[:, dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)], axis=1)
-    conv = np.einsum('oik,ikhw->ohw', weight.reshape(64, 3, 9), windows) + bias[:, None, None]
-    return np.maximum(conv, 0).reshape(64, h * w)
+    relu1_1 = numpy_conv3x3_relu(img[0].astype(np.float64), weight_arrays['arg:conv1_1_weight'].astype(np.float64),
+                                 weight_arrays['arg:conv1_1_bias'].astype(np.float64))
+    return relu1_1.reshape(64, -1)
 
 
 def test_lbfgs_objective_equals_numpy(small, vgg_params, params, weight_arrays, tmp_path):
@@ -167,7 +153,7 @@ def test_lbfgs_stops_on_scipys_convergence_test(small, vgg_params, tmp_path, cap
     stop = re.search(r'L-BFGS stopped after (\d+) iterations and (\d+) function evaluations: (.*)', caplog.text)
     assert stop and 'CONVERGENCE' in stop.group(3), caplog.text[-2000:]
     assert int(stop.group(2)) < 500 and len(epoch_lines(caplog.text)) == int(stop.group(1))
-    initial = nstyle.initial_image(args, np.zeros(finals[0].shape), None, mx.cpu()).asnumpy()
+    initial = initial_image(args, np.zeros(finals[0].shape), None, mx.cpu()).asnumpy()
     assert numpy_tv_energy(finals[0], 1) < 1e-3 * numpy_tv_energy(initial, 1)
 
 
@@ -238,7 +224,7 @@ def test_log_checkpoints_callback_and_final_as_nag(small, vgg_params, tmp_path, 
     # final.jpg is the last image, not denoised
     last = [c for c in calls if 'img' in c][-1]
     if last['epoch'] == epochs:
-        io.imsave(str(tmp_path / 'expected.jpg'), nstyle.PostprocessImage(last['img']), check_contrast=False)
+        io.imsave(str(tmp_path / 'expected.jpg'), images.PostprocessImage(last['img']), check_contrast=False)
         assert (tmp_path / 'final.jpg').read_bytes() == (tmp_path / 'expected.jpg').read_bytes()
 
 
@@ -270,7 +256,7 @@ def test_nan_stops_without_final(small, vgg_params, tmp_path, optimizer):
     # gradient (lbfgs) is no longer finite at the first epoch
     args = args_for(small, vgg_params, tmp_path, '--optimizer', optimizer, '--max-num-epochs', '5',
                     '--content-weight', '1e38')
-    with pytest.raises(nstyle.NstyleError, match='NaN or infinite at epoch 0: stopped without writing .*final.jpg'):
+    with pytest.raises(NstyleError, match='NaN or infinite at epoch 0: stopped without writing .*final.jpg'):
         nstyle.train_nstyle(args)
     assert os.listdir(tmp_path) == []
 
@@ -326,7 +312,7 @@ def test_lbfgs_num_correction_is_the_history_scipy_keeps(small, vgg_params, para
     nstyle.train_nstyle(args, callback=calls.append)
     ours = [call['img'].astype(np.float64).ravel() for call in calls]
     objective, content, _ = objective_for(args, params)
-    start = nstyle.initial_image(args, content, None, mx.cpu()).asnumpy().astype(np.float64).ravel()
+    start = initial_image(args, content, None, mx.cpu()).asnumpy().astype(np.float64).ravel()
 
     def direct(maxcor):
         iterates = []
