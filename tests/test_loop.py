@@ -8,7 +8,7 @@ from skimage.restoration import denoise_tv_chambolle
 
 import nstyle
 import conftest
-from conftest import CONTENT, STYLE, epoch_lines, record_nag_steps, run_nstyle
+from conftest import CONTENT, STYLE, epoch_lines, numpy_laplacian, record_nag_steps, run_nstyle
 
 # Golden run of the original with these flags: epochs 0, 1, 2 change by 0.897, 0.574, 0.431.
 SMALL = ['--gpu', '-1', '--max-long-edge', '128', '--seed', '0',
@@ -45,7 +45,6 @@ def test_tv_gradient_is_added_to_the_update(tmp_path, vgg_params, monkeypatch):
     args = args_for(tmp_path, vgg_params, '--max-num-epochs', '2', '--tv-weight', '0.5', '--stop-eps', '0',
                     '--style-weight', '0', '--content-weight', '0')
     nstyle.train_nstyle(args)
-    from test_losses import numpy_laplacian
     assert len(seen) == 2
     for grad, img in seen:
         np.testing.assert_allclose(grad, 0.5 * numpy_laplacian(img), rtol=1e-4, atol=1e-6)
