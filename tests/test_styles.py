@@ -14,9 +14,11 @@ from skimage import color, io
 
 import model_vgg19
 import nstyle
+from neural_style.errors import NstyleError
 from neural_style.files import images
 from neural_style.gatys import loss as loss_setup
-from conftest import CONTENT, STYLE, assert_clean_failure, base_args, numpy_conv3x3_relu, numpy_gram, run_nstyle
+from neural_style.gatys.losses import style_gram_symbol
+from conftest import CONTENT, STYLE, assert_clean_failure, base_args, numpy_conv3x3_relu, numpy_gram
 
 RUN = ['--gpu', '-1', '--max-long-edge', '64', '--seed', '0', '--max-num-epochs', '4', '--save-epochs', '2',
        '--stop-eps', '0', '--content-image', CONTENT]
@@ -64,8 +66,8 @@ def targets(params, style_images, blend, style_size=TARGET_SIZE, size=TARGET_SIZ
     """The Gram targets compute_targets builds for a result of `size` from these style images
     (paths), stretched to `style_size`."""
     style, _ = model_vgg19.get_symbol()
-    gram, _ = nstyle.style_gram_symbol(size, style)
-    style_nps = [nstyle.PreprocessStyleImage(path, (1, 3) + tuple(style_size)) for path in style_images]
+    gram, _ = style_gram_symbol(size, style)
+    style_nps = [images.PreprocessStyleImage(path, (1, 3) + tuple(style_size)) for path in style_images]
     net = loss_setup.Vgg(model_vgg19, params, mx.cpu(), "float32", None)
     inputs = loss_setup.StageInputs(np.zeros((1, 3) + tuple(size)), style_nps, blend)
     grams, contents = loss_setup.compute_targets(net, (style, gram, None), inputs)
@@ -82,7 +84,7 @@ def test_style_image_paths_split_on_commas_unless_the_path_exists(tmp_path, monk
     assert images.style_image_paths('a.png,b.png') == ['a.png', 'b.png']
     assert images.style_image_paths('a.png, b.png') == ['a.png', 'b.png']
     assert images.style_image_paths('x.png') == ['x.png']
-    with pytest.raises(nstyle.NstyleError, match='^--style-image a.png,,b.png: an empty name'):
+    with pytest.raises(NstyleError, match='^--style-image a.png,,b.png: an empty name'):
         images.style_image_paths('a.png,,b.png')
 
 
@@ -92,9 +94,9 @@ def test_blend_weights_are_normalised_to_sum_1():
     assert images.style_blend(['a', 'b'], [3, 7]) == pytest.approx([0.3, 0.7], rel=1e-15)
     assert images.style_blend(['a', 'b'], [1, 0]) == [1.0, 0.0]
     assert images.style_blend(['a', 'b'], [1e308, 1e308]) == [0.5, 0.5]  # no overflow to inf
-    with pytest.raises(nstyle.NstyleError, match='^--style-blend-weights has 3 weights for 2 style images'):
+    with pytest.raises(NstyleError, match='^--style-blend-weights has 3 weights for 2 style images'):
         images.style_blend(['a', 'b'], [1, 2, 3])
-    assert nstyle.get_args(['--style-blend-weights', '3,7']).style_blend_weights == [3.0, 7.0]
+    assert nstyle.get_args(['--style-blend-weights', '3,7']).style_blend_weights == (3.0, 7.0)  # frozen settings: a tuple
 
 
 def test_blended_targets_are_the_weighted_sums_of_the_single_ones(params, second_style):
@@ -109,7 +111,7 @@ def test_blended_targets_are_the_weighted_sums_of_the_single_ones(params, second
         np.testing.assert_allclose(got_three_seven, 0.3 * a + 0.7 * b, rtol=1e-5, atol=1e-6 * np.abs(a).max())
     # and against numpy: the Gram of one image's features
     features = model_vgg19.get_executor(*model_vgg19.get_symbol(), TARGET_SIZE, mx.cpu(), params)
-    features.data[:] = nstyle.PreprocessStyleImage(second_style, (1, 3) + TARGET_SIZE)
+    features.data[:] = images.PreprocessStyleImage(second_style, (1, 3) + TARGET_SIZE)
     features.executor.forward()
     for got, feature in zip(second, features.style):
         expected = numpy_gram(feature.asnumpy()[0].astype(np.float64))
@@ -143,7 +145,7 @@ def test_style_size_is_scale_times_the_contents():
     assert images.style_image_size((42, 64), 2.0, 16) == (84, 128)
     assert images.style_image_size((100, 100), 0.29, 16) == (29, 29)  # rounded, not 28 from 28.999...
     assert images.style_image_size((42, 64), 1.0, 16) == (42, 64)
-    with pytest.raises(nstyle.NstyleError, match=r'^--style-scale 0.3: the style image would be 19x13, too small: '
+    with pytest.raises(NstyleError, match=r'^--style-scale 0.3: the style image would be 19x13, too small: '
                                                  r'.* at least 16 pixels on each side; raise --style-scale'):
         images.style_image_size((42, 64), 0.3, 16)
 
@@ -157,7 +159,7 @@ def test_half_scale_targets_are_the_half_size_grams_times_the_positions_ratio(pa
     # against numpy: the Gram of the half-size image's features, times 4 (a quarter of the positions
     # at every layer: 32x48 against 64x96, ... 2x3 against 4x6 at relu5_1)
     features = model_vgg19.get_executor(*model_vgg19.get_symbol(), half_size, mx.cpu(), params)
-    features.data[:] = nstyle.PreprocessStyleImage(str(flat), (1, 3) + half_size)
+    features.data[:] = images.PreprocessStyleImage(str(flat), (1, 3) + half_size)
     features.executor.forward()
     for got, feature in zip(half, features.style):
         expected = 4 * numpy_gram(feature.asnumpy()[0].astype(np.float64))
@@ -239,8 +241,8 @@ def test_written_images_keep_the_contents_colours(tmp_path, vgg_params, default_
     assert all(np.array_equal(c.get('img'), d.get('img')) for c, d in zip(calls, default_run[0]))
     assert files['final.jpg'] != default_run[1]['final.jpg']
 
-    content = nstyle.PostprocessImage(nstyle.PreprocessContentImage(CONTENT, 64))
-    result = nstyle.PostprocessImage(calls[-1]['img'])  # final.jpg is the last image, not denoised
+    content = images.PostprocessImage(images.PreprocessContentImage(CONTENT, 64))
+    result = images.PostprocessImage(calls[-1]['img'])  # final.jpg is the last image, not denoised
     # what is written is the recoloured image, through the same JPEG encoder
     io.imsave(str(tmp_path / 'expected.jpg'), images.original_colors(result, content), check_contrast=False)
     assert files['final.jpg'] == (tmp_path / 'expected.jpg').read_bytes()
@@ -344,8 +346,8 @@ BAD_STYLE_OPTIONS = {  # name: (style image, second style image) -> (flags, exit
 
 
 @pytest.mark.parametrize('case', sorted(BAD_STYLE_OPTIONS))
-def test_bad_style_options_get_one_line(tmp_path, small, vgg_params, second_style, case):  # noqa: F811
+def test_bad_style_options_get_one_line(tmp_path, small, vgg_params, second_style, run_tool, case):  # noqa: F811
     flags, code, needles = BAD_STYLE_OPTIONS[case](str(small['style']), second_style)
     out = tmp_path / 'out'
-    proc = run_nstyle(base_args(out, vgg_params, small) + flags, timeout=120)
+    proc = run_tool(nstyle.main, base_args(out, vgg_params, small) + flags)
     assert_clean_failure(proc, code, needles, out)
