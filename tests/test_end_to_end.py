@@ -366,22 +366,24 @@ def mean_loss(trainer, loss, contents, batch):
 @pytest.mark.parametrize('kind,lr,epochs', [('v3chain', 1e-4, 4), ('johnson', 1e-2, 10)])
 def test_a_short_training_lowers_the_loss(vgg_params, tmp_path, kind, lr, epochs):
     """Four 32x32 crops, the seeded random VGG-19; the chain with the original's SGD settings (4 epochs
-    of the 4 images), Johnson's network with Adam (10 batches of 4). The mean loss after each epoch,
-    as a fraction of the loss before:
+    of the 4 images), Johnson's network with Adam (10 batches of 4). The chain's mean loss after each
+    epoch, as a fraction of the loss before (2.0e9):
 
-        chain (one SGD step an image)     epoch 1  2      3      4
-          Intel Xeon (Sapphire Rapids)      0.496  0.417  0.238  0.641
-          the same, oneDNN's AVX2 kernels   0.497  0.389  0.268  0.453
-          the same, AVX kernels             0.494  0.406  0.238  0.445
-          the same, SSE4.1 kernels          0.494  0.402  0.244  0.440
-          AMD EPYC (Zen 4, issue 20)                             0.80
-        Johnson (Adam)                    after 10 batches: 0.56 (Intel Xeon)
+                                              epoch 1  2      3      4
+        Intel Xeon (Sapphire Rapids), 2 cores   0.496  0.417  0.238  0.641
+          oneDNN limited to AVX2 kernels        0.497  0.389  0.268  0.453
+          oneDNN limited to AVX kernels         0.494  0.406  0.238  0.445
+          oneDNN limited to SSE4.1 kernels      0.494  0.402  0.244  0.440
+          OMP_NUM_THREADS=1                     0.496  0.410  0.233  0.529
+          without oneDNN (MXNet's own kernels)  0.496  0.448  0.242  0.807
+        AMD EPYC (Zen 4, AVX-512), 2 cores                           0.80 (issue 20)
 
-    (Xeon: DNNL_MAX_CPU_ISA limits the kernels.) The chain's first epoch lowers the loss by half on
-    every kernel (0.494-0.497); later the rounding of the CPU's kernels has grown, and the 4th epoch's
-    value ranges 0.44-0.80 (SGD with momentum on the chained generators bounces). So: the chain's loss
-    after the first epoch is below 0.6 of the start, and after every epoch below 0.9; Johnson's after
-    10 batches below 0.75."""
+    (DNNL_MAX_CPU_ISA limits the kernels; MXNET_MKLDNN_ENABLED=0 turns oneDNN off.) The first epoch
+    halves the loss whatever the kernels (0.494-0.497); then their rounding has grown and SGD with
+    momentum on the chained generators bounces: the 4th epoch's value ranges 0.44-0.81, which the old
+    `after 4 epochs < 0.75x` could not hold. Asserted: after the first epoch < 0.6x, the lowest of the
+    four < 0.4x (measured 0.233-0.268), none above the start. Johnson's (Adam, measured 0.56 on the
+    Xeon): below 0.75x after 10 batches."""
     import model_vgg19
     from neural_style.generators import crops
     from neural_style.generators.training import GeneratorTrainer, TrainSettings
@@ -414,7 +416,7 @@ def test_a_short_training_lowers_the_loss(vgg_params, tmp_path, kind, lr, epochs
             after.append(mean_loss(trainer, loss, contents, batch))
         print('v3chain: mean loss %.3g before, after each epoch %s' % (before, ' '.join('%.3f' % (a / before)
                                                                                      for a in after)))
-        assert after[0] < 0.6 * before and max(after) < 0.9 * before, (before, after)
+        assert after[0] < 0.6 * before and min(after) < 0.4 * before and max(after) < before, (before, after)
     else:
         for _ in range(epochs):
             trainer.batch_step(loss, np.concatenate(contents))
