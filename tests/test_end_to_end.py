@@ -10,10 +10,9 @@ import sys
 
 import numpy as np
 import pytest
-from scipy import ndimage
 from skimage import io, transform
 
-from conftest import PROJECT, STYLE, assert_one_line_error
+from conftest import PROJECT, STYLE, assert_one_line_error, numpy_laplacian
 from generator_params import GOLDEN, generator_arrays, random_generator_arrays, save_generators
 
 import mxnet as mx  # noqa: E402  (after conftest, which makes it importable)
@@ -183,16 +182,10 @@ class QuadraticLoss:
         return 0.5 * float(np.sum((self.last - self.target) ** 2)), 0.0
 
 
-def tv_gradient(x, tv_weight):
-    """The Laplacian / 8 of each channel, zero outside the image, times tv_weight (scipy, not MXNet)."""
-    kernel = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]]) / 8.0
-    return np.stack([ndimage.correlate(x[0, c], kernel, mode='constant') for c in range(3)])[np.newaxis] * tv_weight
-
-
 def test_each_generator_gets_its_own_and_the_later_stages_gradients():
     """The chain's step, with a quadratic loss and no clips: generator k's gradient (read off its first
     SGD step) is the one of <G_k, out_k(theta_k)>, G_k = the sum over stages j >= k of (out_j - target)
-    + the TV gradient of out_j (numpy and scipy), with out_k's input held fixed, i.e. never back-propagated
+    + the TV gradient of out_j (numpy), with out_k's input held fixed, i.e. never back-propagated
     through the later generators: against a separately bound generator's backward pass with head G_k,
     and against central finite differences along the last normalisation's scale and shift (smooth there)."""
     from neural_style.generators.training import GeneratorTrainer, TrainSettings
@@ -215,7 +208,7 @@ def test_each_generator_gets_its_own_and_the_later_stages_gradients():
     inputs = [content] + outputs[:-1]
     head = np.zeros_like(content)
     for k in range(3, -1, -1):
-        head = head + (outputs[k] - loss.target) + tv_gradient(outputs[k], tv_weight)
+        head = head + (outputs[k] - loss.target) + tv_weight * numpy_laplacian(outputs[k])
         symbol, data_name = symbols[k]
         names = [name for name in symbol.list_arguments() if name != data_name]
         # the first SGD step from zero momentum: theta_after = theta - lr * gradient
