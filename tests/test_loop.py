@@ -7,6 +7,7 @@ from skimage import img_as_ubyte, io
 from skimage.restoration import denoise_tv_chambolle
 
 import nstyle
+from neural_style.files import images
 import conftest
 from conftest import CONTENT, STYLE, epoch_lines, numpy_laplacian, record_nag_steps, run_nstyle
 
@@ -64,7 +65,7 @@ def test_checkpoints_callback_and_final(tmp_path, vgg_params):
     assert calls[2]['img'].shape == (1, 3, 85, 128)
     # checkpoints are denoised (weight 0.02), written as the same JPEG encoder writes the expectation
     for call in (calls[2], calls[5]):
-        expected = img_as_ubyte(denoise_tv_chambolle(nstyle.PostprocessImage(call['img']), weight=0.02,
+        expected = img_as_ubyte(denoise_tv_chambolle(images.PostprocessImage(call['img']), weight=0.02,
                                                      channel_axis=-1))
         io.imsave(str(tmp_path / 'expected.jpg'), expected, check_contrast=False)
         assert open(call['filename'], 'rb').read() == (tmp_path / 'expected.jpg').read_bytes()
@@ -75,7 +76,7 @@ def test_final_equals_the_undenoised_last_image(tmp_path, vgg_params):
     calls = []
     args = args_for(tmp_path, vgg_params, '--max-num-epochs', '4', '--save-epochs', '4', '--stop-eps', '0')
     nstyle.train_nstyle(args, callback=calls.append)
-    io.imsave(str(tmp_path / 'expected.jpg'), nstyle.PostprocessImage(calls[-1]['img']), check_contrast=False)
+    io.imsave(str(tmp_path / 'expected.jpg'), images.PostprocessImage(calls[-1]['img']), check_contrast=False)
     assert (tmp_path / 'final.jpg').read_bytes() == (tmp_path / 'expected.jpg').read_bytes()
 
 
