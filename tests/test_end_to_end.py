@@ -449,12 +449,17 @@ def test_training_cli_trains_saves_and_resumes(vgg_params, tmp_path):
     assert sorted(os.listdir(out)) == ['content.jpg', 'out_0.jpg'] and io.imread(out / 'out_0.jpg').shape == (16, 16, 3)
 
 
-def test_bad_inputs_are_one_line_errors(seeded_generators, vgg_params, tmp_path):
+def test_bad_inputs_are_one_line_errors(seeded_generators, vgg_params, tmp_path, run_tool):
+    """In this process: boost_inference.py's and boost_train.py's main, one bad input after another."""
+    import importlib
+    boost_inference = importlib.import_module('end_to_end.boost_inference')
+    boost_train = importlib.import_module('end_to_end.boost_train')
     content = os.path.join(GOLDEN, 'train96.png')
     out = tmp_path / 'out'
 
     def infer(*args):
-        return run_script(INFER_SCRIPT, ['--content-image', content, '--output-dir', out, '--gpu', -1] + list(args))
+        return run_tool(boost_inference.main, ['--content-image', content, '--output-dir', out, '--gpu', -1] + list(args),
+                        'boost_inference.py')
 
     assert 'no such folder' in one_line_error(infer('--model-dir', tmp_path / 'missing'))
     (tmp_path / 'empty').mkdir()
@@ -470,15 +475,17 @@ def test_bad_inputs_are_one_line_errors(seeded_generators, vgg_params, tmp_path)
     assert 'holds a v3chain generator, not johnson' in message
     elongated = tmp_path / 'elongated.png'
     io.imsave(elongated, np.zeros((6, 400, 3), np.uint8), check_contrast=False)
-    message = one_line_error(run_script(INFER_SCRIPT, ['--model-dir', seeded_generators, '--content-image', elongated,
-                                                       '--long-edge', 320, '--output-dir', out, '--gpu', -1]))
+    message = one_line_error(run_tool(boost_inference.main, ['--model-dir', seeded_generators, '--content-image',
+                                                             elongated, '--long-edge', 320, '--output-dir', out,
+                                                             '--gpu', -1], 'boost_inference.py'))
     assert 'short side is under the 8 pixels' in message
     assert 'multiples of 8' in one_line_error(infer('--model-dir', seeded_generators, '--size', '100x100'))
     assert not out.exists()
 
     def train(data, model_dir, *args):
-        return run_script(TRAIN_SCRIPT, ['--data-dir', data, '--style-image', STYLE, '--vgg-params', vgg_params,
-                                         '--model-dir', model_dir, '--size', 16, '--gpu', -1] + list(args))
+        return run_tool(boost_train.main, ['--data-dir', data, '--style-image', STYLE, '--vgg-params', vgg_params,
+                                           '--model-dir', model_dir, '--size', 16, '--gpu', -1] + list(args),
+                        'boost_train.py')
 
     no_images = tmp_path / 'no_images'
     no_images.mkdir()

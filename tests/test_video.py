@@ -54,8 +54,10 @@ def small_run(inputs, vgg_params, source, output, *extra):
 
 
 def report_of(proc):
+    """--json's object: stdout's last line (the weights' loader prints the original's "Skip argument"
+    lines before it)."""
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout)
+    return json.loads(proc.stdout.splitlines()[-1])
 
 
 def frames_in(folder):
@@ -151,13 +153,6 @@ def test_temporal_error_of_per_frame_offsets_is_their_mean_squared_change(clip_f
 
 # ---------------------------------------------------------------- the tool
 
-def json_report(proc):
-    """--json's object: stdout's last line (the weights' loader prints the original's "Skip argument"
-    lines before it)."""
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout.splitlines()[-1])
-
-
 def test_the_temporal_term_itself_lowers_the_flicker(inputs, vgg_params, tmp_path, run_tool):
     """Two runs from the same start (every frame after the first starts from the previous result
     warped), the only difference the temporal term's weight: the default 100 against 1e-6 (the
@@ -169,7 +164,7 @@ def test_the_temporal_term_itself_lowers_the_flicker(inputs, vgg_params, tmp_pat
     import stylize_video
     reports = {}
     for name, weight in (('with_term', 100), ('without_term', 1e-6)):
-        reports[name] = json_report(run_tool(stylize_video.main, small_run(
+        reports[name] = report_of(run_tool(stylize_video.main, small_run(
             inputs, vgg_params, inputs['frames'], tmp_path / name, '--max-num-epochs', '20', '--json',
             '--temporal-weight', weight), VIDEO))
     with_term, without_term = frames_in(tmp_path / 'with_term'), frames_in(tmp_path / 'without_term')
@@ -190,7 +185,7 @@ def test_default_run_flickers_less_than_the_per_frame_baseline(inputs, vgg_param
     epochs = ['--max-num-epochs', '20', '--json']
     runs = {}
     for name, extra in (('default', []), ('baseline', ['--temporal-weight', '0', '--init', 'noise'])):
-        runs[name] = json_report(run_tool(stylize_video.main, small_run(
+        runs[name] = report_of(run_tool(stylize_video.main, small_run(
             inputs, vgg_params, inputs['frames'], tmp_path / name, *epochs, *extra), VIDEO))
     default, baseline = runs['default'], runs['baseline']
     print('temporal error: default %.3f, baseline %.3f' % (default['temporal_error'], baseline['temporal_error']))
