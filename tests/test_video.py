@@ -332,9 +332,12 @@ def test_flags_are_nstyles_where_they_apply():
     import stylize_video
     video = stylize_video.get_args(['in.mp4', '--output', 'out.mp4'])
     image = nstyle.get_args([])
+
+    def as_tuple(value):  # nstyle's frozen settings hold tuples, the video's namespace lists
+        return tuple(value) if isinstance(value, list) else value
     for name in ('style_weight', 'content_weight', 'tv_weight', 'max_num_epochs', 'max_long_edge', 'optimizer',
                  'lr', 'init', 'style_layers', 'content_layers', 'pooling', 'dtype', 'seed', 'print_epochs'):
-        assert getattr(video, name) == getattr(image, name), name
+        assert as_tuple(getattr(video, name)) == as_tuple(getattr(image, name)), name
     # every frame gets its whole epoch budget (README "Video": with .005 later frames stop after one epoch)
     assert (video.stop_eps, image.stop_eps) == (0, .005)
     assert video.temporal_weight == 100
