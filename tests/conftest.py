@@ -1,6 +1,7 @@
 """Shared fixtures: the project on sys.path, the seeded random VGG-19 weights in the
 real file format (the real weights cannot be downloaded here), and a CLI runner."""
 import os
+import re
 import subprocess
 import sys
 
@@ -63,7 +64,6 @@ def record_nag_steps(monkeypatch, take):
 
 def epoch_lines(log):
     """The original's per-epoch log lines, as (epoch, relative change)."""
-    import re
     return [(int(m.group(1)), float(m.group(2)))
             for m in re.finditer(r'epoch (\d+), relative change (\S+)', log)]
 
@@ -121,21 +121,54 @@ def assert_no_results(out_dir, allowed=()):
     assert sorted(os.listdir(out_dir)) == sorted(allowed)
 
 
-def assert_clean_failure(proc, code, needles, out_dir=None, allowed=()):
-    """One line, naming what is wrong and what to do; no traceback; nothing half-written."""
-    assert proc.returncode == code, describe(proc)
-    assert 'Traceback' not in proc.stdout + proc.stderr, describe(proc)
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert lines, describe(proc)
-    message = lines[-1]
-    assert message.startswith('nstyle.py: error: '), describe(proc)
-    error_lines = [line for line in (proc.stdout + '\n' + proc.stderr).splitlines() if 'error:' in line]
-    assert error_lines == [message], describe(proc)
+def assert_one_line_error(result, *needles, code=1, prog='nstyle.py'):
+    """The one-line error of a tool that failed as it should, returned: `result` is a
+    CompletedProcess (a tool run as a subprocess, or in this process by `run_tool`) or the exception
+    a function raised (an NstyleError). A run: exit `code` (an int, or a tuple of those allowed), no
+    traceback, the last line of stderr `PROG: error: ...` (prog None: any tool) and the only line
+    with "error:". Every needle is in the message."""
+    if isinstance(result, BaseException):
+        message = str(result)
+        assert message and '\n' not in message, repr(message)
+    else:
+        assert result.returncode in (code if isinstance(code, tuple) else (code,)), describe(result)
+        text = result.stdout + '\n' + result.stderr
+        assert 'Traceback' not in text, describe(result)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert lines, describe(result)
+        message = lines[-1]
+        assert re.match(r'\S+: error: ' if prog is None else re.escape(prog) + ': error: ', message), describe(result)
+        assert [line for line in text.splitlines() if 'error:' in line] == [message], describe(result)
     for needle in needles:
         assert needle in message, 'missing %r in: %s' % (needle, message)
+    return message
+
+
+def assert_clean_failure(proc, code, needles, out_dir=None, allowed=()):
+    """assert_one_line_error, and nothing half-written in out_dir (only the names in `allowed`)."""
+    message = assert_one_line_error(proc, *needles, code=code)
     if out_dir is not None:
         assert_no_results(out_dir, allowed)
     return message
+
+
+@pytest.fixture
+def run_tool(monkeypatch, capsys):
+    """run_tool(main, args, prog): a tool's main(args) in this process, as `python PROG ARGS` would
+    run it (sys.argv[0] is PROG, which its messages name); a CompletedProcess with its exit status
+    (a SystemExit's code: argparse's errors exit 2) and what it printed. For flag checks, which end
+    before MXNet loads: no subprocess a flag."""
+    def run(main, args, prog='nstyle.py'):
+        args = [str(arg) for arg in args]
+        monkeypatch.setattr(sys, 'argv', [prog] + args)
+        capsys.readouterr()
+        try:
+            status = main(args)
+        except SystemExit as exit_info:
+            status = exit_info.code
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess([prog] + args, status or 0, out, err)
+    return run
 
 
 def args_for(base, out_dir, vgg_params, *extra):

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import view_checkpoints
-from conftest import CONTENT, PROJECT, STYLE
+from conftest import PROJECT, STYLE, assert_one_line_error
 
 LAYERS = ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1']
 
@@ -19,22 +19,12 @@ def run_chapter(*args):
                           cwd=PROJECT, capture_output=True, text=True, timeout=300)
 
 
-def small_pair(folder):
-    """Small PNG copies of the sample content (48x32) and style (40x25) images: {'content', 'style'}."""
-    inputs = {}
-    for name, source, size in (('content', CONTENT, (48, 32)), ('style', STYLE, (40, 25))):
-        inputs[name] = folder / (name + '.png')
-        with Image.open(source) as img:
-            img.convert('RGB').resize(size, Image.Resampling.LANCZOS).save(inputs[name])
-    return inputs
-
-
 @pytest.fixture(scope='module')
-def chapter(tmp_path_factory, vgg_params):
+def chapter(tmp_path_factory, vgg_params, small):
     """One quick run of every chapter figure at 32 pixels, 4 epochs, a checkpoint every 2 (figure 13-5 with two
     pairs); the MRF figure needs larger images (mrf_figure)."""
     folder = tmp_path_factory.mktemp('chapter')
-    inputs = small_pair(folder)
+    inputs = small
     out = folder / 'out'
     proc = run_chapter('--quick', '--gpu', '-1', '--max-long-edge', 32, '--max-num-epochs', 4, '--checkpoint-every', 2,
                        '--figures', '13-1,13-2,13-4,13-5', '--content-image', inputs['content'], '--style-image', inputs['style'],
@@ -80,12 +70,12 @@ def test_figure_13_5_is_one_row_per_pair_and_textures_keep_the_style_aspect(chap
     out, proc = chapter
     finals = [os.path.join(out, 'runs', '13-5', name, 'final.jpg') for name in ('pair_1_content_style', 'pair_2_style_content')]
     sizes = [Image.open(path).size for path in finals]
-    assert sizes == [(32, 21), (32, 20)]  # 48x32 and 40x25 inputs at a long edge of 32
+    assert sizes == [(32, 21), (32, 25)]  # conftest's 90x60 and 64x50 inputs at a long edge of 32
     sheet = Image.open(out / 'figure_13-5.png')
     got = cells(sheet, ['content', 'style', 'style weight 2'] * 2, [sizes[0]] * 3 + [sizes[1]] * 3, 3)
     np.testing.assert_array_equal(got[2], pixels(finals[0]))
     np.testing.assert_array_equal(got[5], pixels(finals[1]))
-    assert Image.open(os.path.join(out, 'runs', '13-2', 'relu1_1', 'final.jpg')).size == (32, 20)
+    assert Image.open(os.path.join(out, 'runs', '13-2', 'relu1_1', 'final.jpg')).size == (32, 25)
     assert Image.open(os.path.join(out, 'runs', '13-1', 'relu1_1', 'final.jpg')).size == (32, 21)
 
 
@@ -99,10 +89,10 @@ def test_output_says_random_weights_and_lists_the_figures(chapter):
     assert 'Traceback' not in proc.stderr
 
 
-def test_mrf_figure_is_gram_beside_mrf_on_the_same_pair(tmp_path, vgg_params):
+def test_mrf_figure_is_gram_beside_mrf_on_the_same_pair(tmp_path, vgg_params, small):
     """The MRF figure at 48 pixels (relu4_1 must hold a 3x3 patch): content, style, then the Gram
     and the MRF run of the same pair and seed, each panel that run's final image; the two differ."""
-    inputs = small_pair(tmp_path)
+    inputs = small
     out = tmp_path / 'out'
     proc = run_chapter('--quick', '--gpu', '-1', '--max-long-edge', 48, '--max-num-epochs', 3, '--figures', 'mrf',
                        '--content-image', inputs['content'], '--style-image', inputs['style'],
@@ -119,16 +109,17 @@ def test_mrf_figure_is_gram_beside_mrf_on_the_same_pair(tmp_path, vgg_params):
     assert got[0].std() > 5 and got[1].std() > 5
 
 
-def test_unknown_figure_and_missing_pair_image_get_one_line(tmp_path, vgg_params):
-    proc = run_chapter('--figures', '13-3')
+def test_unknown_figure_and_missing_pair_image_get_one_line(tmp_path, vgg_params, run_tool):
+    """In this process (reproduce_chapter.main)."""
+    import reproduce_chapter
+    proc = run_tool(reproduce_chapter.main, ['--figures', '13-3'], 'reproduce_chapter.py')
     assert proc.returncode == 2
     assert proc.stderr.strip() == ('reproduce_chapter.py: error: argument --figures: unknown figure 13-3; the figures '
                                    'are 13-1,13-2,13-4,13-5,mrf (see reproduce_chapter.py -h)')
-    proc = run_chapter('--quick', '--figures', '13-5', '--pair', tmp_path / 'nope.jpg', STYLE,
-                       '--vgg-params', vgg_params, '--output-dir', tmp_path / 'out')
-    assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines()[-1].startswith('reproduce_chapter.py: error: --pair %s: no such file'
-                                                           % (tmp_path / 'nope.jpg'))
+    proc = run_tool(reproduce_chapter.main, ['--quick', '--figures', '13-5', '--pair', tmp_path / 'nope.jpg', STYLE,
+                                             '--vgg-params', vgg_params, '--output-dir', tmp_path / 'out'],
+                    'reproduce_chapter.py')
+    assert_one_line_error(proc, '--pair %s: no such file' % (tmp_path / 'nope.jpg'), prog='reproduce_chapter.py')
     assert not (tmp_path / 'out').exists()
 
 

@@ -19,7 +19,6 @@ import signal
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -183,23 +182,12 @@ FLAG_CASES = {
 }
 
 
-@pytest.fixture(scope='module')
-def flag_runs(tmp_path_factory, small, vgg_params):
-    """Every bad-flag case, one subprocess each, run a few at a time (each costs the MXNet import)."""
-    root = tmp_path_factory.mktemp('flags')
-
-    def run(item):
-        name, (flag, _) = item
-        out = root / name
-        return name, (out, run_nstyle(base_args(out, vgg_params, small, epochs=0) + flag, timeout=TIMEOUT))
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(pool.map(run, FLAG_CASES.items()))
-
-
 @pytest.mark.parametrize('case', list(FLAG_CASES))
-def test_bad_flag(flag_runs, case):
-    out, proc = flag_runs[case]
+def test_bad_flag(run_tool, tmp_path, small, vgg_params, case):
+    """In this process: a bad flag ends in argparse, before MXNet loads or any folder is made."""
+    import nstyle
+    out = tmp_path / 'out'
+    proc = run_tool(nstyle.main, base_args(out, vgg_params, small, epochs=0) + FLAG_CASES[case][0])
     message = assert_clean_failure(proc, 2, FLAG_CASES[case][1] + ['(see nstyle.py -h)'], out)
     assert 'usage:' not in proc.stderr, message
 

@@ -8,12 +8,13 @@ import pytest
 
 import model_vgg19
 import nstyle
+from neural_style import machine
 from neural_style import mxnet_runtime as device
-from conftest import CONTENT, STYLE
 from neural_style.errors import NstyleError
 from neural_style.gatys.losses import get_loss, style_gram_symbol
+from conftest import CONTENT, STYLE
 
-HAS_BF16 = 'avx512_bf16' in device.cpu_flags()
+HAS_BF16 = 'avx512_bf16' in machine.cpu_flags()
 SIZE = (48, 64)
 
 
@@ -63,11 +64,44 @@ def test_refused_on_a_gpu():
         device.check_bfloat16(mx.gpu(0))
 
 
-def test_cpu_flags_reads_proc_cpuinfo():
-    flags = device.cpu_flags()
-    with open('/proc/cpuinfo') as f:
-        first = next(line for line in f if line.startswith('flags'))
-    assert flags == set(first.split(':', 1)[1].split()) and 'sse2' in flags
+# Two processors of a /proc/cpuinfo as Linux writes it (shortened): "flags" lines, and a
+# "vmx flags" line that is not the instruction set.
+CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC 9R14 96-Core Processor
+flags\t\t: fpu sse2 avx2 avx512f avx512_bf16
+vmx flags\t: vnmi invvpid
+bugs\t\t: sysret_ss_attrs
+
+processor\t: 1
+flags\t\t: fpu sse2
+"""
+
+
+def test_cpu_flags_are_the_first_flags_line_of_proc_cpuinfo(tmp_path, monkeypatch):
+    """machine.cpu_flags reads the fixed path /proc/cpuinfo (it takes no path): its `open` is
+    pointed at a written file."""
+    fake = tmp_path / 'cpuinfo'
+    fake.write_text(CPUINFO)
+    opened = []
+
+    def fake_open(path, *args, **kwargs):
+        opened.append(path)
+        return open(fake, *args, **kwargs)
+
+    monkeypatch.setattr(machine, 'open', fake_open, raising=False)
+    assert machine.cpu_flags() == {'fpu', 'sse2', 'avx2', 'avx512f', 'avx512_bf16'}
+    assert opened == ['/proc/cpuinfo']
+    fake.write_text('processor\t: 0\nmodel name\t: no flags line\n')
+    assert machine.cpu_flags() == set()
+
+
+def test_cpu_flags_without_proc_cpuinfo_are_empty(monkeypatch):
+    def no_file(path, *args, **kwargs):
+        raise FileNotFoundError(2, 'No such file or directory', path)
+
+    monkeypatch.setattr(machine, 'open', no_file, raising=False)
+    assert machine.cpu_flags() == set()
 
 
 def test_other_dtypes_are_refused(capsys):

@@ -10,10 +10,9 @@ import sys
 
 import numpy as np
 import pytest
-from scipy import ndimage
 from skimage import io, transform
 
-from conftest import PROJECT, STYLE
+from conftest import PROJECT, STYLE, assert_one_line_error, numpy_laplacian
 from generator_params import GOLDEN, generator_arrays, random_generator_arrays, save_generators
 
 import mxnet as mx  # noqa: E402  (after conftest, which makes it importable)
@@ -183,16 +182,10 @@ class QuadraticLoss:
         return 0.5 * float(np.sum((self.last - self.target) ** 2)), 0.0
 
 
-def tv_gradient(x, tv_weight):
-    """The Laplacian / 8 of each channel, zero outside the image, times tv_weight (scipy, not MXNet)."""
-    kernel = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]]) / 8.0
-    return np.stack([ndimage.correlate(x[0, c], kernel, mode='constant') for c in range(3)])[np.newaxis] * tv_weight
-
-
 def test_each_generator_gets_its_own_and_the_later_stages_gradients():
     """The chain's step, with a quadratic loss and no clips: generator k's gradient (read off its first
     SGD step) is the one of <G_k, out_k(theta_k)>, G_k = the sum over stages j >= k of (out_j - target)
-    + the TV gradient of out_j (numpy and scipy), with out_k's input held fixed, i.e. never back-propagated
+    + the TV gradient of out_j (numpy), with out_k's input held fixed, i.e. never back-propagated
     through the later generators: against a separately bound generator's backward pass with head G_k,
     and against central finite differences along the last normalisation's scale and shift (smooth there)."""
     from neural_style.generators.training import GeneratorTrainer, TrainSettings
@@ -215,7 +208,7 @@ def test_each_generator_gets_its_own_and_the_later_stages_gradients():
     inputs = [content] + outputs[:-1]
     head = np.zeros_like(content)
     for k in range(3, -1, -1):
-        head = head + (outputs[k] - loss.target) + tv_gradient(outputs[k], tv_weight)
+        head = head + (outputs[k] - loss.target) + tv_weight * numpy_laplacian(outputs[k])
         symbol, data_name = symbols[k]
         names = [name for name in symbol.list_arguments() if name != data_name]
         # the first SGD step from zero momentum: theta_after = theta - lr * gradient
@@ -365,9 +358,25 @@ def mean_loss(trainer, loss, contents, batch):
 
 @pytest.mark.parametrize('kind,lr,epochs', [('v3chain', 1e-4, 4), ('johnson', 1e-2, 10)])
 def test_a_short_training_lowers_the_loss(vgg_params, tmp_path, kind, lr, epochs):
-    """Four 32x32 crops, the seeded random VGG-19; the chain with the original's SGD settings (4 epochs),
-    Johnson's network with Adam (10 batches of 4). Measured: chain
-    2.0e9 -> 1.06e9, Johnson 4.13e9 -> 2.32e9."""
+    """Four 32x32 crops, the seeded random VGG-19; the chain with the original's SGD settings (4 epochs
+    of the 4 images), Johnson's network with Adam (10 batches of 4). The chain's mean loss after each
+    epoch, as a fraction of the loss before (2.0e9):
+
+                                              epoch 1  2      3      4
+        Intel Xeon (Sapphire Rapids), 2 cores   0.496  0.417  0.238  0.641
+          oneDNN limited to AVX2 kernels        0.497  0.389  0.268  0.453
+          oneDNN limited to AVX kernels         0.494  0.406  0.238  0.445
+          oneDNN limited to SSE4.1 kernels      0.494  0.402  0.244  0.440
+          OMP_NUM_THREADS=1                     0.496  0.410  0.233  0.529
+          without oneDNN (MXNet's own kernels)  0.496  0.448  0.242  0.807
+        AMD EPYC (Zen 4, AVX-512), 2 cores                           0.80 (issue 20)
+
+    (DNNL_MAX_CPU_ISA limits the kernels; MXNET_MKLDNN_ENABLED=0 turns oneDNN off.) The first epoch
+    halves the loss whatever the kernels (0.494-0.497); then their rounding has grown and SGD with
+    momentum on the chained generators bounces: the 4th epoch's value ranges 0.44-0.81, which the old
+    `after 4 epochs < 0.75x` could not hold. Asserted: after the first epoch < 0.6x, the lowest of the
+    four < 0.4x (measured 0.233-0.268), none above the start. Johnson's (Adam, measured 0.56 on the
+    Xeon): below 0.75x after 10 batches."""
     import model_vgg19
     from neural_style.generators import crops
     from neural_style.generators.training import GeneratorTrainer, TrainSettings
@@ -391,28 +400,29 @@ def test_a_short_training_lowers_the_loss(vgg_params, tmp_path, kind, lr, epochs
         settings, batch = TrainSettings('adam', {'learning_rate': lr}, 0.01, None), 4
     trainer = GeneratorTrainer(training_symbols(kind, size), (batch, 3) + size, mx.cpu(), settings)
     before = mean_loss(trainer, loss, contents, batch)
-    for _ in range(epochs):
-        if kind == 'v3chain':
+    if kind == 'v3chain':
+        after = []
+        for _ in range(epochs):
             for content in contents:
                 loss.set_content(content)
                 trainer.chain_step(loss, content)
-        else:
+            after.append(mean_loss(trainer, loss, contents, batch))
+        print('v3chain: mean loss %.3g before, after each epoch %s' % (before, ' '.join('%.3f' % (a / before)
+                                                                                     for a in after)))
+        assert after[0] < 0.6 * before and min(after) < 0.4 * before and max(after) < before, (before, after)
+    else:
+        for _ in range(epochs):
             trainer.batch_step(loss, np.concatenate(contents))
-    after = mean_loss(trainer, loss, contents, batch)
-    print('%s: mean loss %.3g before, %.3g after' % (kind, before, after))
-    assert after < 0.75 * before, (before, after)
+        after = mean_loss(trainer, loss, contents, batch)
+        print('johnson: mean loss %.3g before, %.3g after (%.3f)' % (before, after, after / before))
+        assert after < 0.75 * before, (before, after)
 
 
 # ---------------------------------------------------------------- the command lines
 
 def one_line_error(result):
-    """The error line of a run that failed as it should: exit 1 or 2, one line, the last, no traceback
-    (before it: only the run's log lines)."""
-    lines = result.stderr.strip().splitlines()
-    errors = [line for line in lines if ': error: ' in line]
-    assert result.returncode in (1, 2), result.stderr
-    assert errors == lines[-1:] and 'Traceback' not in result.stderr, result.stderr
-    return errors[0]
+    """The error line of a tool that failed as it should: exit 1, or 2 for a bad flag."""
+    return assert_one_line_error(result, code=(1, 2), prog=None)
 
 
 def test_training_cli_trains_saves_and_resumes(vgg_params, tmp_path):
@@ -439,12 +449,17 @@ def test_training_cli_trains_saves_and_resumes(vgg_params, tmp_path):
     assert sorted(os.listdir(out)) == ['content.jpg', 'out_0.jpg'] and io.imread(out / 'out_0.jpg').shape == (16, 16, 3)
 
 
-def test_bad_inputs_are_one_line_errors(seeded_generators, vgg_params, tmp_path):
+def test_bad_inputs_are_one_line_errors(seeded_generators, vgg_params, tmp_path, run_tool):
+    """In this process: boost_inference.py's and boost_train.py's main, one bad input after another."""
+    import importlib
+    boost_inference = importlib.import_module('end_to_end.boost_inference')
+    boost_train = importlib.import_module('end_to_end.boost_train')
     content = os.path.join(GOLDEN, 'train96.png')
     out = tmp_path / 'out'
 
     def infer(*args):
-        return run_script(INFER_SCRIPT, ['--content-image', content, '--output-dir', out, '--gpu', -1] + list(args))
+        return run_tool(boost_inference.main, ['--content-image', content, '--output-dir', out, '--gpu', -1] + list(args),
+                        'boost_inference.py')
 
     assert 'no such folder' in one_line_error(infer('--model-dir', tmp_path / 'missing'))
     (tmp_path / 'empty').mkdir()
@@ -460,15 +475,17 @@ def test_bad_inputs_are_one_line_errors(seeded_generators, vgg_params, tmp_path)
     assert 'holds a v3chain generator, not johnson' in message
     elongated = tmp_path / 'elongated.png'
     io.imsave(elongated, np.zeros((6, 400, 3), np.uint8), check_contrast=False)
-    message = one_line_error(run_script(INFER_SCRIPT, ['--model-dir', seeded_generators, '--content-image', elongated,
-                                                       '--long-edge', 320, '--output-dir', out, '--gpu', -1]))
+    message = one_line_error(run_tool(boost_inference.main, ['--model-dir', seeded_generators, '--content-image',
+                                                             elongated, '--long-edge', 320, '--output-dir', out,
+                                                             '--gpu', -1], 'boost_inference.py'))
     assert 'short side is under the 8 pixels' in message
     assert 'multiples of 8' in one_line_error(infer('--model-dir', seeded_generators, '--size', '100x100'))
     assert not out.exists()
 
     def train(data, model_dir, *args):
-        return run_script(TRAIN_SCRIPT, ['--data-dir', data, '--style-image', STYLE, '--vgg-params', vgg_params,
-                                         '--model-dir', model_dir, '--size', 16, '--gpu', -1] + list(args))
+        return run_tool(boost_train.main, ['--data-dir', data, '--style-image', STYLE, '--vgg-params', vgg_params,
+                                           '--model-dir', model_dir, '--size', 16, '--gpu', -1] + list(args),
+                        'boost_train.py')
 
     no_images = tmp_path / 'no_images'
     no_images.mkdir()

@@ -8,9 +8,9 @@ import pytest
 
 import model_vgg19
 import nstyle
-from conftest import CONTENT, STYLE, numpy_conv3x3_relu, numpy_gram, run_nstyle  # noqa: F401
 from neural_style.errors import NstyleError
 from neural_style.gatys.losses import get_loss, style_gram_symbol
+from conftest import CONTENT, STYLE, assert_one_line_error, numpy_conv3x3_relu, numpy_gram  # noqa: F401
 
 SIZE = (12, 10)
 
@@ -137,12 +137,11 @@ def test_shallow_layers_run_on_images_too_small_for_relu5_1(tmp_path, vgg_params
      'nstyle.py: error: --style-layers: unknown layer relu6_1; the layers are relu1_1, relu1_2, relu2_1'),
     (['--content-layers', 'relu4_2,'], 2, "nstyle.py: error: argument --content-layers: expected comma-separated"),
 ])
-def test_bad_layer_names_get_one_line(tmp_path, flags, code, message):
+def test_bad_layer_names_get_one_line(tmp_path, run_tool, flags, code, message):
     out = tmp_path / 'out'
-    proc = run_nstyle(['--gpu', '-1', '--output_dir', out] + flags)
-    assert proc.returncode == code and 'Traceback' not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(message), proc.stderr
+    proc = run_tool(nstyle.main, ['--gpu', '-1', '--output_dir', out] + flags)
+    assert assert_one_line_error(proc, code=code).startswith(message)
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not out.exists()
 
 

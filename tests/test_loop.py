@@ -7,9 +7,9 @@ from skimage import img_as_ubyte, io
 from skimage.restoration import denoise_tv_chambolle
 
 import nstyle
+from neural_style.files import images
 import conftest
-from conftest import CONTENT, STYLE, epoch_lines, record_nag_steps, run_nstyle
-from neural_style.files.images import PostprocessImage
+from conftest import CONTENT, STYLE, epoch_lines, numpy_laplacian, record_nag_steps, run_nstyle
 
 # Golden run of the original with these flags: epochs 0, 1, 2 change by 0.897, 0.574, 0.431.
 SMALL = ['--gpu', '-1', '--max-long-edge', '128', '--seed', '0',
@@ -46,7 +46,6 @@ def test_tv_gradient_is_added_to_the_update(tmp_path, vgg_params, monkeypatch):
     args = args_for(tmp_path, vgg_params, '--max-num-epochs', '2', '--tv-weight', '0.5', '--stop-eps', '0',
                     '--style-weight', '0', '--content-weight', '0')
     nstyle.train_nstyle(args)
-    from test_losses import numpy_laplacian
     assert len(seen) == 2
     for grad, img in seen:
         np.testing.assert_allclose(grad, 0.5 * numpy_laplacian(img), rtol=1e-4, atol=1e-6)
@@ -66,7 +65,7 @@ def test_checkpoints_callback_and_final(tmp_path, vgg_params):
     assert calls[2]['img'].shape == (1, 3, 85, 128)
     # checkpoints are denoised (weight 0.02), written as the same JPEG encoder writes the expectation
     for call in (calls[2], calls[5]):
-        expected = img_as_ubyte(denoise_tv_chambolle(PostprocessImage(call['img']), weight=0.02,
+        expected = img_as_ubyte(denoise_tv_chambolle(images.PostprocessImage(call['img']), weight=0.02,
                                                      channel_axis=-1))
         io.imsave(str(tmp_path / 'expected.jpg'), expected, check_contrast=False)
         assert open(call['filename'], 'rb').read() == (tmp_path / 'expected.jpg').read_bytes()
@@ -77,7 +76,7 @@ def test_final_equals_the_undenoised_last_image(tmp_path, vgg_params):
     calls = []
     args = args_for(tmp_path, vgg_params, '--max-num-epochs', '4', '--save-epochs', '4', '--stop-eps', '0')
     nstyle.train_nstyle(args, callback=calls.append)
-    io.imsave(str(tmp_path / 'expected.jpg'), PostprocessImage(calls[-1]['img']), check_contrast=False)
+    io.imsave(str(tmp_path / 'expected.jpg'), images.PostprocessImage(calls[-1]['img']), check_contrast=False)
     assert (tmp_path / 'final.jpg').read_bytes() == (tmp_path / 'expected.jpg').read_bytes()
 
 

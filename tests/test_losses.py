@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import model_vgg19
-from conftest import numpy_laplacian
 from neural_style.gatys.losses import get_loss, get_tv_grad_executor, style_gram_symbol
+from conftest import numpy_conv3x3_relu, numpy_laplacian
 
 SIZE = (24, 32)  # the smallest sizes keep relu5_1 at least 1x2
 
@@ -37,12 +37,9 @@ def test_feature_shapes_follow_four_average_poolings(params, image):
 
 def test_first_layer_is_conv_relu_with_the_files_weights(params, image, weight_arrays):
     style, _ = features(params, image)
-    weight = weight_arrays['arg:conv1_1_weight'].astype(np.float64)
-    padded = np.pad(image[0].astype(np.float64), ((0, 0), (1, 1), (1, 1)))
-    h, w = SIZE
-    windows = np.stack([padded[:, dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)], axis=1)
-    conv = np.einsum('oik,ikhw->ohw', weight.reshape(64, 3, 9), windows)
-    np.testing.assert_allclose(style[0][0], np.maximum(conv, 0), rtol=1e-4, atol=1e-3)
+    expected = numpy_conv3x3_relu(image[0].astype(np.float64), weight_arrays['arg:conv1_1_weight'].astype(np.float64),
+                                  weight_arrays['arg:conv1_1_bias'].astype(np.float64))
+    np.testing.assert_allclose(style[0][0], expected, rtol=1e-4, atol=1e-3)
 
 
 def test_fully_connected_gram_is_x_times_x_transposed_and_gscale(params, image):

@@ -278,20 +278,9 @@ def test_the_style_image_itself_has_zero_mrf_loss(vgg_params):
 
 # ---------------------------------------------------------------- the command line
 
-@pytest.fixture(scope='module')
-def small_inputs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp('inputs')
-    paths = {}
-    for role, source, size in (('content', CONTENT, (48, 32)), ('style', STYLE, (40, 30))):
-        paths[role] = str(folder / (role + '.png'))
-        with Image.open(source) as img:
-            img.convert('RGB').resize(size, Image.Resampling.LANCZOS).save(paths[role])
-    return paths
-
-
-def cli_args(tmp_path, vgg_params, small_inputs, *flags):
-    return ['--gpu', '-1', '--max-long-edge', '32', '--max-num-epochs', '2', '--content-image', small_inputs['content'],
-            '--style-image', small_inputs['style'], '--vgg-params', vgg_params,
+def cli_args(tmp_path, vgg_params, small, *flags):
+    return ['--gpu', '-1', '--max-long-edge', '32', '--max-num-epochs', '2', '--content-image', small['content'],
+            '--style-image', small['style'], '--vgg-params', vgg_params,
             '--output_dir', tmp_path / 'out'] + list(flags)
 
 
@@ -311,13 +300,14 @@ BAD_FLAGS = {
 
 
 @pytest.mark.parametrize('case', sorted(BAD_FLAGS))
-def test_bad_mrf_flags_end_in_one_line(case, tmp_path, vgg_params, small_inputs):
+def test_bad_mrf_flags_end_in_one_line(case, tmp_path, vgg_params, small, run_tool):
+    import nstyle
     flags, code, needle = BAD_FLAGS[case]
-    proc = run_nstyle(cli_args(tmp_path, vgg_params, small_inputs, *flags), timeout=120)
+    proc = run_tool(nstyle.main, cli_args(tmp_path, vgg_params, small, *flags))
     assert_clean_failure(proc, code, [needle], tmp_path / 'out')
 
 
-def test_print_epochs_names_the_mrf_loss_with_every_optimiser_and_multires(tmp_path, vgg_params, small_inputs):
+def test_print_epochs_names_the_mrf_loss_with_every_optimiser_and_multires(tmp_path, vgg_params, small):
     """Texture synthesis (--content-weight 0) coarse to fine with L-BFGS, the matches kept through
     each stage: L-BFGS's line search makes every logged total lower than the one before in its
     stage, which holds only if the loss and its gradient agree through VGG-19. Then a transfer with
@@ -327,7 +317,7 @@ def test_print_epochs_names_the_mrf_loss_with_every_optimiser_and_multires(tmp_p
     runs = [['--content-weight', '0', '--optimizer', 'lbfgs', '--multires', '36:20,48:15', '--mrf-rematch-every', '100'],
             ['--optimizer', 'adam', '--original-colors', '--mrf-rematch-every', '2', '--max-long-edge', '48']]
     for number, flags in enumerate(runs):
-        args = cli_args(tmp_path / str(number), vgg_params, small_inputs, '--style-loss', 'mrf', '--print-epochs', '1',
+        args = cli_args(tmp_path / str(number), vgg_params, small, '--style-loss', 'mrf', '--print-epochs', '1',
                         '--seed', '0', *flags)
         proc = run_nstyle(args)
         assert proc.returncode == 0, proc.stderr[-2000:]
@@ -347,19 +337,19 @@ def test_print_epochs_names_the_mrf_loss_with_every_optimiser_and_multires(tmp_p
         assert os.path.exists(tmp_path / str(number) / 'out' / 'final.jpg')
 
 
-def test_batch_mode_gives_the_single_runs_results(tmp_path, vgg_params, small_inputs, second_style):
+def test_batch_mode_gives_the_single_runs_results(tmp_path, vgg_params, small, second_style):
     """Batch mode reuses the loss executor between jobs of one size: the MRF targets, counts and
     patches must be each job's own. Two jobs (the second with two style images pooled and another
     seed) against two single runs, byte for byte."""
     flags = ['--max-long-edge', '48', '--max-num-epochs', '3', '--save-epochs', '3', '--style-loss', 'mrf', '--seed', '0']
-    second = ['--seed', '1', '--style-image', '%s,%s' % (small_inputs['style'], second_style), '--mrf-weight', '2']
+    second = ['--seed', '1', '--style-image', '%s,%s' % (small['style'], second_style), '--mrf-weight', '2']
     (tmp_path / 'jobs.csv').write_text('content,style,output,options\n%s,%s,%s,\n%s,%s,%s,"%s"\n' % (
-        small_inputs['content'], small_inputs['style'], tmp_path / 'batch1',
-        small_inputs['content'], small_inputs['style'], tmp_path / 'batch2', ' '.join(second)))
-    proc = run_nstyle(cli_args(tmp_path, vgg_params, small_inputs, *flags, '--jobs', tmp_path / 'jobs.csv'))
+        small['content'], small['style'], tmp_path / 'batch1',
+        small['content'], small['style'], tmp_path / 'batch2', ' '.join(second)))
+    proc = run_nstyle(cli_args(tmp_path, vgg_params, small, *flags, '--jobs', tmp_path / 'jobs.csv'))
     assert proc.returncode == 0 and 'jobs: 2 of 2 done' in proc.stderr, proc.stderr[-2000:]
     for name, extra in (('single1', []), ('single2', second)):
-        single = run_nstyle(cli_args(tmp_path / name, vgg_params, small_inputs, *flags, *extra))
+        single = run_nstyle(cli_args(tmp_path / name, vgg_params, small, *flags, *extra))
         assert single.returncode == 0, single.stderr[-2000:]
     for batch, single in (('batch1', 'single1'), ('batch2', 'single2')):
         for image in ('e_3.jpg', 'final.jpg'):

@@ -9,30 +9,17 @@ import signal
 import mxnet as mx
 import numpy as np
 import pytest
-from PIL import Image
 from scipy import optimize as scipy_optimize
 from skimage import io
 
 import model_vgg19
 import nstyle
-from neural_style.gatys import loss as loss_setup, optimise as optimizers
-import conftest
-from conftest import CONTENT, STYLE, epoch_lines, numpy_laplacian
 from neural_style.errors import NstyleError
-from neural_style.files.images import PostprocessImage
+from neural_style.files import images
+from neural_style.gatys import loss as loss_setup, optimise as optimizers
 from neural_style.gatys.run import initial_image, read_pictures
-
-
-@pytest.fixture(scope='module')
-def small(tmp_path_factory):
-    """Small copies of the sample images: resizing the 1500x1000 original costs a second a run."""
-    folder = tmp_path_factory.mktemp('inputs')
-    paths = {}
-    for role, source, size in (('content', CONTENT, (96, 64)), ('style', STYLE, (64, 50))):
-        paths[role] = str(folder / ('%s.jpg' % role))
-        with Image.open(source) as img:
-            img.convert('RGB').resize(size, Image.Resampling.LANCZOS).save(paths[role], quality=95)
-    return paths
+import conftest
+from conftest import epoch_lines, numpy_conv3x3_relu, numpy_laplacian
 
 
 def args_for(small, vgg_params, out_dir, *extra):
@@ -53,7 +40,6 @@ def objective_for(args, params):
 def record_final_image(monkeypatch):
     """The float image train_nstyle saves as final.jpg (the JPEG rounds it): the one finished
     without denoising (these runs keep --remove-noise's default 0.02 for their checkpoints)."""
-    from neural_style.files import images
     finals = []
     original = images.finished_pixels
 
@@ -104,13 +90,9 @@ def test_lbfgs_gradient_matches_finite_differences(small, vgg_params, params, tm
 
 def numpy_relu1_1(weight_arrays, img):
     """relu1_1 of one (1, 3, h, w) image as (64, h * w), in float64 numpy."""
-    weight = weight_arrays['arg:conv1_1_weight'].astype(np.float64)
-    bias = weight_arrays['arg:conv1_1_bias'].astype(np.float64)
-    _, _, h, w = img.shape
-    padded = np.pad(img[0].astype(np.float64), ((0, 0), (1, 1), (1, 1)))
-    windows = np.stack([padded[:, dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)], axis=1)
-    conv = np.einsum('oik,ikhw->ohw', weight.reshape(64, 3, 9), windows) + bias[:, None, None]
-    return np.maximum(conv, 0).reshape(64, h * w)
+    relu1_1 = numpy_conv3x3_relu(img[0].astype(np.float64), weight_arrays['arg:conv1_1_weight'].astype(np.float64),
+                                 weight_arrays['arg:conv1_1_bias'].astype(np.float64))
+    return relu1_1.reshape(64, -1)
 
 
 def test_lbfgs_objective_equals_numpy(small, vgg_params, params, weight_arrays, tmp_path):
@@ -243,7 +225,7 @@ def test_log_checkpoints_callback_and_final_as_nag(small, vgg_params, tmp_path, 
     # final.jpg is the last image, not denoised
     last = [c for c in calls if 'img' in c][-1]
     if last['epoch'] == epochs:
-        io.imsave(str(tmp_path / 'expected.jpg'), PostprocessImage(last['img']), check_contrast=False)
+        io.imsave(str(tmp_path / 'expected.jpg'), images.PostprocessImage(last['img']), check_contrast=False)
         assert (tmp_path / 'final.jpg').read_bytes() == (tmp_path / 'expected.jpg').read_bytes()
 
 

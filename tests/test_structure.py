@@ -77,3 +77,13 @@ def test_the_help_check_sees_mxnet_loaded(tmp_path):
     result = subprocess.run([sys.executable, '-c', HELP_WITHOUT_MXNET, str(tool)], cwd=PROJECT, capture_output=True,
                             text=True)
     assert result.stdout.strip().splitlines()[-1] == 'mxnet loaded'
+
+
+def test_no_test_module_imports_another():
+    """Shared test code lives in conftest.py and the helper modules (clips, weights, generator_params),
+    never in a test_*.py that another imports (pytest would collect its tests twice over)."""
+    tests = os.path.join(PROJECT, 'tests')
+    test_modules = {name[:-3] for name in os.listdir(tests) if name.startswith('test_') and name.endswith('.py')}
+    assert len(test_modules) >= 20
+    for name in sorted(test_modules):
+        assert not imported_modules(os.path.join(tests, name + '.py')) & test_modules, name

@@ -14,13 +14,12 @@ from skimage import color, io
 
 import model_vgg19
 import nstyle
+from neural_style.errors import NstyleError
 from neural_style.files import images
 from neural_style.gatys import loss as loss_setup
-from conftest import CONTENT, STYLE, assert_clean_failure, base_args, numpy_conv3x3_relu, numpy_gram, run_nstyle
-from neural_style.errors import NstyleError
-from neural_style.files.images import PostprocessImage, PreprocessContentImage, PreprocessStyleImage
 from neural_style.gatys.losses import style_gram_symbol
 from neural_style.gatys.run import read_pictures
+from conftest import CONTENT, STYLE, assert_clean_failure, base_args, numpy_conv3x3_relu, numpy_gram
 
 RUN = ['--gpu', '-1', '--max-long-edge', '64', '--seed', '0', '--max-num-epochs', '4', '--save-epochs', '2',
        '--stop-eps', '0', '--content-image', CONTENT]
@@ -69,7 +68,7 @@ def targets(params, style_images, blend, style_size=TARGET_SIZE, size=TARGET_SIZ
     (paths), stretched to `style_size`."""
     style, _ = model_vgg19.get_symbol()
     gram, _ = style_gram_symbol(size, style)
-    style_nps = [PreprocessStyleImage(path, (1, 3) + tuple(style_size)) for path in style_images]
+    style_nps = [images.PreprocessStyleImage(path, (1, 3) + tuple(style_size)) for path in style_images]
     net = loss_setup.Vgg(model_vgg19, params, mx.cpu(), "float32", None)
     inputs = loss_setup.StageInputs(np.zeros((1, 3) + tuple(size)), style_nps, blend)
     grams, contents = loss_setup.compute_targets(net, (style, gram, None), inputs)
@@ -98,7 +97,7 @@ def test_blend_weights_are_normalised_to_sum_1():
     assert images.style_blend(['a', 'b'], [1e308, 1e308]) == [0.5, 0.5]  # no overflow to inf
     with pytest.raises(NstyleError, match='^--style-blend-weights has 3 weights for 2 style images'):
         images.style_blend(['a', 'b'], [1, 2, 3])
-    assert nstyle.get_args(['--style-blend-weights', '3,7']).style_blend_weights == (3.0, 7.0)
+    assert nstyle.get_args(['--style-blend-weights', '3,7']).style_blend_weights == (3.0, 7.0)  # frozen settings: a tuple
 
 
 def test_blended_targets_are_the_weighted_sums_of_the_single_ones(params, second_style):
@@ -113,7 +112,7 @@ def test_blended_targets_are_the_weighted_sums_of_the_single_ones(params, second
         np.testing.assert_allclose(got_three_seven, 0.3 * a + 0.7 * b, rtol=1e-5, atol=1e-6 * np.abs(a).max())
     # and against numpy: the Gram of one image's features
     features = model_vgg19.get_executor(*model_vgg19.get_symbol(), TARGET_SIZE, mx.cpu(), params)
-    features.data[:] = PreprocessStyleImage(second_style, (1, 3) + TARGET_SIZE)
+    features.data[:] = images.PreprocessStyleImage(second_style, (1, 3) + TARGET_SIZE)
     features.executor.forward()
     for got, feature in zip(second, features.style):
         expected = numpy_gram(feature.asnumpy()[0].astype(np.float64))
@@ -131,7 +130,8 @@ def test_weights_1_0_give_exactly_the_single_style_run(tmp_path, vgg_params, sec
 def test_the_run_fills_in_the_blended_targets(tmp_path, vgg_params, params, second_style):
     args = nstyle.get_args(RUN + ['--vgg-params', vgg_params, '--output_dir', str(tmp_path), '--style-image',
                                   '%s,%s' % (STYLE, second_style), '--style-blend-weights', '3,7'])
-    content_np, style_nps, blend = inputs = loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge, '--max-long-edge', read_pictures(args))
+    content_np, style_nps, blend = inputs = loss_setup.stage_inputs(args, model_vgg19, args.max_long_edge, '--max-long-edge',
+                                                                    read_pictures(args))
     assert [s.shape for s in style_nps] == [content_np.shape] * 2 and blend == pytest.approx([0.3, 0.7])
     loss = loss_setup.build_loss(args, loss_setup.Vgg(model_vgg19, params, mx.cpu(), "float32", None), inputs)
     first, second = (targets(params, [path], [1.0], RESULT_SIZE, RESULT_SIZE) for path in (STYLE, second_style))
@@ -161,7 +161,7 @@ def test_half_scale_targets_are_the_half_size_grams_times_the_positions_ratio(pa
     # against numpy: the Gram of the half-size image's features, times 4 (a quarter of the positions
     # at every layer: 32x48 against 64x96, ... 2x3 against 4x6 at relu5_1)
     features = model_vgg19.get_executor(*model_vgg19.get_symbol(), half_size, mx.cpu(), params)
-    features.data[:] = PreprocessStyleImage(str(flat), (1, 3) + half_size)
+    features.data[:] = images.PreprocessStyleImage(str(flat), (1, 3) + half_size)
     features.executor.forward()
     for got, feature in zip(half, features.style):
         expected = 4 * numpy_gram(feature.asnumpy()[0].astype(np.float64))
@@ -243,8 +243,8 @@ def test_written_images_keep_the_contents_colours(tmp_path, vgg_params, default_
     assert all(np.array_equal(c.get('img'), d.get('img')) for c, d in zip(calls, default_run[0]))
     assert files['final.jpg'] != default_run[1]['final.jpg']
 
-    content = PostprocessImage(PreprocessContentImage(CONTENT, 64))
-    result = PostprocessImage(calls[-1]['img'])  # final.jpg is the last image, not denoised
+    content = images.PostprocessImage(images.PreprocessContentImage(CONTENT, 64))
+    result = images.PostprocessImage(calls[-1]['img'])  # final.jpg is the last image, not denoised
     # what is written is the recoloured image, through the same JPEG encoder
     io.imsave(str(tmp_path / 'expected.jpg'), images.original_colors(result, content), check_contrast=False)
     assert files['final.jpg'] == (tmp_path / 'expected.jpg').read_bytes()
@@ -348,8 +348,8 @@ BAD_STYLE_OPTIONS = {  # name: (style image, second style image) -> (flags, exit
 
 
 @pytest.mark.parametrize('case', sorted(BAD_STYLE_OPTIONS))
-def test_bad_style_options_get_one_line(tmp_path, small, vgg_params, second_style, case):  # noqa: F811
+def test_bad_style_options_get_one_line(tmp_path, small, vgg_params, second_style, run_tool, case):  # noqa: F811
     flags, code, needles = BAD_STYLE_OPTIONS[case](str(small['style']), second_style)
     out = tmp_path / 'out'
-    proc = run_nstyle(base_args(out, vgg_params, small) + flags, timeout=120)
+    proc = run_tool(nstyle.main, base_args(out, vgg_params, small) + flags)
     assert_clean_failure(proc, code, needles, out)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from conftest import PROJECT
+from conftest import PROJECT, assert_one_line_error
 
 # the run's files, written out of order, each a plain colour
 COLOURS = {'e_9.jpg': (220, 30, 30), 'e_10.jpg': (30, 200, 30), 'e_2.jpg': (30, 30, 220), 'final.jpg': (230, 220, 30)}
@@ -54,10 +54,10 @@ def test_contact_sheet_and_gif_put_e_10_after_e_9_and_final_last(tmp_path):
     assert durations == [500, 500, 500, 2000]
 
 
-def test_missing_or_empty_folder_gets_one_line(tmp_path):
+def test_missing_or_empty_folder_gets_one_line(tmp_path, run_tool):
+    import view_checkpoints
     for folder, needle in ((tmp_path / 'nowhere', 'no such folder'), (tmp_path, 'holds no e_N.jpg or final.jpg')):
-        proc = run_viewer(folder)
-        assert proc.returncode == 1
-        assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
-        assert proc.stderr.startswith('view_checkpoints.py: error: %s' % folder) and needle in proc.stderr
+        proc = run_tool(view_checkpoints.main, [folder], 'view_checkpoints.py')
+        message = assert_one_line_error(proc, needle, prog='view_checkpoints.py')
+        assert proc.stderr.strip() == message and message.startswith('view_checkpoints.py: error: %s' % folder)
     assert os.listdir(tmp_path) == []  # nothing written, no folder made
