@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Optional, Tuple
 
-from neural_style.cli.flag_types import POSITIVE_INT, blend_weights
+from neural_style.cli.flag_types import POSITIVE_INT, blend_weights, checked
 from neural_style.errors import NstyleError
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 from neural_style.onepass.methods import METHODS
@@ -92,7 +92,12 @@ def build_parser():
                         help='photos larger than this are resized (long edge, pixels; default 1024). Both networks '
                              'run at this size, the arbitrary one too')
     parser.add_argument('--method', choices=sorted(METHODS),
-                        help='the network (default: multistyle, or arbitrary with --style-image)')
+                        help='the network (default: multistyle, or arbitrary with --style-image); wct and adain: '
+                             'universal style transfer with --style-image (./download.sh --wct, --adain)')
+    parser.add_argument('--alpha', type=checked(float, lambda v: 0 <= v <= 1, 'in [0, 1]'), default=1.0,
+                        help='with --method wct or adain: how much of the style (1: all of it, 0: the photo)')
+    parser.add_argument('--levels', type=checked(int, lambda v: 1 <= v <= 5, 'in 1 ... 5'), default=5,
+                        help='with --method wct: the VGG-19 levels, relu N_1 ... relu1_1 coarse to fine (default 5)')
     parser.add_argument('--json', action='store_true',
                         help='print one JSON report on stdout: inputs, outputs, settings, timings, machine')
     parser.add_argument('--overwrite', action='store_true', help='replace results that already exist')
@@ -116,6 +121,8 @@ class StylizeConfig:
     json: bool
     overwrite: bool
     weights_dir: Optional[str]
+    alpha: float = 1.0
+    levels: int = 5
 
 
 def config_from_args(parser, args):
@@ -125,8 +132,12 @@ def config_from_args(parser, args):
     method = args.method or ('arbitrary' if style_images else 'multistyle')
     if style_images and args.style:
         parser.error('--style (one of the 26) and --style-image (any picture) exclude each other')
-    if method == 'arbitrary' and not style_images:
-        parser.error('--method arbitrary needs --style-image')
+    if method in ('arbitrary', 'wct', 'adain') and not style_images:
+        parser.error('--method %s needs --style-image' % method)
+    if method not in ('wct', 'adain') and (args.alpha != 1.0 or args.levels != 5):
+        parser.error('--alpha and --levels are for --method wct or adain; leave them out')
+    if method == 'adain' and args.levels != 5:
+        parser.error('--levels is for --method wct (AdaIN works at relu4_1); leave it out')
     if args.style_weights is not None:
         if len(args.style_weights) != len(style_images):
             parser.error('--style-weights has %d weights for %d --style-image'
@@ -140,7 +151,7 @@ def config_from_args(parser, args):
     return StylizeConfig(args.input, args.output, method, args.style or ((0, 1.0),), style_images,
                          tuple(args.style_weights) if args.style_weights else None, args.strength,
                          args.original_colors, args.contact_sheet, args.max_long_edge, args.json, args.overwrite,
-                         args.weights_dir)
+                         args.weights_dir, args.alpha, args.levels)
 
 
 # ---- files at the edge ----------------------------------------------------------------------------
@@ -252,16 +263,19 @@ def stylize(config):
     import numpy as np
     from neural_style.files.images import original_colors, read_rgb_image
     from neural_style.onepass import weights
-    from neural_style.onepass.methods import MethodSettings, contact_sheet, to_uint8
+    from neural_style.onepass.methods import MethodSettings, check_universal_weights, contact_sheet, to_uint8
 
     style_pixels = tuple(read_rgb_image(path, '--style-image').astype(np.float32) for path in config.style_images)
     settings = MethodSettings(style=dict(config.style) if len(config.style) > 1 else config.style[0][0],
                               style_pixels=style_pixels, style_weights=config.style_weights,
-                              strength=config.strength, weights_dir=config.weights_dir)
+                              strength=config.strength, weights_dir=config.weights_dir, alpha=config.alpha,
+                              levels=config.levels)
     names = ['multistyle26'] if config.method == 'multistyle' or config.contact_sheet else []
     names += ['arbitrary_predict', 'arbitrary_transform'] if config.method == 'arbitrary' else []
     for name in names:
         weights.load(name, config.weights_dir)  # a missing or corrupt file: one line, before any work
+    if config.method in ('wct', 'adain'):
+        check_universal_weights(config.method, settings)
     load_s = time.perf_counter() - started
     report = []
     for source, output in pairs:

@@ -469,3 +469,38 @@ def test_download_adain_converts_only_with_explicit_consent(tmp_path, t7_server)
     assert 'wrote model/adain/encoder4.params' in second.stdout, second.stderr
     loaded = networks.load_params(str(project / 'model' / 'adain' / 'decoder4.params'), 4, 'decoder')
     assert all(np.array_equal(loaded[name], value) for name, value in decoder.items())
+
+
+@pytest.mark.parametrize('method,levels', [('wct', 2), ('adain', 5)])
+def test_stylize_py_method_is_the_universal_pass(tmp_path, method, levels):
+    """stylize.py --method wct|adain writes what stylize_universal gives for the same photo, paintings,
+    alpha and levels (seeded random weights saved where --weights-dir points)."""
+    import os
+    import subprocess
+    import sys
+
+    from skimage import io
+
+    from conftest import PROJECT
+    from neural_style.universal import UniversalSettings, networks, stylize_universal
+    from neural_style.universal.stylize import random_weights
+    weights = random_weights(method, levels, seed=3)
+    for level, (encoder, decoder) in weights.items():
+        networks.save_params(str(tmp_path / (networks.ENCODER_FILE % level)), encoder)
+        networks.save_params(str(tmp_path / (networks.DECODER_FILE % level)), decoder)
+    rng = np.random.RandomState(0)
+    photo = rng.randint(0, 256, (24, 32, 3)).astype(np.uint8)
+    painting = rng.randint(0, 256, (20, 20, 3)).astype(np.uint8)
+    io.imsave(str(tmp_path / 'photo.png'), photo)
+    io.imsave(str(tmp_path / 'painting.png'), painting)
+    flags = ['--levels', str(levels)] if method == 'wct' else []
+    result = subprocess.run([sys.executable, os.path.join(PROJECT, 'stylize.py'), str(tmp_path / 'photo.png'),
+                             '--method', method, '--style-image', str(tmp_path / 'painting.png'), '--alpha', '0.6',
+                             '--weights-dir', str(tmp_path), '-o', str(tmp_path / 'out.png')] + flags,
+                            capture_output=True, text=True, cwd=PROJECT)
+    assert result.returncode == 0, result.stderr
+    expected = stylize_universal(photo.astype(np.float32), [painting.astype(np.float32)], None,
+                                 UniversalSettings(method, 0.6, levels, str(tmp_path)))
+    written = io.imread(str(tmp_path / 'out.png')).astype(np.float32)
+    assert written.shape == expected.shape
+    assert np.abs(written - np.clip(np.round(expected), 0, 255)).max() <= 1

@@ -13,7 +13,9 @@ class MethodSettings:
     style_pixels: Tuple[np.ndarray, ...] = ()  # arbitrary: the paintings, (h, w, 3) 0-255 each
     style_weights: Optional[Tuple[float, ...]] = None  # arbitrary: one per painting (None: equal)
     strength: float = 1.0  # arbitrary: style vector vs the photo's own; multistyle: result vs photo
-    weights_dir: Optional[str] = None  # the converted weights (None: model/styles)
+    weights_dir: Optional[str] = None  # the converted weights (None: model/styles, model/wct, model/adain)
+    alpha: float = 1.0  # wct, adain: the transformed features' share, the content's the rest
+    levels: int = 5  # wct: relu N_1 ... relu1_1, coarse to fine
 
 
 def multistyle_method(content, settings):
@@ -31,7 +33,27 @@ def arbitrary_method(content, settings):
                                        weights.load('arbitrary_transform', settings.weights_dir))
 
 
-METHODS = {'multistyle': multistyle_method, 'arbitrary': arbitrary_method}
+def universal_method(name):
+    """Universal style transfer (neural_style/universal/): WCT or AdaIN with the paintings."""
+    def method(content, settings):
+        from neural_style.universal import UniversalSettings, stylize_universal
+        return stylize_universal(content, list(settings.style_pixels), settings.style_weights,
+                                 UniversalSettings(name, settings.alpha, settings.levels, settings.weights_dir))
+    return method
+
+
+def check_universal_weights(name, settings):
+    """The converted WCT or AdaIN models, before any work: one line naming ./download.sh when missing."""
+    from neural_style.errors import NstyleError
+    from neural_style.universal.stylize import WeightsMissing, load_weights
+    try:
+        load_weights(name, settings.levels, settings.weights_dir)
+    except WeightsMissing as error:
+        raise NstyleError(str(error)) from None
+
+
+METHODS = {'multistyle': multistyle_method, 'arbitrary': arbitrary_method,
+           'wct': universal_method('wct'), 'adain': universal_method('adain')}
 
 
 def to_uint8(image):
