@@ -121,6 +121,8 @@ def gatys(content, style, settings=GatysSettings(), on_epoch: Optional[Callable[
                         [as_pixels(image, 'style %d' % i) for i, image in enumerate(styles, 1)], None)
     if settings.init not in ('noise', 'content'):
         pictures = pictures._replace(init=as_pixels(settings.init, '--init')[1])
+    from neural_style.dtype_choice import settled
+    settings = settled(settings)  # --dtype auto: this machine's choice
     net = load_vgg(settings, model_module(settings), context_for(settings.gpu, settings.dtype))
     watch = ApiWatch(settings, on_epoch, stop)
     try:

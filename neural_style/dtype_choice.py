@@ -160,3 +160,18 @@ def choose_dtype(context, size=(400, 600), cache_dir=None, measure=measure_convo
     return dtype, '%s: bfloat16 convolutions took %.2fx the float32 time on this CPU (%s) at %s, %s' % (
         dtype, ratio, model, key, source)
 
+
+
+def settled(settings):
+    """The settings with --dtype auto replaced by this machine's choice (choose_dtype at the run's
+    largest size), said in one log line; any other --dtype as it is."""
+    if settings.dtype != 'auto':
+        return settings
+    import dataclasses
+    import logging
+
+    from neural_style.mxnet_runtime import pick_context
+    edge = max(edge for edge, _ in settings.stages)
+    dtype, reason = choose_dtype(pick_context(settings.gpu), (edge * 2 // 3, edge))
+    logging.info('--dtype auto: %s', reason)
+    return dataclasses.replace(settings, dtype=dtype)

@@ -18,7 +18,7 @@ def test_flags_given_explicitly_win_over_the_preset():
     args = nstyle.get_args(['--preset', 'fast', '--optimizer', 'nag', '--max-num-epochs', '7'])
     assert (args.optimizer, args.max_num_epochs, args.lr, args.init) == ('nag', 7, 0.001, 'content')
     assert describe_preset(args) == ('--optimizer nag --init content --lbfgs-num-correction 20 '
-                                            '--max-num-epochs 7')
+                                     '--max-num-epochs 7 --dtype auto')
     # without --preset nothing changes: the original's defaults
     args = nstyle.get_args([])
     assert (args.optimizer, args.multires, args.max_num_epochs, args.preset, args.init) == \
@@ -30,7 +30,9 @@ def test_a_fast_run_logs_its_flags_and_runs_lbfgs(tmp_path, vgg_params):
                          '--seed', '0', '--vgg-params', vgg_params, '--output_dir', tmp_path])
     assert result.returncode == 0, result.stderr
     assert ('--preset fast: --optimizer lbfgs --init content --lbfgs-num-correction 20 --max-num-epochs 3 '
-            '(flags given explicitly win)') in result.stderr
+            '--dtype auto (flags given explicitly win)') in result.stderr
+    # --dtype auto says what it chose on this CPU, and why, in one line
+    assert re.search(r'--dtype auto: (float32|bfloat16): ', result.stderr)
     # L-BFGS ran with the explicit budget of 3 function evaluations, not the preset's 80
     stopped = re.findall(r'L-BFGS stopped after (\d+) iterations and (\d+) function evaluations', result.stderr)
     assert len(stopped) == 1 and int(stopped[0][1]) == 3

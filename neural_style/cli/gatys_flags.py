@@ -76,10 +76,11 @@ def add_style_flags(parser, leave_out=()):
     parser.add_argument('--gpu', type=int, default=0,
                         help='which GPU to use, -1 means the CPU; without a usable GPU the run '
                              'warns and continues on the CPU')
-    parser.add_argument('--dtype', choices=['float32', 'bfloat16'], default='float32',
+    parser.add_argument('--dtype', choices=['float32', 'bfloat16', 'auto'], default='float32',
                         help='the convolutions\' number type: bfloat16 is faster on CPUs with AVX512-BF16 '
-                             'instructions and changes the result slightly (refused elsewhere); float32, the '
-                             'default, gives the original\'s results')
+                             'instructions and changes the result slightly (refused elsewhere); auto: bfloat16 '
+                             'only where a short timed check finds it faster on this CPU (cached per machine; '
+                             'the presets\' default); float32, the default, gives the original\'s results')
     parser.add_argument('--output_dir', type=str, default='output/',
                         help='the folder for the checkpoints e_<epoch>.jpg and final.jpg (created if missing)')
     parser.add_argument('--save-epochs', type=POSITIVE_INT, default=50,

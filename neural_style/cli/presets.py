@@ -7,13 +7,15 @@ Measured with benchmarks/time_to_result.py on the random test weights, one run (
 TV, float32; 460 NAG epochs, 728.6 s) after 48 evaluations, 8.55x sooner by the clock, and ends at 80
 with an objective 0.77x the default's, 5.2x sooner. The start is the lever: from noise L-BFGS needs
 147 evaluations. A coarse stage first (--multires) saved little (still 103 at the full size); a
-history of 50 takes 42 but holds 117 MB more; bfloat16 ran slower than float32 on that CPU, so the
-preset leaves --dtype alone.
+history of 50 takes 42 but holds 117 MB more. bfloat16 ran slower than float32 on that Xeon and faster
+on an AMD EPYC (Zen 4), so the preset takes --dtype auto: a short timed check on this CPU decides
+(neural_style/dtype_choice.py, cached per machine).
 """
 
 # flag (argparse dest) -> default
 PRESETS = {
-    'fast': {'optimizer': 'lbfgs', 'init': 'content', 'lbfgs_num_correction': 20, 'max_num_epochs': 80},
+    'fast': {'optimizer': 'lbfgs', 'init': 'content', 'lbfgs_num_correction': 20, 'max_num_epochs': 80,
+             'dtype': 'auto'},
 }
 
 

@@ -6,6 +6,7 @@ import logging
 import os
 import time
 
+from neural_style.dtype_choice import settled
 from neural_style.errors import NstyleError
 from neural_style.files import images
 from neural_style.gatys.loss import Pictures, build_loss, load_vgg, stage_inputs
@@ -166,6 +167,10 @@ def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
     once, the executors reused). checkpoints=False: final.jpg alone (the chapter's figures).
     Raises NstyleError for problems the user can fix; the stop's KeyboardInterrupt after saving final.jpg."""
     from neural_style.files.output_folder import output_run, write_image_atomically
+    if settings.preset:
+        from neural_style.cli.presets import describe_preset
+        logging.info('--preset %s: %s (flags given explicitly win)', settings.preset, describe_preset(settings))
+    settings = settled(settings)  # --dtype auto: this machine's choice
     dev = context_for(settings.gpu, settings.dtype)
     check_sizes_fit(settings, [edge for edge, _ in settings.stages], settings.long_edge_flag, available_memory(dev))
     pictures = read_pictures(settings)
@@ -174,9 +179,6 @@ def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
     if dev.device_type == 'cpu':
         from neural_style.mxnet_runtime import THREADS, THREADS_SOURCE
         logging.info('running on the CPU with %s threads (from %s)', THREADS, THREADS_SOURCE)
-    if settings.preset:
-        from neural_style.cli.presets import describe_preset
-        logging.info('--preset %s: %s (flags given explicitly win)', settings.preset, describe_preset(settings))
     with output_run(settings.output_dir, settings.overwrite) as run_dir, \
             stop_signals_between_epochs(stop) as stop:  # --overwrite: run_dir is a folder of its own
         def keep(name, pixels):

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from neural_style.cluster import ray_inference
+from neural_style.dtype_choice import settled
 from neural_style.errors import Interrupted, NstyleError
 from neural_style.files.images import size_at_long_edge
 from neural_style.files.output_folder import held_folder
@@ -156,6 +157,7 @@ def stylize_video(args):
                                                        generator_multiple(args) if args.method == 'end_to_end' else 1))
     stylizer = None
     if args.ray is None:  # with --ray the workers load the generators; the driver checks them first
+        args = settled(args)  # --dtype auto: this machine's choice
         dev = context_for(args.gpu, args.dtype)
         first_frame = video_io.resized_frame(next(video_io.read_frames(clip, bounds[0], bounds[0] + 1))[1],
                                              args.size)
