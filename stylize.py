@@ -21,49 +21,17 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Optional, Tuple
 
-from neural_style.cli.flag_types import POSITIVE_INT, blend_weights, checked
+from neural_style.cli.flag_types import POSITIVE_INT, blend_weights, checked, strength, style_spec
 from neural_style.errors import NstyleError
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 from neural_style.onepass.methods import METHODS
 
-NUM_STYLES = 26
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 OUTPUT_EXTENSIONS = ('.jpg', '.jpeg', '.png')
 DEFAULT_OUTPUT_DIR = 'output'
 
 
 # ---- flags ---------------------------------------------------------------------------------------
-
-def style_spec(text):
-    """--style: an index (7) or a blend (3:0.5,12:0.5) -> ((index, weight), ...)."""
-    pairs = []
-    for part in text.split(','):
-        index, _, weight = part.strip().partition(':')
-        try:
-            pair = (int(index), float(weight) if weight else 1.0)
-        except ValueError:
-            raise argparse.ArgumentTypeError('expected a style index (0 ... %d) or a blend such as 3:0.5,12:0.5, got %r'
-                                             % (NUM_STYLES - 1, text)) from None
-        if not 0 <= pair[0] < NUM_STYLES:
-            raise argparse.ArgumentTypeError('no style %d: the styles are 0 ... %d (see --contact-sheet)'
-                                             % (pair[0], NUM_STYLES - 1))
-        if not 0 <= pair[1] < float('inf'):
-            raise argparse.ArgumentTypeError('blend weights must be >= 0 and finite, got %r' % part)
-        pairs.append(pair)
-    if sum(weight for _, weight in pairs) <= 0:
-        raise argparse.ArgumentTypeError('the blend weights of %r sum to 0; give at least one > 0' % text)
-    return tuple(pairs)
-
-
-def strength(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError('expected a number in [0, 1], got %r' % text) from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError('must be in [0, 1] (0: the photo, 1: the full style), got %s' % text)
-    return value
-
 
 def build_parser():
     parser = OneLineErrorParser(prog='stylize.py', description=__doc__.split('\n\n')[0],

@@ -15,7 +15,7 @@ import json
 import logging
 import sys
 
-from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE, frame_range
+from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE, checked, frame_range, strength, style_spec
 from neural_style.cli.gatys_flags import add_style_flags, finish_style_args
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 from neural_style.cluster import ray_cluster as cluster
@@ -23,6 +23,7 @@ from neural_style.video.settings import VideoSettings
 
 # nstyle.py's flags that have no meaning for a video: the frames are the content, OUT the output,
 # and a frame's result is written when it is finished (no checkpoints, no stages, no batches)
+ONE_PASS = ['multistyle', 'arbitrary', 'wct', 'adain']  # stylize.py's networks (neural_style/onepass/methods.py)
 NOT_FOR_VIDEO = ('--content-image', '--output_dir', '--save-epochs', '--remove-noise', '--multires', '--jobs')
 # --temporal-weight's default: see docs/video.md (benchmarks/video_bench.py measures it)
 DEFAULT_TEMPORAL_WEIGHT = 100.0
@@ -37,9 +38,22 @@ def get_args(arglist=None):
     parser.add_argument('--output', required=True,
                         help='OUT.mp4 (or .mov, .mkv, ...): the video, its frames in OUT_frames/; or a folder '
                              '(no extension): the frames only')
-    parser.add_argument('--method', choices=['optimize', 'end_to_end'], default='optimize',
+    parser.add_argument('--method', choices=['optimize', 'end_to_end'] + ONE_PASS, default='optimize',
                         help='optimize: the optimisation of nstyle.py per frame (default); end_to_end: the '
-                             'trained generators of --model-dir, one forward pass per frame')
+                             'trained generators of --model-dir, one forward pass per frame; multistyle, '
+                             'arbitrary, wct, adain: stylize.py\'s networks, one forward pass per frame '
+                             '(--style N for multistyle, --style-image for the others)')
+    parser.add_argument('--style', type=style_spec, default=None, metavar='N|N:W,...',
+                        help='with --method multistyle: one of the 26 styles, or a blend such as 3:0.5,12:0.5')
+    parser.add_argument('--strength', type=strength, default=1.0,
+                        help='with --method multistyle or arbitrary: how much of the style (stylize.py\'s)')
+    parser.add_argument('--alpha', type=checked(float, lambda v: 0 <= v <= 1, 'in [0, 1]'), default=1.0,
+                        help='with --method wct or adain: how much of the style')
+    parser.add_argument('--levels', type=checked(int, lambda v: 1 <= v <= 5, 'in 1 ... 5'), default=5,
+                        help='with --method wct: the VGG-19 levels, relu N_1 ... relu1_1')
+    parser.add_argument('--weights-dir', default=None,
+                        help='with a one-pass --method: the converted weights (default: model/styles, model/wct, '
+                             'model/adain)')
     parser.add_argument('--model-dir', default=None,
                         help='with --method end_to_end: the folder of the trained generators')
     parser.add_argument('--temporal-weight', type=NON_NEGATIVE, default=DEFAULT_TEMPORAL_WEIGHT,
@@ -63,6 +77,11 @@ def get_args(arglist=None):
     args = finish_style_args(parser, parser.parse_args(arglist))
     if args.method == 'end_to_end' and args.model_dir is None:
         parser.error('--method end_to_end needs --model-dir DIR (the trained generators)')
+    if args.method in ONE_PASS and args.ray is not None:
+        parser.error('--ray runs --method end_to_end only; the one-pass networks run here, a frame at a time')
+    if args.style is not None and args.method != 'multistyle':
+        parser.error('--style picks one of the 26 styles of --method multistyle; leave it out, or add --method '
+                     'multistyle')
     if args.ray is not None and args.method != 'end_to_end':
         parser.error('--ray needs --method end_to_end: by optimisation each frame starts from the one before, '
                      'so the frames cannot run side by side')

@@ -387,3 +387,28 @@ def test_end_to_end_method_runs_the_generators_on_every_frame(inputs, tmp_path, 
     assert not np.array_equal(written[0], clip_frames[0])
     proc = run_video([inputs['frames'], '--method', 'end_to_end', '--output', tmp_path / 'x'])
     assert proc.returncode == 2 and '--model-dir' in proc.stderr
+
+
+def test_one_pass_method_runs_the_network_on_every_frame(inputs, tmp_path, clip_frames):
+    """--method adain (stylize.py's networks through the video tool), seeded random weights saved where
+    --weights-dir points: each written frame is stylize_universal's result for that input frame."""
+    from neural_style.universal import UniversalSettings, networks, stylize_universal
+    from neural_style.universal.stylize import random_weights
+    weights_dir = tmp_path / 'adain'
+    weights_dir.mkdir()
+    for level, (encoder, decoder) in random_weights('adain', 5, seed=5).items():
+        networks.save_params(str(weights_dir / (networks.ENCODER_FILE % level)), encoder)
+        networks.save_params(str(weights_dir / (networks.DECODER_FILE % level)), decoder)
+    proc = run_video([inputs['frames'], '--method', 'adain', '--style-image', inputs['style'], '--alpha', '0.7',
+                      '--weights-dir', weights_dir, '--output', tmp_path / 'adain', '--gpu', '-1',
+                      '--max-long-edge', '48', '--json'])
+    report = report_of(proc)
+    assert report['frames'] == 4 and report['method'] == 'adain'
+    from neural_style.files.images import read_rgb_image
+    style = read_rgb_image(str(inputs['style']), 'style').astype(np.float32)
+    settings = UniversalSettings('adain', 0.7, 5, str(weights_dir))
+    for frame, result in zip(clip_frames, frames_in(tmp_path / 'adain')):
+        expected = np.clip(np.round(stylize_universal(frame.astype(np.float32), [style], None, settings)), 0, 255)
+        assert np.abs(result.astype(np.float32) - expected).max() <= 1
+    proc = run_video([inputs['frames'], '--method', 'adain', '--style', '3', '--output', tmp_path / 'x'])
+    assert proc.returncode == 2 and '--style picks one of the 26 styles' in proc.stderr

@@ -105,3 +105,38 @@ def frame_range(text):
         raise argparse.ArgumentTypeError('expected A:B, frames A to B-1 counted from 0 (such as 0:50, or 10: to the '
                                          'end), with 0 <= A < B, got %r' % text)
     return bounds
+
+
+# the one-pass networks' (stylize.py, stylize_video.py): the 26-style network's styles
+NUM_STYLES = 26
+
+
+def style_spec(text):
+    """--style: an index (7) or a blend (3:0.5,12:0.5) -> ((index, weight), ...)."""
+    pairs = []
+    for part in text.split(','):
+        index, _, weight = part.strip().partition(':')
+        try:
+            pair = (int(index), float(weight) if weight else 1.0)
+        except ValueError:
+            raise argparse.ArgumentTypeError('expected a style index (0 ... %d) or a blend such as 3:0.5,12:0.5, got %r'
+                                             % (NUM_STYLES - 1, text)) from None
+        if not 0 <= pair[0] < NUM_STYLES:
+            raise argparse.ArgumentTypeError('no style %d: the styles are 0 ... %d (see --contact-sheet)'
+                                             % (pair[0], NUM_STYLES - 1))
+        if not 0 <= pair[1] < float('inf'):
+            raise argparse.ArgumentTypeError('blend weights must be >= 0 and finite, got %r' % part)
+        pairs.append(pair)
+    if sum(weight for _, weight in pairs) <= 0:
+        raise argparse.ArgumentTypeError('the blend weights of %r sum to 0; give at least one > 0' % text)
+    return tuple(pairs)
+
+
+def strength(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected a number in [0, 1], got %r' % text) from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError('must be in [0, 1] (0: the photo, 1: the full style), got %s' % text)
+    return value

@@ -70,3 +70,35 @@ class FramesByGenerators:
     def stylize(self, index, frame, previous):
         pixels = self.stylizer.stylize(frame)[-1]
         return images.original_colors(pixels, frame) if self.original_colors else pixels
+
+
+class FramesByOnePass:
+    """stylize.py's networks (onepass/methods.py: multistyle, arbitrary, wct, adain), one forward pass a
+    frame; the paintings are read and the weights checked once, before any frame is written."""
+
+    def __init__(self, settings):
+        import numpy as np
+
+        from neural_style.onepass import weights
+        from neural_style.onepass.methods import METHODS, MethodSettings, check_universal_weights
+        style = settings.style or ((0, 1.0),)
+        paintings = () if settings.method == 'multistyle' else tuple(
+            images.read_rgb_image(path, '--style-image').astype(np.float32)
+            for path in images.style_image_paths(settings.style_image))
+        self.settings = MethodSettings(style=dict(style) if len(style) > 1 else style[0][0], style_pixels=paintings,
+                                       style_weights=settings.style_blend_weights, strength=settings.strength,
+                                       weights_dir=settings.weights_dir, alpha=settings.alpha, levels=settings.levels)
+        if settings.method in ('wct', 'adain'):
+            check_universal_weights(settings.method, self.settings)
+        else:
+            names = ['multistyle26'] if settings.method == 'multistyle' else ['arbitrary_predict', 'arbitrary_transform']
+            for name in names:
+                weights.load(name, settings.weights_dir)
+        self.method, self.original_colors = METHODS[settings.method], settings.original_colors
+
+    def stylize(self, index, frame, previous):
+        import numpy as np
+
+        from neural_style.onepass.methods import to_uint8
+        pixels = to_uint8(self.method(frame.astype(np.float32), self.settings))
+        return images.original_colors(pixels, frame) if self.original_colors else pixels

@@ -25,7 +25,7 @@ from neural_style.mxnet_runtime import context_for
 from neural_style.video import clips as video_io
 from neural_style.video import flow as flows
 from neural_style.video import frames_folder
-from neural_style.video.frame_methods import FramesByGenerators, FramesByOptimisation, Previous
+from neural_style.video.frame_methods import FramesByGenerators, FramesByOnePass, FramesByOptimisation, Previous
 from neural_style.video.temporal import masked_mse
 
 # settings that do not change the frames: a rerun with other values of these still resumes
@@ -65,6 +65,8 @@ def generator_multiple(args):
 
 
 def make_stylizer(args, first_frame, dev):
+    if args.method in ('multistyle', 'arbitrary', 'wct', 'adain'):
+        return FramesByOnePass(args)
     if args.method == 'end_to_end':
         return FramesByGenerators(args.model_dir, args.dtype, args.original_colors, first_frame.shape[:2], dev)
     return FramesByOptimisation(args, args.temporal_weight, args.input, importlib.import_module('model_' + args.model),
@@ -97,7 +99,10 @@ def stylize_frames(args, clip, layout, stylizer, bounds):
             frame = video_io.resized_frame(raw, args.size)
             finished = index < start + done
             backward = mask = None
-            if previous_in is not None and (want_error or not finished):
+            # the optical flow: for the temporal term (the optimisation with a temporal weight) and for
+            # the error --json reports; a forward pass per frame needs none
+            warps = args.method == 'optimize' and args.temporal_weight > 0
+            if previous_in is not None and (want_error or (warps and not finished)):
                 backward, mask = flows.flow_and_mask(frame, previous_in)
             if finished:
                 output = frames_folder.read_frame(layout, index)

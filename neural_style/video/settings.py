@@ -21,4 +21,9 @@ class VideoSettings(GatysSettings):
     ray: Optional[str] = None             # --ray's address ('' a local Ray), None: no cluster
     cpus_per_job: float = 1
     gpus_per_job: float = 0
+    style: Optional[Tuple[Tuple[int, float], ...]] = None  # --method multistyle: (index, weight) pairs
+    strength: float = 1.0                 # --method multistyle, arbitrary
+    alpha: float = 1.0                    # --method wct, adain
+    levels: int = 5                       # --method wct
+    weights_dir: Optional[str] = None     # a one-pass --method's converted weights
     size: Optional[Tuple[int, int]] = None  # (h, w) the frames are stylised at: set once the clip is open
