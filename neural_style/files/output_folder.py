@@ -4,6 +4,7 @@ asked for it, and then only once the new result exists (output_run). No MXNet.""
 import collections
 import contextlib
 import datetime
+import errno
 import fcntl
 import logging
 import os
@@ -97,8 +98,18 @@ def acquire_lock(folder, flag):
         if earlier:
             logging.warning('%s %s: took over the lock of a run that ended without releasing it (%s)',
                             flag, folder, earlier)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (lock_holder_text() + '\n').encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (lock_holder_text() + '\n').encode(), 0)
+        except OSError as error:  # a full disk, a quota: the folder cannot take this run's results either
+            os.close(fd)
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            raise NstyleError('%s %s: cannot write its lock file %s (%s); free some space or choose another folder'
+                              % (flag, folder, LOCK_NAME, 'no space left on the device' if error.errno == errno.ENOSPC
+                                 else error.strerror or error)) from None
         return fd
     raise NstyleError('%s %s: its lock file %s keeps changing; is another run starting there?' % (flag, folder, LOCK_NAME))
 
@@ -213,6 +224,7 @@ def output_run(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULT
             yield output_dir
             return
         check_removable(output_dir, earlier, flag)
+        remove_dead_runs(output_dir, flag)
         new_dir = os.path.join(output_dir, 'unfinished-run.%d' % os.getpid())
         os.makedirs(new_dir, exist_ok=True)
         logging.info('--overwrite: this run writes into %s; the earlier results stay until its %s exists',
@@ -227,6 +239,36 @@ def output_run(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULT
                                 'is in %s', flag, results.final, output_dir, new_dir)
             else:
                 os.rmdir(new_dir)
+
+
+UNFINISHED = re.compile(r'unfinished-run\.(\d+)')
+
+
+def process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_dead_runs(output_dir, flag):
+    """What runs killed outright (kill -9, a crash, the machine's end) left in output_dir: their
+    unfinished-run.<pid>/ folders, removed when that process is gone. The folder is locked by this
+    run, so none of them is being written."""
+    for name in sorted(os.listdir(output_dir)):
+        match = UNFINISHED.fullmatch(name)
+        path = os.path.join(output_dir, name)
+        if not match or int(match.group(1)) == os.getpid() or not os.path.isdir(path) or os.path.islink(path):
+            continue
+        if process_alive(int(match.group(1))):
+            logging.warning('%s %s: %s belongs to a process that is still running; left as it is', flag, output_dir,
+                            name)
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        logging.warning('%s %s: removed %s, left by a run that was killed before it finished', flag, output_dir, name)
 
 
 def check_output_dir(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULTS):
