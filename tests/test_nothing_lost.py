@@ -127,9 +127,11 @@ def test_a_webm_video_holds_a_video_stream_with_every_frame(media, tmp_path):
     assert clip.count == 3 and 'Video' in kinds and 'Audio' in kinds
     from neural_style.video.clips import read_frames
     from skimage import io
-    for index, pixels in read_frames(clip, 0, 3):  # lossy, but the frames it was given
+    def blocks(pixels):  # 2x2 means: yuv420p keeps a colour per 2x2 block (measured: 2 to 3 levels off)
+        return pixels.astype(float).reshape(16, 2, 24, 2, 3).mean(axis=(1, 3))
+    for index, pixels in read_frames(clip, 0, 3):  # lossy, but the frames it was given, in order
         frame = io.imread(str(tmp_path / 'w_frames' / ('frame_%06d.png' % index)))
-        assert np.abs(pixels.astype(float) - frame).mean() < 12
+        assert np.abs(blocks(pixels) - blocks(frame)).mean() < 6
 
 
 def nan_generators(media, folder):

@@ -14,7 +14,7 @@ import time
 
 from neural_style import PROJECT
 from neural_style.cli.flag_types import POSITIVE, NON_NEGATIVE
-from neural_style.errors import NstyleError
+from neural_style.errors import Interrupted, NstyleError
 from neural_style.machine import usable_cpu_count
 from neural_style.cli.tool import duration
 
@@ -85,9 +85,15 @@ def ray_cluster(address):
                           % (address or '', str(error).strip().splitlines()[0] if str(error).strip() else
                              type(error).__name__)) from None
     finally:
-        restore_signal_handlers(handlers)
+        received = restore_signal_handlers(handlers)
     try:
         yield ray
+    except KeyboardInterrupt as stop:
+        # Ray's own wait turns the Interrupted our handler raised into a bare KeyboardInterrupt: the
+        # signal it came from gives the exit status (143 for SIGTERM, 129 for SIGHUP)
+        if getattr(stop, 'signum', None) is None and received:
+            raise Interrupted(received[-1]) from None
+        raise
     finally:
         ray.shutdown()
 
@@ -102,12 +108,21 @@ def python_signal_handlers():
 
 
 def restore_signal_handlers(handlers):
-    """ray.init puts its own in place (SIGTERM: a C++ stack dump, exit 1 or 15): ours come back, so
-    that SIGTERM and SIGHUP end a --ray run as they end any run."""
+    """ray.init puts its own in place (SIGTERM: sys.exit(15), or a C++ stack dump): ours come back,
+    so that SIGTERM and SIGHUP end a --ray run as they end any run. Returns the list of the signals
+    received since (each handler notes its signal first)."""
     import signal
+    received = []
+
+    def noting(handler):
+        def handle(signum, frame):
+            received.append(signum)
+            return handler(signum, frame)
+        return handle
     for signum, handler in handlers.items():
         if handler is not None:
-            signal.signal(signum, handler)
+            signal.signal(signum, noting(handler) if callable(handler) else handler)
+    return received
 
 
 def threading_is_main():

@@ -108,8 +108,8 @@ def stylize_frames_on_ray(args, clip, layout, bounds):
     try:
         status = run_images_on_ray(args, jobs, lambda ray: StylizeOnWorker(put_generators(ray, args, args.size), after),
                                    cluster.Driver(prepare, finish, log_each=False))
-    except KeyboardInterrupt as stop:  # its signal (SIGINT, SIGTERM, SIGHUP) gives the exit status
-        interrupted, status = getattr(stop, 'signum', signal.SIGINT), 0
+    except KeyboardInterrupt as stopped:  # its signal (SIGINT, SIGTERM, SIGHUP) gives the exit status
+        interrupted, status = getattr(stopped, 'signum', signal.SIGINT), 0
     finally:
         frames.close()
     done = frames_folder.finished_count(layout, start, stop)

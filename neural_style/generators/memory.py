@@ -2,17 +2,19 @@
 gatys/memory.py, so that a huge --size, --long-edge, training --size or a video's --max-long-edge is
 one line at once instead of a MemoryError, a segfault or heap corruption in MXNet. No MXNet.
 
-Measured roughly (peak resident memory, the chain of four generators, which is the larger of the
-two kinds, float32 on the CPU; see docs/notes/robust.md): a forward pass costs about 3.3 kB a pixel
-over a fixed ~0.4 GB (Python, MXNet, the weights), a training step of the chain with VGG-19's
-perceptual loss about 11 kB a pixel of the batch over ~0.6 GB. Rounded up."""
+Measured roughly (peak resident memory of a process, the chain of four generators, float32 on the
+CPU; docs/notes/robust.md has the commands): the chain bound and run once costs 0.91 GB at 256x256
+and 2.85 GB at 512x512, so 9.85 kB a pixel over a fixed ~0.27 GB (Python, MXNet, the weights). Rounded
+up here. Training (end_to_end/boost_train.py, the chain, batch 1, one epoch on 6 images, the seeded
+random VGG-19): 0.49 GB at 64x64 and 1.09 GB at 192x192, so 18.3 kB a pixel over ~0.41 GB;
+Johnson's network measured less (0.35 GB at 64x64). Rounded up."""
 from neural_style.errors import NstyleError
 from neural_style.machine import available_bytes
 
-INFERENCE_BYTES_PER_PIXEL = 4000
-INFERENCE_FIXED_BYTES = 500 * 2**20
-TRAINING_BYTES_PER_PIXEL = 14000
-TRAINING_FIXED_BYTES = 700 * 2**20
+INFERENCE_BYTES_PER_PIXEL = 11000
+INFERENCE_FIXED_BYTES = 400 * 2**20
+TRAINING_BYTES_PER_PIXEL = 20000
+TRAINING_FIXED_BYTES = 500 * 2**20
 
 
 def inference_bytes(pixels):

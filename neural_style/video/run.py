@@ -214,8 +214,10 @@ def stylize_video(args):
         except BaseException:
             frames_folder.forget_empty_run(layout)  # no frame done: no run.json to resume from
             raise
-        if stop_signal is None and progress.last_done is None:
+        if progress.last_done is None:  # stopped or failed before its first frame: nothing to resume
             frames_folder.forget_empty_run(layout)
+            if stop_signal is not None:
+                raise Interrupted(stop_signal)
             raise NstyleError('INPUT %s: none of its frames %d to %d could be read; give another video'
                               % (args.input, bounds[0], bounds[1] - 1))
         if stop_signal is None and progress.last_done < bounds[1] - 1 and clip.kind == 'video' and \
