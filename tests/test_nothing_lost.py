@@ -457,3 +457,33 @@ def test_a_huge_png_is_refused_from_its_header_under_a_small_address_space(media
     message = one_line_error(proc)
     assert 'too large to decode (30000x30000' in message
     assert not os.path.exists(tmp_path / 'o')
+
+
+def test_an_unquoted_comma_in_a_jobs_row_is_refused_before_any_work(tmp_path, vgg_params):
+    """Three columns and a fourth cell: the comma of an option split it, which would silently drop its end."""
+    jobs = tmp_path / 'jobs.csv'
+    content = os.path.join(PROJECT, 'input', 'IMG_4343.jpg')
+    jobs.write_text('content,style,output,options\n%s,%s,%s,--style-blend-weights 1,2\n'
+                    % (content, content, tmp_path / 'o'))
+    message = one_line_error(run(NSTYLE, ['--jobs', jobs, '--vgg-params', vgg_params, '--gpu', '-1']))
+    assert 'line 2: 5 cells but the header names 4 columns' in message and 'quoted' in message
+    assert not os.path.exists(tmp_path / 'o')
+
+
+def test_a_batch_run_again_skips_the_rows_it_finished_and_fails_none_of_them(media, tmp_path, vgg_params):
+    """An interrupted batch run again: the row whose final.jpg is there is skipped (kept byte for
+    byte), not reported failed; the others run."""
+    done, todo = tmp_path / 'done', tmp_path / 'todo'
+    done.mkdir()
+    (done / 'final.jpg').write_bytes(open(os.path.join(media['frames'], 'in_001.png'), 'rb').read())
+    earlier = snapshot(done)
+    jobs = tmp_path / 'jobs.csv'
+    image = os.path.join(media['frames'], 'in_000.png')
+    jobs.write_text('content,style,output\n%s,%s,%s\n%s,%s,%s\n' % (image, media['style'], done, image,
+                                                                    media['style'], todo))
+    proc = run(NSTYLE, ['--jobs', jobs, '--vgg-params', vgg_params, '--gpu', '-1', '--max-num-epochs', 1,
+                        '--max-long-edge', 32])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'skipped, %s already holds its final.jpg' % done in proc.stderr and 'failed' not in proc.stderr
+    assert snapshot(done) == earlier and os.path.isfile(todo / 'final.jpg')
+    assert not os.path.exists(tmp_path / 'jobs.failed.csv')

@@ -52,6 +52,11 @@ def read_jobs(path):
     if not lines or unknown or not set(JOB_COLUMNS) <= set(header):
         raise NstyleError('--jobs %s: the first line must name the columns content,style,output and optionally '
                           'options (found %s)' % (path, ','.join(header) or 'an empty file'))
+    for number, line in enumerate(lines[1:], start=2):  # zip would drop the extra cells without a word
+        if len(line) > len(header) and any(cell.strip() for cell in line[len(header):]):
+            raise NstyleError('--jobs %s line %d: %d cells but the header names %d columns (%s); a cell holding a '
+                              'comma must be quoted, such as "--style-blend-weights 1,2"'
+                              % (path, number, len(line), len(header), ','.join(header)))
     rows = [(number, dict(zip(header, (cell.strip() for cell in line))))
             for number, line in enumerate(lines[1:], start=2) if any(cell.strip() for cell in line)]
     if not rows:
