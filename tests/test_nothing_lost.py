@@ -175,7 +175,7 @@ def test_training_with_a_batch_larger_than_the_readable_images_is_refused_before
     message = one_line_error(run(TRAIN, ['--data-dir', data, '--style-image', media['style'], '--generator',
                                          'johnson', '--batch-size', 3, '--size', 16, '--model-dir',
                                          tmp_path / 'model', '--gpu', '-1']))
-    assert '2 readable images (of 3 files), fewer than --batch-size 3' in message
+    assert 'holds 2 images, fewer than --batch-size 3 (1 more files could not be read)' in message
     assert not os.path.exists(tmp_path / 'model')
 
 

@@ -143,9 +143,13 @@ def train_generators(args):
     check_args(args)
     files = crops.image_files(args.data_dir, '--data-dir')
     readable = [path for path in files if crops.read_or_skip(path, lambda p: image_size(p, '--data-dir'))]
+    if not readable:
+        raise NstyleError('--data-dir %s: none of its %d images could be read' % (args.data_dir, len(files)))
     if len(readable) < args.batch_size:  # before any work: else an epoch of reading with no update
-        raise NstyleError('--data-dir %s holds %d readable images (of %d files), fewer than --batch-size %d; add '
-                          'images or lower --batch-size' % (args.data_dir, len(readable), len(files), args.batch_size))
+        unreadable = len(files) - len(readable)
+        raise NstyleError('--data-dir %s holds %d images, fewer than --batch-size %d%s; add images or lower '
+                          '--batch-size' % (args.data_dir, len(readable), args.batch_size,
+                                            ' (%d more files could not be read)' % unreadable if unreadable else ''))
     style_np = PreprocessStyleImage(args.style_image, (1, 3, args.size, args.size))
     params, first_epoch, first_image = starting_point(args)
     dev = context_for(args.gpu, args.dtype)
