@@ -421,22 +421,27 @@ def test_sigterm_under_ray_ends_with_143_and_leaves_no_run_json(media, tmp_path)
 # 6. Left from the last round -------------------------------------------------------------------------
 
 def test_overwrite_removes_the_unfinished_folder_a_killed_run_left(media, tmp_path):
-    """kill -9 during an --overwrite run leaves unfinished-run.<pid>/: the next --overwrite run removes it
-    (its process is gone), and one of a live process stays."""
+    """kill -9 during an --overwrite run leaves unfinished-run.<pid>/ and its lock file naming that PID:
+    the next --overwrite run removes that folder (its process is gone). The folder of a run that failed
+    and said so (its lock released, its last checkpoint named in its error) stays."""
+    import socket
     out = tmp_path / 'out'
     image = os.path.join(media['frames'], 'in_000.png')
     args = ['--model-dir', media['generators'], '--content-image', image, '--output-dir', out, '--size', '32x48',
             '--gpu', '-1']
     assert run(INFER, args).returncode == 0
-    gone = subprocess.Popen(['true'])
-    gone.wait()
-    (out / ('unfinished-run.%d' % gone.pid)).mkdir()
-    (out / ('unfinished-run.%d' % gone.pid) / 'content.jpg').write_bytes(b'half')
-    (out / ('unfinished-run.%d' % os.getpid())).mkdir()  # this test's process: alive
+    killed, failed = subprocess.Popen(['true']), subprocess.Popen(['true'])
+    killed.wait()
+    failed.wait()
+    for pid in (killed.pid, failed.pid):
+        (out / ('unfinished-run.%d' % pid)).mkdir()
+        (out / ('unfinished-run.%d' % pid) / 'out_0.jpg').write_bytes(b'half')
+    (out / '.nstyle.lock').write_text('PID %d on %s since 2026-01-01 00:00:00 UTC (boost_inference.py)\n'
+                                      % (killed.pid, socket.gethostname()))
     proc = run(INFER, args + ['--overwrite'])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(os.listdir(str(out))) == ['content.jpg', 'out_0.jpg', 'out_1.jpg', 'out_2.jpg', 'out_3.jpg',
-                                            'unfinished-run.%d' % os.getpid()]
+                                            'unfinished-run.%d' % failed.pid]
 
 
 def test_a_huge_png_is_refused_from_its_header_under_a_small_address_space(media, tmp_path):

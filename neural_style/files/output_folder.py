@@ -41,6 +41,9 @@ def write_image_atomically(filename, pixels):
 
 
 LOCK_NAME = '.nstyle.lock'
+# folder -> the holder line of the lock file a run left without releasing it (killed: kill -9, a
+# crash), as acquire_lock found it; '' when the lock file was fresh
+STALE_HOLDERS = {}
 # What a tool writes into its output folder: the names of its results (a compiled pattern), and the
 # one it writes last, which says the run is complete. nstyle.py's: e_N.jpg checkpoints, final.jpg.
 ResultNames = collections.namedtuple('ResultNames', ['pattern', 'final'])
@@ -95,6 +98,7 @@ def acquire_lock(folder, flag):
             os.close(fd)
             continue
         earlier = read_holder(fd)
+        STALE_HOLDERS[os.path.realpath(folder)] = earlier
         if earlier:
             logging.warning('%s %s: took over the lock of a run that ended without releasing it (%s)',
                             flag, folder, earlier)
@@ -224,7 +228,7 @@ def output_run(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULT
             yield output_dir
             return
         check_removable(output_dir, earlier, flag)
-        remove_dead_runs(output_dir, flag)
+        remove_killed_run(output_dir, flag)
         new_dir = os.path.join(output_dir, 'unfinished-run.%d' % os.getpid())
         os.makedirs(new_dir, exist_ok=True)
         logging.info('--overwrite: this run writes into %s; the earlier results stay until its %s exists',
@@ -241,9 +245,6 @@ def output_run(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULT
                 os.rmdir(new_dir)
 
 
-UNFINISHED = re.compile(r'unfinished-run\.(\d+)')
-
-
 def process_alive(pid):
     try:
         os.kill(pid, 0)
@@ -254,21 +255,21 @@ def process_alive(pid):
     return True
 
 
-def remove_dead_runs(output_dir, flag):
-    """What runs killed outright (kill -9, a crash, the machine's end) left in output_dir: their
-    unfinished-run.<pid>/ folders, removed when that process is gone. The folder is locked by this
-    run, so none of them is being written."""
-    for name in sorted(os.listdir(output_dir)):
-        match = UNFINISHED.fullmatch(name)
-        path = os.path.join(output_dir, name)
-        if not match or int(match.group(1)) == os.getpid() or not os.path.isdir(path) or os.path.islink(path):
-            continue
-        if process_alive(int(match.group(1))):
-            logging.warning('%s %s: %s belongs to a process that is still running; left as it is', flag, output_dir,
-                            name)
-            continue
-        shutil.rmtree(path, ignore_errors=True)
-        logging.warning('%s %s: removed %s, left by a run that was killed before it finished', flag, output_dir, name)
+def remove_killed_run(output_dir, flag):
+    """What a run killed outright (kill -9, a crash) left in output_dir: its unfinished-run.<pid>/,
+    removed. That run is known by the lock file it could not release (STALE_HOLDERS: its PID and
+    host); its process must be gone. A run that failed and said so released its lock: its folder,
+    which holds its last good checkpoint and which its error named, stays."""
+    holder = re.match(r'PID (\d+) on (\S+) since', STALE_HOLDERS.get(os.path.realpath(output_dir)) or '')
+    if not holder or holder.group(2) != socket.gethostname() or int(holder.group(1)) == os.getpid():
+        return
+    pid = int(holder.group(1))
+    path = os.path.join(output_dir, 'unfinished-run.%d' % pid)
+    if not os.path.isdir(path) or os.path.islink(path) or process_alive(pid):
+        return
+    shutil.rmtree(path, ignore_errors=True)
+    logging.warning('%s %s: removed unfinished-run.%d, left by a run that was killed before it finished', flag,
+                    output_dir, pid)
 
 
 def check_output_dir(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULTS):
