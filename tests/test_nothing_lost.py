@@ -492,3 +492,19 @@ def test_a_batch_run_again_skips_the_rows_it_finished_and_fails_none_of_them(med
     assert 'skipped, %s already holds its final.jpg' % done in proc.stderr and 'failed' not in proc.stderr
     assert snapshot(done) == earlier and os.path.isfile(todo / 'final.jpg')
     assert not os.path.exists(tmp_path / 'jobs.failed.csv')
+
+
+def test_under_ray_one_damaged_frame_fails_alone_and_the_intact_ones_after_it_are_done(media, tmp_path):
+    """Frame 2's file is cut after its header (its size reads, its pixels do not): under --ray it fails
+    alone; frames 3 to 5 are read and stylised all the same."""
+    pytest.importorskip('ray')
+    frames = save_frames(tmp_path / 'frames', media['frame_pixels'])
+    damaged = os.path.join(frames, 'in_002.png')
+    data = open(damaged, 'rb').read()
+    with open(damaged, 'wb') as f:
+        f.write(data[:len(data) // 3])
+    out = tmp_path / 'v'
+    message = one_line_error(run(VIDEO, by_generators(media, frames, out, '--ray'), timeout=300))
+    assert '1 frames failed (frame 2 first' in message
+    assert sorted(name for name in os.listdir(str(out)) if name.startswith('frame_')) == \
+        ['frame_%06d.png' % index for index in (0, 1, 3, 4, 5)]
