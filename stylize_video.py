@@ -15,11 +15,12 @@ import json
 import logging
 import sys
 
-from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE, checked, frame_range, strength, style_spec
+from neural_style.cli.flag_types import NON_NEGATIVE, checked, frame_range, strength, style_spec
 from neural_style.cli.gatys_flags import add_style_flags, finish_style_args
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 from neural_style.cluster import ray_cluster as cluster
 from neural_style.video.settings import VideoSettings
+from neural_style.cli.flags_used import given_flags, refuse_unused
 
 # nstyle.py's flags that have no meaning for a video: the frames are the content, OUT the output,
 # and a frame's result is written when it is finished (no checkpoints, no stages, no batches)
@@ -28,6 +29,23 @@ NOT_FOR_VIDEO = ('--content-image', '--output_dir', '--save-epochs', '--remove-n
 # --temporal-weight's default: see docs/video.md (benchmarks/video_bench.py measures it)
 DEFAULT_TEMPORAL_WEIGHT = 100.0
 VIDEO_STOP_EPS = 0.0
+# the style flags the generators use (--method end_to_end); the others are the optimisation's
+GENERATOR_FLAGS = ('max_long_edge', 'gpu', 'dtype', 'original_colors', 'overwrite')
+ONE_PASS_FLAGS = {'style', 'strength', 'alpha', 'levels', 'weights_dir'}
+MRF_FLAGS = ('mrf_layers', 'mrf_patch_size', 'mrf_stride', 'mrf_weight', 'mrf_rematch_every')
+MIN_FPS, MAX_FPS = 0.01, 1000.0  # what a container's time base holds; beyond, ffmpeg fails or writes nonsense
+
+
+def frame_rate(text):
+    import argparse
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected a number of frames per second, got %r' % text) from None
+    if not MIN_FPS <= value <= MAX_FPS:
+        raise argparse.ArgumentTypeError('%s frames per second: give a rate between %g and %g' % (text, MIN_FPS,
+                                                                                               MAX_FPS))
+    return value
 
 def get_args(arglist=None):
     parser = OneLineErrorParser(description='stylise a video without flicker: nstyle.py per frame, each frame '
@@ -62,19 +80,34 @@ def get_args(arglist=None):
                              '(default %g)' % DEFAULT_TEMPORAL_WEIGHT)
     parser.add_argument('--frames', type=frame_range, default=None,
                         help='A:B: only frames A to B-1, counted from 0 (such as 0:50; 10: to the end)')
-    parser.add_argument('--fps', type=POSITIVE, default=25.0,
+    parser.add_argument('--fps', type=frame_rate, default=25.0,
                         help='the frame rate of a folder of frames (a video keeps its own)')
     parser.add_argument('--no-audio', action='store_true', help='leave out the input video\'s audio track')
     parser.add_argument('--json', action='store_true',
                         help='print one JSON object at the end: frames, seconds per frame, the temporal error')
     parser.add_argument('--verbose', action='store_true', help='log every epoch of every frame')
+    before = {action.dest for action in parser._actions}
     add_style_flags(parser, leave_out=NOT_FOR_VIDEO)
+    style_flags = {action.dest for action in parser._actions} - before
     cluster.add_cluster_flags(parser, 'the frames (with --method end_to_end; a job each)')
     # Every frame gets its whole --max-num-epochs: with nstyle.py's --stop-eps .005 a frame started from
     # the warped result before stops after its first epoch (NAG's first step from rest is tiny; measured
     # in docs/video.md), and what entered the picture is never stylised.
     parser.set_defaults(stop_eps=VIDEO_STOP_EPS)
+    given = given_flags(parser, arglist)
     args = finish_style_args(parser, parser.parse_args(arglist))
+    if args.method == 'end_to_end':
+        refuse_unused(parser, given, style_flags - set(GENERATOR_FLAGS) | {'temporal_weight'} | ONE_PASS_FLAGS,
+                      'by --method end_to_end (the generators hold their style; nothing is optimised)')
+    elif args.method in ONE_PASS:
+        refuse_unused(parser, given, style_flags - set(GENERATOR_FLAGS) - {'style_image', 'style_blend_weights'}
+                      | {'temporal_weight', 'model_dir'},
+                      'by --method %s (a forward pass of stylize.py\'s network; nothing is optimised)' % args.method)
+    else:
+        refuse_unused(parser, given, {'model_dir'} | ONE_PASS_FLAGS,
+                      'by --method optimize (they are for the one-pass methods and --method end_to_end)')
+        if args.style_loss != 'mrf':
+            refuse_unused(parser, given, MRF_FLAGS, 'without --style-loss mrf')
     if args.method == 'end_to_end' and args.model_dir is None:
         parser.error('--method end_to_end needs --model-dir DIR (the trained generators)')
     if args.method in ONE_PASS and args.ray is not None:

@@ -32,6 +32,19 @@ DEFAULTS = {
 }
 
 
+def momentum(text):
+    """SGD's momentum: in [0, 1); 1 or more makes the steps grow without end (divergence)."""
+    import argparse
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected a number in [0, 1), got %r' % text) from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError('%s: SGD\'s momentum must be in [0, 1) (at 1 or more the steps grow '
+                                         'without end); the original used 0.9' % text)
+    return value
+
+
 def get_args(arglist=None):
     parser = OneLineErrorParser(description='train feed-forward generators for one style (end_to_end)')
     parser.add_argument('--data-dir', required=True, help='a folder of training images (jpg/png)')
@@ -55,7 +68,7 @@ def get_args(arglist=None):
     parser.add_argument('--tv-weight', type=NON_NEGATIVE, default=0.01,
                         help='the weight of the TV (smoothness) gradient; 0 disables it')
     parser.add_argument('--lr', type=POSITIVE, default=None, help='the learning rate (default 1e-4 SGD / 1e-3 Adam)')
-    parser.add_argument('--momentum', type=NON_NEGATIVE, default=None, help='SGD\'s momentum (v3chain, default 0.9)')
+    parser.add_argument('--momentum', type=momentum, default=None, help='SGD\'s momentum (v3chain, default 0.9)')
     parser.add_argument('--wd', type=NON_NEGATIVE, default=None, help='weight decay (default 5e-3 / 0)')
     parser.add_argument('--clip-gradient', type=NON_NEGATIVE, default=None,
                         help='clip each parameter gradient element to +-this (default 5 / 0); 0 disables it')

@@ -37,7 +37,23 @@ def available_bytes():
                 found.append(int(limit) - int(f.read().strip()))
     except (OSError, ValueError):
         pass
+    found += address_space_left()
     return min(found) if found else None
+
+
+def address_space_left():
+    """[bytes] this process may still map under `ulimit -v` (RLIMIT_AS less its mapped size), or []
+    without such a limit: past it MXNet's allocations fail in C++ (a segfault, heap corruption)."""
+    try:
+        import resource
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY:
+            return []
+        with open('/proc/self/status') as f:
+            mapped = next(int(line.split()[1]) * 1024 for line in f if line.startswith('VmSize:'))
+        return [max(0, limit - mapped)]
+    except (ImportError, OSError, ValueError, StopIteration):
+        return []
 
 
 def cpu_flags():

@@ -95,6 +95,10 @@ def temporal_report(args):
     from INPUT's first frame; INPUT's frames are resized to RESULT's size."""
     result = video_io.open_clip(args.result, 'RESULT')
     source = video_io.open_clip(args.temporal, '--temporal')
+    for flag, path, clip in (('RESULT', args.result, result), ('--temporal', args.temporal, source)):
+        if clip.count < 2:  # the error is over consecutive pairs: one frame has none (it is not 0.0)
+            raise NstyleError('%s %s has %d frame: the temporal error needs at least two consecutive frames; give '
+                              'a video or a folder of frames' % (flag, path, clip.count))
     numbers = [re.fullmatch(r'frame_(\d+)\.png', name) for name in result.files or []]
     indices = [int(m.group(1)) for m in numbers] if numbers and all(numbers) else list(range(result.count))
     if indices != list(range(indices[0], indices[0] + len(indices))) or indices[-1] >= source.count:

@@ -9,6 +9,7 @@ import sys
 import threading
 
 import requests
+from PIL import Image
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FINISHED = ('done', 'stopped', 'failed')
@@ -75,3 +76,14 @@ class Studio:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+LONG_EDGE = 32
+
+
+def expected_size(path, long_edge=LONG_EDGE):
+    """(w, h) of an image resized to long_edge as nstyle.py resizes the content (the short side truncated)."""
+    with Image.open(path) as img:
+        w, h = img.size
+    scale = long_edge / max(w, h)
+    return int(w * scale), int(h * scale)

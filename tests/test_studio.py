@@ -11,19 +11,10 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from conftest import CONTENT, PROJECT, STYLE
-from studio_server import Studio
+from studio_server import LONG_EDGE, Studio, expected_size
 
 from neural_style.errors import NstyleError
 
-LONG_EDGE = 32
-
-
-def expected_size(path, long_edge=LONG_EDGE):
-    """(w, h) of an image resized to long_edge as nstyle.py resizes the content (the short side truncated)."""
-    with Image.open(path) as img:
-        w, h = img.size
-    scale = long_edge / max(w, h)
-    return int(w * scale), int(h * scale)
 
 
 def decoded(response):

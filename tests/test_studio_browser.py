@@ -9,7 +9,7 @@ from PIL import Image
 
 from conftest import CONTENT
 from studio_server import Studio
-from test_studio import LONG_EDGE, expected_size
+from studio_server import LONG_EDGE, expected_size
 
 pytestmark = pytest.mark.browser
 

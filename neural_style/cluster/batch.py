@@ -55,6 +55,11 @@ def read_jobs(path):
     if not lines or unknown or not set(JOB_COLUMNS) <= set(header):
         raise NstyleError('--jobs %s: the first line must name the columns content,style,output and optionally '
                           'options (found %s)' % (path, ','.join(header) or 'an empty file'))
+    for number, line in enumerate(lines[1:], start=2):  # zip would drop the extra cells without a word
+        if len(line) > len(header) and any(cell.strip() for cell in line[len(header):]):
+            raise NstyleError('--jobs %s line %d: %d cells but the header names %d columns (%s); a cell holding a '
+                              'comma must be quoted, such as "--style-blend-weights 1,2"'
+                              % (path, number, len(line), len(header), ','.join(header)))
     rows = [(number, dict(zip(header, (cell.strip() for cell in line))))
             for number, line in enumerate(lines[1:], start=2) if any(cell.strip() for cell in line)]
     if not rows:
@@ -171,6 +176,17 @@ def failure_line(error):
     return '%s: %s' % (type(error).__name__, (str(error).strip().splitlines() or [''])[0])
 
 
+def finished_before(args):
+    """A row an earlier run of this batch finished (its final.jpg is there) and that --overwrite does
+    not ask to run again: skipped, not failed, so that an interrupted batch is simply run again."""
+    return not args.overwrite and os.path.isfile(os.path.join(args.output_dir or '.', 'final.jpg'))
+
+
+def skip_line(label, args):
+    return '%s: skipped, %s already holds its final.jpg (an earlier run of this batch); pass --overwrite to run ' \
+           'it again' % (label, args.output_dir or '.')
+
+
 def job_label(index, count, jobs_file, line):
     return 'job %d of %d (%s line %d)' % (index, count, jobs_file, line)
 
@@ -190,6 +206,9 @@ def run_jobs(jobs_file, argv):
         job_start = time.time()
         try:
             args = job_args(shared_argv, row)
+            if finished_before(args):
+                logging.info(skip_line(label, args))
+                continue
             logging.info('%s: %s in the style of %s -> %s', label, args.content_image, args.style_image,
                          args.output_dir)
             run_gatys(args, reuse=reuse)

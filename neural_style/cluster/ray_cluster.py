@@ -14,7 +14,7 @@ import time
 
 from neural_style import PROJECT
 from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE
-from neural_style.errors import NstyleError
+from neural_style.errors import Interrupted, NstyleError
 from neural_style.long_work import duration
 from neural_style.machine import usable_cpu_count
 
@@ -70,6 +70,9 @@ def ray_cluster(address):
         yield ray
         return
     address = address or os.environ.get('RAY_ADDRESS') or None
+    if address:
+        check_reachable(address)
+    handlers = python_signal_handlers()
     try:
         if address:  # the workers elsewhere get this project's code (the .gitignore'd weights and results stay)
             ray.init(address=address, logging_level=logging.WARNING,
@@ -81,10 +84,95 @@ def ray_cluster(address):
                           'or give --ray without an address for a local Ray'
                           % (address or '', str(error).strip().splitlines()[0] if str(error).strip() else
                              type(error).__name__)) from None
+    finally:
+        received = restore_signal_handlers(handlers)
     try:
         yield ray
+    except KeyboardInterrupt as stop:
+        # Ray's own wait turns the Interrupted our handler raised into a bare KeyboardInterrupt: the
+        # signal it came from gives the exit status (143 for SIGTERM, 129 for SIGHUP)
+        if getattr(stop, 'signum', None) is None and received:
+            raise Interrupted(received[-1]) from None
+        raise
     finally:
         ray.shutdown()
+
+
+def python_signal_handlers():
+    """The stop signals' handlers of this process (run_cli's: one line, exit 128 + the signal)."""
+    import signal
+    from neural_style.errors import STOP_SIGNALS
+    if not threading_is_main():
+        return {}
+    return {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+
+
+def restore_signal_handlers(handlers):
+    """ray.init puts its own in place (SIGTERM: sys.exit(15), or a C++ stack dump): ours come back,
+    so that SIGTERM and SIGHUP end a --ray run as they end any run. Returns the list of the signals
+    received since (each handler notes its signal first)."""
+    import signal
+    received = []
+
+    def noting(handler):
+        def handle(signum, frame):
+            received.append(signum)
+            return handler(signum, frame)
+        return handle
+    for signum, handler in handlers.items():
+        if handler is not None:
+            signal.signal(signum, noting(handler) if callable(handler) else handler)
+    return received
+
+
+def threading_is_main():
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+CONNECT_TIMEOUT = 10  # seconds to reach a cluster's address: Ray itself retries for many minutes
+
+
+def host_and_port(address):
+    """(host, port) of 'HOST:PORT' or 'ray://HOST:PORT'; None for 'auto', 'local' and other forms."""
+    plain = address[len('ray://'):] if address.startswith('ray://') else address
+    host, _, port = plain.rpartition(':')
+    if not host or not port.isdigit():
+        return None
+    return host.strip('[]'), int(port)
+
+
+def check_reachable(address):
+    """A one-line NstyleError within seconds when the cluster's address answers no connection (a
+    wrong host, a port nobody listens on, a firewall), instead of Ray's minutes of retries. ray://
+    (Ray Client) needs Ray's client extra, which requirements.txt does not pin: refused, with the
+    addresses that work."""
+    if address.startswith('ray://') and not client_support():
+        raise NstyleError('--ray %s: Ray Client addresses (ray://) need Ray\'s client extra, not installed here '
+                          '(pip install "ray[client]"); or run this tool on a machine of the cluster with --ray auto, '
+                          'or --ray HEAD_HOST:6379 from a machine on its network' % address)
+    target = host_and_port(address)
+    if target is None:
+        return
+    import socket
+    try:
+        socket.create_connection(target, timeout=CONNECT_TIMEOUT).close()
+    except OSError as error:
+        reason = 'no answer within %d s' % CONNECT_TIMEOUT if isinstance(error, socket.timeout) else \
+            (error.strerror or str(error) or type(error).__name__)
+        raise NstyleError('--ray %s: cannot reach the cluster (%s); check the address (RAY_ADDRESS too), start one '
+                          'with `ray start --head`, or give --ray without an address for a local Ray'
+                          % (address, reason)) from None
+
+
+def client_support():
+    """Whether Ray Client (ray://) can run here: its extra's packages import."""
+    try:
+        import ray.util.client  # noqa: F401
+        import grpc  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def worker_count(ray, resources, job_count):
@@ -242,6 +330,8 @@ def run_on_cluster(ray, jobs, work, driver, resources):
             while batch.pending or batch.running:
                 dispatch(batch, pool, driver)
                 batch.show()
+                if not batch.pending and not batch.running:  # the last jobs failed as they were prepared
+                    break
                 waiting = list(batch.running) + list(pool.starting)
                 if not waiting:  # nothing runs and no worker is left to start one: a bug, said plainly
                     raise NstyleError('no Ray worker is left to run the %d pending jobs' % len(batch.pending))

@@ -4,6 +4,7 @@ stylize_video.py --method end_to_end): each image or frame is a job (cluster.py)
 and receives the checkpoint's weights from the driver once, as arrays (no shared filesystem, no copy
 of the model left on the worker's disk)."""
 import collections
+import signal
 import functools
 import os
 import time
@@ -90,6 +91,9 @@ def stylize_frames_on_ray(args, clip, layout, bounds):
     seconds = []
 
     def prepare(job):  # called in frame order (a job run again keeps its payload): the reader only goes forward
+        if clip.kind == 'folder':  # a frame file each: one unreadable file fails alone, not those after it
+            index, raw = next(video_io.read_frames(clip, job.data, job.data + 1))
+            return video_io.resized_frame(raw, args.size)
         index, raw = next(frames, (None, None))
         if index != job.data:
             raise NstyleError('INPUT %s: frame %d could not be read' % (args.input, job.data))
@@ -107,8 +111,8 @@ def stylize_frames_on_ray(args, clip, layout, bounds):
     try:
         status = run_images_on_ray(args, jobs, lambda ray: StylizeOnWorker(put_generators(ray, args, args.size), after),
                                    cluster.Driver(prepare, finish, log_each=False))
-    except KeyboardInterrupt:
-        interrupted, status = True, 0
+    except KeyboardInterrupt as stopped:  # its signal (SIGINT, SIGTERM, SIGHUP) gives the exit status
+        interrupted, status = getattr(stopped, 'signum', signal.SIGINT), 0
     finally:
         frames.close()
     done = frames_folder.finished_count(layout, start, stop)

@@ -4,6 +4,7 @@ asked for it, and then only once the new result exists (output_run). No MXNet.""
 import collections
 import contextlib
 import datetime
+import errno
 import fcntl
 import logging
 import os
@@ -40,6 +41,9 @@ def write_image_atomically(filename, pixels):
 
 
 LOCK_NAME = '.nstyle.lock'
+# folder -> the holder line of the lock file a run left without releasing it (killed: kill -9, a
+# crash), as acquire_lock found it; '' when the lock file was fresh
+STALE_HOLDERS = {}
 # What a tool writes into its output folder: the names of its results (a compiled pattern), and the
 # one it writes last, which says the run is complete. nstyle.py's: e_N.jpg checkpoints, final.jpg.
 ResultNames = collections.namedtuple('ResultNames', ['pattern', 'final'])
@@ -94,11 +98,22 @@ def acquire_lock(folder, flag):
             os.close(fd)
             continue
         earlier = read_holder(fd)
+        STALE_HOLDERS[os.path.realpath(folder)] = earlier
         if earlier:
             logging.warning('%s %s: took over the lock of a run that ended without releasing it (%s)',
                             flag, folder, earlier)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (lock_holder_text() + '\n').encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (lock_holder_text() + '\n').encode(), 0)
+        except OSError as error:  # a full disk, a quota: the folder cannot take this run's results either
+            os.close(fd)
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            raise NstyleError('%s %s: cannot write its lock file %s (%s); free some space or choose another folder'
+                              % (flag, folder, LOCK_NAME, 'no space left on the device' if error.errno == errno.ENOSPC
+                                 else error.strerror or error)) from None
         return fd
     raise NstyleError('%s %s: its lock file %s keeps changing; is another run starting there?' % (flag, folder, LOCK_NAME))
 
@@ -213,6 +228,7 @@ def output_run(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULT
             yield output_dir
             return
         check_removable(output_dir, earlier, flag)
+        remove_killed_run(output_dir, flag)
         new_dir = os.path.join(output_dir, 'unfinished-run.%d' % os.getpid())
         os.makedirs(new_dir, exist_ok=True)
         logging.info('--overwrite: this run writes into %s; the earlier results stay until its %s exists',
@@ -227,6 +243,33 @@ def output_run(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULT
                                 'is in %s', flag, results.final, output_dir, new_dir)
             else:
                 os.rmdir(new_dir)
+
+
+def process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_killed_run(output_dir, flag):
+    """What a run killed outright (kill -9, a crash) left in output_dir: its unfinished-run.<pid>/,
+    removed. That run is known by the lock file it could not release (STALE_HOLDERS: its PID and
+    host); its process must be gone. A run that failed and said so released its lock: its folder,
+    which holds its last good checkpoint and which its error named, stays."""
+    holder = re.match(r'PID (\d+) on (\S+) since', STALE_HOLDERS.get(os.path.realpath(output_dir)) or '')
+    if not holder or holder.group(2) != socket.gethostname() or int(holder.group(1)) == os.getpid():
+        return
+    pid = int(holder.group(1))
+    path = os.path.join(output_dir, 'unfinished-run.%d' % pid)
+    if not os.path.isdir(path) or os.path.islink(path) or process_alive(pid):
+        return
+    shutil.rmtree(path, ignore_errors=True)
+    logging.warning('%s %s: removed unfinished-run.%d, left by a run that was killed before it finished', flag,
+                    output_dir, pid)
 
 
 def check_output_dir(output_dir, overwrite, flag='--output_dir', results=NSTYLE_RESULTS):

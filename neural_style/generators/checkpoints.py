@@ -61,6 +61,9 @@ def list_checkpoints(model_dir, kind):
 
 def find_kind(model_dir, flag='--model-dir'):
     """Which generator model_dir holds: its generator.json, else the layout of its files."""
+    if os.path.exists(model_dir) and not os.path.isdir(model_dir):
+        raise NstyleError('%s %s is a file, not a folder; give the folder that holds the generators\' checkpoints'
+                          % (flag, model_dir))
     if not os.path.isdir(model_dir):
         raise NstyleError('%s %s: no such folder; run ./download.sh --end-to-end for the published generators '
                           '(model/end_to_end), or end_to_end/boost_train.py to train some' % (flag, model_dir))
@@ -146,5 +149,27 @@ def load_checked(path, shapes, what):
 
 def save_module(module, path):
     """Module.save_params, to a temporary name first: never a half-written checkpoint."""
-    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-    write_atomically(path, module.save_params)
+    from neural_style.mxnet_runtime import mx
+    try:
+        os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+        write_atomically(path, module.save_params)
+    except (OSError, mx.base.MXNetError) as error:  # MXNet's own write fails as an MXNetError
+        raise NstyleError(checkpoint_write_error(path, error)) from None
+    except NstyleError as error:
+        raise NstyleError(checkpoint_write_error(path, error)) from None
+
+
+def checkpoint_write_error(path, error):
+    """A checkpoint that could not be written: a full disk says so; the earlier checkpoints are intact."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        stats = os.statvfs(folder)
+        full = stats.f_bavail * stats.f_frsize < 2 * 2**20
+    except OSError:
+        full = False
+    if full or 'No space left' in str(error):
+        reason = 'no space left on the device of %s' % folder
+    else:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+    return ('cannot write the checkpoint %s: %s; the earlier checkpoints are intact: free some space, then resume '
+            'with --init-model (the same folder)' % (path, reason))

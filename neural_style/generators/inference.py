@@ -4,6 +4,7 @@ one image size, then run any number of images through it.
     stylizer = load_stylizer('model/end_to_end', (480, 640), mx.cpu())
     stages = stylizer.stylize(pixels)  # uint8 (480, 640, 3) in; one uint8 image per generator stage out
 """
+import numpy as np
 from skimage import img_as_float
 
 from neural_style.errors import NstyleError
@@ -82,8 +83,14 @@ class Stylizer:
         if pixels.shape != self.size + (3,):
             raise NstyleError('the image is %dx%d but the generator is bound for %dx%d (h x w); resize or crop '
                               'it first' % (pixels.shape[0], pixels.shape[1], self.size[0], self.size[1]))
-        outputs = self.forward(to_network_input(img_as_float(pixels)))
-        return [PostprocessImage(output.asnumpy()) for output in outputs]
+        outputs = [output.asnumpy() for output in self.forward(to_network_input(img_as_float(pixels)))]
+        for k, output in enumerate(outputs):  # NaN would be written as black: a broken model, not a picture
+            if not np.isfinite(output).all():
+                raise NstyleError('the %s generator%s of checkpoint %s gives NaN or infinite values%s: its weights '
+                                  'are broken (a diverged training?); give another --model-dir or checkpoint'
+                                  % (self.kind, '' if len(outputs) == 1 else ' chain', getattr(self, 'checkpoint', '?'),
+                                     '' if len(outputs) == 1 else ' from stage %d on' % k))
+        return [PostprocessImage(output) for output in outputs]
 
 
 def bind_stylizer(kind, params, size, dev, dtype='float32'):

@@ -65,15 +65,22 @@ def stylise_images(args):
                           % (args.model_dir, kind, args.generator))
     if args.size is not None:
         check_size(kind, args.size)
+        check_generators_fit(args.size, '--size %dx%d' % args.size, 'a smaller --size')
     todo = jobs(args)
     pictures = [(path, crops.read_or_skip(path, lambda p: read_rgb_image(p, '--content-image')), folder)
                 for path, folder in todo]
     if len(todo) == 1 and pictures[0][1] is None:
         read_rgb_image(todo[0][0], '--content-image')  # its one-line error
     pictures = [picture for picture in pictures if picture[1] is not None]
+    if not pictures:  # every image of the folder unreadable: nothing to do is a failure, not a success
+        raise NstyleError('--content-image %s: none of its %d images could be read (see the warnings above); give '
+                          'a folder of JPEG or PNG images' % (args.content_image, len(todo)))
     multiple = 8 if kind == checkpoints.V3CHAIN else 4
     sizes = [crops.long_edge_size(pixels.shape, args.long_edge, multiple, path) if args.long_edge
              else (args.size or DEFAULT_SIZE) for path, pixels, _ in pictures]
+    if args.long_edge:
+        largest = max(sizes, key=lambda size: size[0] * size[1])
+        check_generators_fit(largest, '--long-edge %d' % args.long_edge, 'a lower --long-edge')
     for _, _, folder in pictures:  # before any work: an earlier run's results need --overwrite
         check_output_dir(folder, args.overwrite, '--output-dir', results_of(4 if kind == checkpoints.V3CHAIN else 1))
     rng = random.Random(args.seed) if args.seed is not None else None
@@ -93,6 +100,14 @@ def stylise_images(args):
         elapsed = time.time() - start
         last = write_results(folder, args.overwrite, cropped, [denoised(stage, args.remove_noise) for stage in stages])
         print('%s: %.0f ms (%dx%d, %d stages) -> %s' % (path, elapsed * 1000, size[1], size[0], len(stages), last))
+
+
+def check_generators_fit(size, flag, advice):
+    """The generators bound at size (h, w) checked against this machine's memory (generators/memory.py)."""
+    from neural_style.generators.memory import check_fits, inference_bytes
+    pixels = size[0] * size[1]
+    check_fits(inference_bytes(pixels) + 24 * pixels * 3, flag,
+               'a %dx%d image through the generators' % (size[1], size[0]), advice)
 
 
 def denoised_stages(weight, stages, pixels):

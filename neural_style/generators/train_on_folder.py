@@ -12,7 +12,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 import model_vgg19
 from neural_style.errors import Interrupted, NstyleError
-from neural_style.files.images import PreprocessStyleImage, read_rgb_image, to_network_input
+from neural_style.files.images import PreprocessStyleImage, image_size, read_rgb_image, to_network_input
 from neural_style.files.output_folder import held_folder
 from neural_style.gatys.loss import load_vgg
 from neural_style.generators import checkpoints, crops
@@ -34,6 +34,10 @@ def check_args(args):
                           'BatchNorm sees one image); use --generator johnson for batches' % args.batch_size)
     if args.generator == checkpoints.JOHNSON and args.momentum is not None:
         raise NstyleError('--momentum is SGD\'s, for --generator v3chain; johnson trains with Adam')
+    from neural_style.generators.memory import check_fits, training_bytes
+    check_fits(training_bytes(args.size * args.size, args.batch_size), '--size %d' % args.size,
+               'training on %dx%d crops%s' % (args.size, args.size, ' in batches of %d' % args.batch_size
+                                              if args.batch_size > 1 else ''), 'lower --size or --batch-size')
 
 
 def train_settings(args):
@@ -126,12 +130,25 @@ class Run:
         return result
 
 
+def epoch_order(files, seed, epoch):
+    """The order of an epoch's images: drawn from the seed and the epoch alone, so that a run resumed
+    in a later epoch trains on the same images as one that ran through (none twice, none left out)."""
+    order = list(files)
+    random.Random('%s/epoch %d' % (seed if seed is not None else 0, epoch)).shuffle(order)
+    return order
+
+
 def train_generators(args):
     check_args(args)
     files = crops.image_files(args.data_dir, '--data-dir')
-    if len(files) < args.batch_size:
-        raise NstyleError('--data-dir %s holds %d images, fewer than --batch-size %d' % (args.data_dir, len(files),
-                                                                                      args.batch_size))
+    readable = [path for path in files if crops.read_or_skip(path, lambda p: image_size(p, '--data-dir'))]
+    if not readable:
+        raise NstyleError('--data-dir %s: none of its %d images could be read' % (args.data_dir, len(files)))
+    if len(readable) < args.batch_size:  # before any work: else an epoch of reading with no update
+        unreadable = len(files) - len(readable)
+        raise NstyleError('--data-dir %s holds %d images, fewer than --batch-size %d%s; add images or lower '
+                          '--batch-size' % (args.data_dir, len(readable), args.batch_size,
+                                            ' (%d more files could not be read)' % unreadable if unreadable else ''))
     style_np = PreprocessStyleImage(args.style_image, (1, 3, args.size, args.size))
     params, first_epoch, first_image = starting_point(args)
     dev = context_for(args.gpu, args.dtype)
@@ -154,8 +171,7 @@ def train_generators(args):
             tqdm(total=max(total, 0), unit='img', dynamic_ncols=True) as bar:
         try:
             for epoch in range(first_epoch, args.epochs):
-                order = list(files)
-                run.rng.shuffle(order)
+                order = epoch_order(files, args.seed, epoch)
                 batch, read_any = [], False
                 for idx in range(first_image if epoch == first_epoch else 0, len(order)):
                     content = run.content(order[idx])

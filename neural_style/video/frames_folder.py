@@ -3,6 +3,7 @@ when it has no extension). Every finished frame is a PNG there, written atomical
 records the settings, so that a rerun with the same settings resumes after the last finished
 frame; another run's frames are never replaced without --overwrite. No MXNet."""
 import collections
+import hashlib
 import json
 import logging
 import os
@@ -53,6 +54,62 @@ def earlier_results(layout):
     return names
 
 
+HASHED_BYTES = 2**20  # a file's identity: its size and the hash of its first MB (a clip is read whole elsewhere)
+
+
+def file_identity(path):
+    """{'bytes': size, 'sha256_first_mb': ...}: enough to tell a replaced file from the same one."""
+    with open(path, 'rb') as f:
+        head = f.read(HASHED_BYTES)
+    return {'bytes': os.path.getsize(path), 'sha256_first_mb': hashlib.sha256(head).hexdigest()}
+
+
+def folder_identity(folder, names):
+    """A frames folder's identity: its frames' names and sizes, and the first and last frames' contents."""
+    listing = hashlib.sha256()
+    for name in names:
+        listing.update(('%s %d\n' % (name, os.path.getsize(os.path.join(folder, name)))).encode())
+    return {'frames': len(names), 'sha256_names_and_sizes': listing.hexdigest(),
+            'first': file_identity(os.path.join(folder, names[0])),
+            'last': file_identity(os.path.join(folder, names[-1]))}
+
+
+def depends_on(args, clip):
+    """What a video run's frames depend on beyond its flags, as run.json records it: the input's
+    files, the style images and the weights (VGG-19's, or the generators' checkpoint files)."""
+    found = {'input': folder_identity(clip.path, clip.files) if clip.kind == 'folder' else file_identity(clip.path)}
+    if args.method == 'end_to_end':
+        from neural_style.generators import checkpoints
+        kind = checkpoints.find_kind(args.model_dir)
+        name = checkpoints.pick_checkpoint(args.model_dir, kind)
+        found['model'] = {'kind': kind, 'checkpoint': name,
+                          'files': [file_identity(path) for path in checkpoints.checkpoint_paths(args.model_dir, kind, name)]}
+    else:
+        from neural_style.files.images import style_image_paths
+        import model_vgg19
+        found['style'] = [file_identity(path) for path in style_image_paths(args.style_image) if os.path.isfile(path)]
+        try:
+            found['model'] = file_identity(model_vgg19.find_params(args.vgg_params))
+        except model_vgg19.WeightsError:
+            pass  # the stylizer, made before, has said so already
+    return found
+
+
+def changed_settings(earlier, settings):
+    """The names of what differs between an earlier run.json and this run's settings, the files it
+    depends on first ('the input file', 'the model' ...), for the error that refuses the resume."""
+    if earlier is None:
+        return ['run.json (missing or unreadable)']
+    words = {'input': 'the input (INPUT\'s file changed)', 'model': 'the model (its weights files changed)',
+             'style': 'the style images (their files changed)'}
+    depends, earlier_depends = settings.get('depends_on', {}), earlier.get('depends_on', {})
+    changed = [words.get(key, key) for key in sorted(set(depends) | set(earlier_depends))
+               if depends.get(key) != earlier_depends.get(key)]
+    changed += ['--' + key.replace('_', '-') for key in sorted(set(settings) | set(earlier))
+                if key != 'depends_on' and settings.get(key) != earlier.get(key)]
+    return changed
+
+
 def read_settings(layout):
     try:
         with open(os.path.join(layout.frames_dir, SETTINGS_FILE)) as f:
@@ -70,7 +127,8 @@ def prepare(layout, settings, overwrite):
     with --overwrite kept as every tool keeps them: the earlier frames move into EARLIER_RUN/ and
     the earlier video stays, until this run has written its own (finish_overwrite)."""
     earlier = earlier_results(layout)
-    same_run = read_settings(layout) == settings
+    recorded = read_settings(layout)
+    same_run = recorded == settings
     if earlier and overwrite:
         kept = os.path.join(layout.frames_dir, EARLIER_RUN)
         frames = [name for name in earlier if not (layout.video and name == os.path.basename(layout.video))]
@@ -84,10 +142,12 @@ def prepare(layout, settings, overwrite):
             logging.info('--overwrite: the earlier run\'s frames are kept in %s until this run has written its %s',
                          kept, 'video' if layout.video else 'frames')
     elif earlier and not same_run:
-        raise NstyleError('--output: %s already holds results of another run or other settings (%s): pass '
-                          '--overwrite to replace them, or choose another --output'
+        changed = changed_settings(recorded, settings)
+        raise NstyleError('--output: %s already holds results of another run or other settings (%s; changed since: '
+                          '%s): pass --overwrite to replace them, or choose another --output'
                           % (layout.frames_dir if os.path.isdir(layout.frames_dir) else layout.video,
-                             ', '.join(earlier[:3] + ['...'] * (len(earlier) > 3))))
+                             ', '.join(earlier[:3] + ['...'] * (len(earlier) > 3)),
+                             ', '.join(changed[:4] + ['...'] * (len(changed) > 4))))
     try:
         os.makedirs(layout.frames_dir, exist_ok=True)
     except OSError as error:
@@ -95,6 +155,22 @@ def prepare(layout, settings, overwrite):
                           % (layout.frames_dir, error.strerror or error)) from None
     if not (earlier and same_run and not overwrite):
         write_atomically(os.path.join(layout.frames_dir, SETTINGS_FILE), lambda temporary: write_json(temporary, settings))
+
+
+def forget_empty_run(layout):
+    """A run that failed before its first frame leaves no run.json behind (nor the folder, when it
+    is then empty): nothing of it is a result to resume."""
+    if finished_count(layout, 0, 1) or earlier_frames(layout):
+        return
+    try:
+        os.remove(os.path.join(layout.frames_dir, SETTINGS_FILE))
+    except OSError:
+        pass
+
+
+def earlier_frames(layout):
+    return [name for name in earlier_results(layout) if re.fullmatch(r'frame_\d+\.png', name)] or \
+        os.path.isdir(os.path.join(layout.frames_dir, EARLIER_RUN))
 
 
 def finish_overwrite(layout):

@@ -7,7 +7,6 @@ import importlib
 import json
 import logging
 import os
-import signal
 import sys
 import time
 
@@ -35,11 +34,33 @@ NOT_SETTINGS = ('output', 'overwrite', 'json', 'print_epochs', 'verbose', 'frame
                 'cpus_per_job', 'gpus_per_job')
 
 
-def working_size(size, long_edge, multiple=1):
+def working_size(size, long_edge, multiple=1, min_side=1, what='the model'):
     """(h, w) of the frames as stylised: the long edge --max-long-edge (nstyle.py's rule), each side
-    rounded down to a multiple of `multiple` (the generators need one)."""
+    rounded down to a multiple of `multiple` (the generators need one). A side under min_side (what
+    the method needs) is an error, not a silently enlarged frame."""
     w, h = size
-    return tuple(max(multiple, side) for side in size_at_long_edge((h, w), long_edge, multiple))
+    working = size_at_long_edge((h, w), long_edge, multiple)
+    if min(working) < max(min_side, multiple, 1):
+        raise NstyleError('--max-long-edge %d: the %dx%d frames would be stylised at %dx%d, smaller than the %d '
+                          'pixels a side %s needs; raise --max-long-edge' % (long_edge, w, h, working[1], working[0],
+                                                                           max(min_side, multiple), what))
+    return working
+
+
+def method_needs(args):
+    """(side multiple, smallest side, in words) of the frames for the chosen method."""
+    if args.method == 'end_to_end':
+        from neural_style.generators import checkpoints, networks as generators
+        kind = checkpoints.find_kind(args.model_dir)
+        return generators.SIDE_MULTIPLE[kind], generators.SIDE_MULTIPLE[kind], 'the %s generator' % kind
+    if args.method in ('multistyle', 'arbitrary', 'wct', 'adain'):  # pads to its strides; WCT's relu5_1: 16
+        return 1, 16, 'stylize.py\'s network'
+    model = importlib.import_module('model_' + args.model)
+    min_side = model.min_input_side(list(args.style_layers) + list(args.content_layers))
+    if getattr(args, 'style_loss', 'gram') == 'mrf':  # as gatys/loss.py's rule: MRF patches need more
+        from neural_style.gatys import mrf
+        min_side = max(min_side, mrf.min_input_side(model, list(args.mrf_layers), args.mrf_patch_size))
+    return 1, min_side, 'the style and content layers'
 
 
 def frame_bounds(args, clip):
@@ -51,17 +72,39 @@ def frame_bounds(args, clip):
 
 
 def run_settings(args, clip, size):
-    """What run.json records: the flags that change the frames, the input, the first frame and the size."""
+    """What run.json records: the flags that change the frames, the input, the first frame and the
+    size, and what the frames depend on (frames_folder.depends_on: the input's and the model's
+    files), so that a resume never mixes frames of a replaced clip or of another checkpoint."""
     settings = {key: value for key, value in sorted(dataclasses.asdict(args).items())
                 if key not in NOT_SETTINGS and key not in NOT_VIDEO_FLAGS}
     settings.update(input=os.path.abspath(args.input), first_frame=(args.frames or (0, None))[0], size=list(size))
+    settings['depends_on'] = frames_folder.depends_on(args, clip)
     return json.loads(json.dumps(settings))  # as read back: tuples become lists
 
 
-def generator_multiple(args):
-    from neural_style.generators import checkpoints
-    from neural_style.generators import networks as generators
-    return generators.SIDE_MULTIPLE[checkpoints.find_kind(args.model_dir)]
+def check_output_outside_input(args, layout):
+    """The frames folder may not be the input folder nor inside it (its frames would become input
+    frames), and the video may not be the input file."""
+    source = os.path.realpath(args.input)
+    frames_dir = os.path.realpath(layout.frames_dir)
+    if os.path.isdir(args.input) and (frames_dir == source or frames_dir.startswith(source + os.sep)):
+        raise NstyleError('--output %s: its frames would go into %s, inside INPUT %s; choose an --output outside '
+                          'the input folder' % (args.output, layout.frames_dir, args.input))
+    if layout.video and os.path.realpath(layout.video) == source:
+        raise NstyleError('--output %s is INPUT itself; choose another --output' % args.output)
+
+
+def check_video_fits(args, clip):
+    """The frames' run checked against this machine's memory before anything is allocated: a
+    decoded input frame, the working frames, and the method's own estimate (gatys/memory.py's for
+    the optimisation, generators/memory.py's for the generators)."""
+    from neural_style.gatys.memory import run_bytes
+    from neural_style.generators.memory import check_fits, inference_bytes
+    h, w = args.size
+    frames = 8 * clip.size[0] * clip.size[1] * 3 + 16 * h * w * 3 * 8  # a decoded frame as floats; flow fields
+    method = inference_bytes(h * w) if args.method == 'end_to_end' else run_bytes(h * w, args.style_scale)
+    check_fits(frames + method, '--max-long-edge %d' % args.max_long_edge,
+                      'stylising %dx%d frames' % (w, h), 'lower --max-long-edge')
 
 
 def make_stylizer(args, first_frame, dev):
@@ -79,6 +122,7 @@ class Progress:
 
     def __init__(self):
         self.seconds, self.errors, self.last_done = [], [], None
+        self.ran_out = False  # the input ended before the frames asked for (a truncated file)
 
 
 def stylize_frames(args, clip, layout, stylizer, bounds):
@@ -122,6 +166,8 @@ def stylize_frames(args, clip, layout, stylizer, bounds):
             if interrupted:
                 logging.warning('interrupted: stopping after frame %d', index)
                 break
+        else:
+            progress.ran_out = (progress.last_done if progress.last_done is not None else start - 1) < stop - 1
     return progress, interrupted.signum
 
 
@@ -137,7 +183,7 @@ def stylize_frames_on_ray(args, clip, layout, bounds):
     if done.failed:
         raise NstyleError('--ray: %d frames failed (frame %d first, see above); the frames up to %s are done: run '
                           'again to resume' % (len(done.failed), done.failed[0], progress.last_done))
-    return progress, signal.SIGINT if done.interrupted else None  # Ctrl-C there: Ray's own handling
+    return progress, done.interrupted or None  # the stop signal that ended it (SIGINT, SIGTERM, SIGHUP)
 
 
 def write_result_video(args, clip, layout, bounds):
@@ -158,8 +204,10 @@ def stylize_video(args):
     layout = frames_folder.output_layout(args.output)
     clip = video_io.open_clip(args.input, 'INPUT', args.fps)
     bounds = frame_bounds(args, clip)
-    args = dataclasses.replace(args, size=working_size(clip.size, args.max_long_edge,
-                                                       generator_multiple(args) if args.method == 'end_to_end' else 1))
+    check_output_outside_input(args, layout)
+    multiple, min_side, what = method_needs(args)
+    args = dataclasses.replace(args, size=working_size(clip.size, args.max_long_edge, multiple, min_side, what))
+    check_video_fits(args, clip)  # before the first frame is decoded or resized
     stylizer = None
     if args.ray is None:  # with --ray the workers load the generators; the driver checks them first
         args = settled(args)  # --dtype auto: this machine's choice
@@ -170,10 +218,23 @@ def stylize_video(args):
     # one run at a time into a frames folder: a second would interleave its frames with this one's
     with held_folder(layout.frames_dir, '--output'):
         frames_folder.prepare(layout, run_settings(args, clip, args.size), args.overwrite)
-        if stylizer is None:
-            progress, stop_signal = stylize_frames_on_ray(args, clip, layout, bounds)
-        else:
-            progress, stop_signal = stylize_frames(args, clip, layout, stylizer, bounds)
+        try:
+            if stylizer is None:
+                progress, stop_signal = stylize_frames_on_ray(args, clip, layout, bounds)
+            else:
+                progress, stop_signal = stylize_frames(args, clip, layout, stylizer, bounds)
+        except BaseException:
+            frames_folder.forget_empty_run(layout)  # no frame done: no run.json to resume from
+            raise
+        if progress.last_done is None:  # stopped or failed before its first frame: nothing to resume
+            frames_folder.forget_empty_run(layout)
+            if stop_signal is not None:
+                raise Interrupted(stop_signal)
+            raise NstyleError('INPUT %s: none of its frames %d to %d could be read; give another video'
+                              % (args.input, bounds[0], bounds[1] - 1))
+        if stop_signal is None and progress.last_done < bounds[1] - 1 and clip.kind == 'video' and \
+                progress.ran_out:  # a truncated clip (read_frames said so): its readable frames are the run
+            bounds = (bounds[0], progress.last_done + 1)
         complete = stop_signal is None and progress.last_done == bounds[1] - 1
         replacing = os.path.isdir(os.path.join(layout.frames_dir, frames_folder.EARLIER_RUN))
         # the video of the frames done, also after a stop; but an earlier run's video that --overwrite

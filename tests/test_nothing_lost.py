@@ -1,0 +1,510 @@
+"""Nothing lost, round 2 (issue 23): the video, generator and Ray tools under bad input, faults, full
+disks and signals, each through its command line with the failure injected, asserting what is on
+disk afterwards. Tiny clips (tests/clips.py) and the seeded random generators and VGG-19 weights
+(tests/generator_params.py, conftest): never the published models.
+
+One test (or a few) per class of the issue:
+1 broken output reported as success   2 earlier results lost or mixed   3 silent or misleading results
+4 tracebacks instead of one line      5 Ray                              6 left from the last round"""
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from clips import panning_frames, save_frames, small_style, write_clip
+from conftest import PROJECT
+
+TIMEOUT = 300
+VIDEO = os.path.join(PROJECT, 'stylize_video.py')
+INFER = os.path.join(PROJECT, 'end_to_end', 'boost_inference.py')
+TRAIN = os.path.join(PROJECT, 'end_to_end', 'boost_train.py')
+COMPARE = os.path.join(PROJECT, 'compare.py')
+NSTYLE = os.path.join(PROJECT, 'nstyle.py')
+
+
+def run(script, args, timeout=TIMEOUT, env=None, preexec_fn=None):
+    environment = dict(os.environ, PYTHONUNBUFFERED='1', **(env or {}))
+    return subprocess.run([sys.executable, script] + [str(arg) for arg in args], cwd=PROJECT, env=environment,
+                          capture_output=True, text=True, timeout=timeout, preexec_fn=preexec_fn)
+
+
+def one_line_error(proc, code=1):
+    """The last stderr line of a run that failed as it should: exit `code`, no traceback."""
+    assert proc.returncode == code, (proc.returncode, proc.stderr[-2000:])
+    assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+    return proc.stderr.strip().splitlines()[-1]
+
+
+def snapshot(folder):
+    """{relative path: bytes} of every file under folder: what is on disk, to compare before and after."""
+    found = {}
+    for root, _, files in os.walk(str(folder)):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, 'rb') as f:
+                found[os.path.relpath(path, str(folder))] = f.read()
+    return found
+
+
+@pytest.fixture(scope='module')
+def media(tmp_path_factory):
+    """A 6-frame 48x32 clip at 10 fps with a tone (mp4), the same frames as a folder, a small style,
+    the seeded random generators (seed 1) and another set (seed 2)."""
+    from generator_params import random_generator_arrays, save_generators
+    folder = tmp_path_factory.mktemp('media')
+    frames = panning_frames(6)
+    found = {'frames': save_frames(folder / 'frames', frames), 'frame_pixels': frames,
+             'clip': write_clip(folder / 'clip.mp4', frames, 10, audio_seconds=0.6),
+             'reversed': write_clip(folder / 'reversed.mp4', frames[::-1], 10, audio_seconds=0.6),
+             'style': small_style(folder / 'style.png'),
+             'generators': str(folder / 'generators'), 'other_generators': str(folder / 'other_generators')}
+    save_generators(found['generators'], random_generator_arrays(1))
+    save_generators(found['other_generators'], random_generator_arrays(2))
+    return found
+
+
+def by_generators(media, source, output, *extra):
+    return [source, '--method', 'end_to_end', '--model-dir', media['generators'], '--output', output, '--gpu', '-1',
+            '--max-long-edge', '48'] + list(extra)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 kB tmpfs (root only), unmounted after; skipped where it cannot be mounted."""
+    folder = tmp_path / 'tiny_disk'
+    folder.mkdir()
+    if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', str(folder)],
+                      capture_output=True).returncode != 0:
+        pytest.skip('cannot mount a tmpfs here (needs root): the full-disk cases are not run')
+    yield folder
+    subprocess.run(['umount', '-l', str(folder)], capture_output=True)
+
+
+def fill(folder, leave):
+    """Fill the disk of folder but `leave` bytes."""
+    stats = os.statvfs(str(folder))
+    with open(os.path.join(str(folder), 'filler'), 'wb') as f:
+        f.write(b'\0' * max(0, stats.f_bavail * stats.f_frsize - leave))
+
+
+def written_video(path):
+    from neural_style.video.clips import open_video, probe
+    return open_video(str(path), 'video'), probe(str(path))[1]
+
+
+# 1. Success reported for broken output ------------------------------------------------------------
+
+def test_a_video_a_full_disk_cuts_short_is_never_put_in_place_and_the_earlier_one_stays(media, tiny_disk):
+    """The frames are done (a resume); the disk then has room for the lock but not the video: exit 1,
+    'no space left' (not '--no-audio'), the earlier video byte-identical, no temporary file left."""
+    out = tiny_disk / 'a.mp4'
+    proc = run(VIDEO, by_generators(media, media['clip'], out, '--frames', '0:3'))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    earlier = out.read_bytes()
+    fill(tiny_disk, 8192)
+    message = one_line_error(run(VIDEO, by_generators(media, media['clip'], out, '--frames', '0:3')))
+    assert 'no space left' in message and '--no-audio' not in message and str(out) in message
+    assert out.read_bytes() == earlier
+    assert sorted(os.listdir(str(tiny_disk))) == ['a.mp4', 'a_frames', 'filler']
+    assert sorted(os.listdir(str(tiny_disk / 'a_frames'))) == ['frame_000000.png', 'frame_000001.png',
+                                                                'frame_000002.png', 'run.json']
+
+
+def test_a_webm_video_holds_a_video_stream_with_every_frame(media, tmp_path):
+    """.webm, as the README lists it: VP9 (H.264 cannot go there), read back with the project's reader."""
+    out = tmp_path / 'w.webm'
+    proc = run(VIDEO, by_generators(media, media['clip'], out, '--frames', '0:3'))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    clip, kinds = written_video(out)
+    assert clip.count == 3 and 'Video' in kinds and 'Audio' in kinds
+    from neural_style.video.clips import read_frames
+    from skimage import io
+    def blocks(pixels):  # 2x2 means: yuv420p keeps a colour per 2x2 block (measured: 2 to 3 levels off)
+        return pixels.astype(float).reshape(16, 2, 24, 2, 3).mean(axis=(1, 3))
+    for index, pixels in read_frames(clip, 0, 3):  # lossy, but the frames it was given, in order
+        frame = io.imread(str(tmp_path / 'w_frames' / ('frame_%06d.png' % index)))
+        assert np.abs(blocks(pixels) - blocks(frame)).mean() < 6
+
+
+def nan_generators(media, folder):
+    from generator_params import random_generator_arrays, save_generators
+    arrays = random_generator_arrays(1)
+    key = sorted(arrays[2])[0]
+    arrays[2][key] = np.full_like(arrays[2][key], np.nan)
+    save_generators(folder, arrays)
+    return str(folder)
+
+
+def test_generators_giving_nan_are_an_error_not_black_pictures(media, tmp_path):
+    broken = nan_generators(media, tmp_path / 'nan')
+    message = one_line_error(run(INFER, ['--model-dir', broken, '--content-image', os.path.join(media['frames'],
+                                         'in_000.png'), '--output-dir', tmp_path / 'out', '--size', '32x48',
+                                         '--gpu', '-1']))
+    assert 'NaN' in message
+    assert not os.path.exists(tmp_path / 'out') or snapshot(tmp_path / 'out') == {}
+    # the video tool: no frame, no video, and no run.json to "resume" from
+    message = one_line_error(run(VIDEO, [media['frames'], '--method', 'end_to_end', '--model-dir', broken, '--output',
+                                         tmp_path / 'v.mp4', '--gpu', '-1', '--max-long-edge', '48']))
+    assert 'NaN' in message
+    assert not os.path.exists(tmp_path / 'v.mp4') and not os.path.exists(tmp_path / 'v_frames')
+
+
+def test_a_folder_where_no_image_can_be_read_is_an_error(media, tmp_path):
+    folder = tmp_path / 'broken'
+    folder.mkdir()
+    for name in ('a.jpg', 'b.png'):
+        (folder / name).write_bytes(b'not an image')
+    message = one_line_error(run(INFER, ['--model-dir', media['generators'], '--content-image', folder,
+                                         '--output-dir', tmp_path / 'out', '--gpu', '-1']))
+    assert 'none of its 2 images could be read' in message
+    assert not os.path.exists(tmp_path / 'out')
+
+
+def test_training_with_a_batch_larger_than_the_readable_images_is_refused_before_any_work(media, tmp_path):
+    data = tmp_path / 'data'
+    save_frames(data, media['frame_pixels'][:2])
+    (data / 'zz_broken.png').write_bytes(b'broken')
+    message = one_line_error(run(TRAIN, ['--data-dir', data, '--style-image', media['style'], '--generator',
+                                         'johnson', '--batch-size', 3, '--size', 16, '--model-dir',
+                                         tmp_path / 'model', '--gpu', '-1']))
+    assert 'holds 2 images, fewer than --batch-size 3 (1 more files could not be read)' in message
+    assert not os.path.exists(tmp_path / 'model')
+
+
+# 2. Earlier results lost or mixed ------------------------------------------------------------------
+
+def test_a_resume_refuses_frames_of_a_replaced_clip_or_another_checkpoint(media, tmp_path):
+    source = tmp_path / 'in.mp4'
+    source.write_bytes(open(media['clip'], 'rb').read())
+    out = tmp_path / 'r'
+    args = by_generators(media, source, out, '--frames', '0:1')
+    assert run(VIDEO, args).returncode == 0
+    done = snapshot(out)
+    source.write_bytes(open(media['reversed'], 'rb').read())  # another clip under the same name
+    message = one_line_error(run(VIDEO, args))
+    assert 'changed since: the input' in message and '--overwrite' in message
+    assert snapshot(out) == done
+    source.write_bytes(open(media['clip'], 'rb').read())
+    model = tmp_path / 'model'  # the same folder name, a newer checkpoint's weights in it
+    subprocess.run(['cp', '-r', media['generators'], str(model)], check=True)
+    args = by_generators(media, source, tmp_path / 'm', '--frames', '0:1')
+    args[args.index('--model-dir') + 1] = model
+    assert run(VIDEO, args).returncode == 0
+    done = snapshot(tmp_path / 'm')
+    subprocess.run(['cp', '-r', os.path.join(media['other_generators'], '.'), str(model)], check=True)
+    message = one_line_error(run(VIDEO, args))
+    assert 'changed since: the model' in message
+    assert snapshot(tmp_path / 'm') == done
+
+
+def test_the_output_may_not_be_inside_the_input_folder(media, tmp_path):
+    frames = save_frames(tmp_path / 'frames', media['frame_pixels'][:2])
+    before = snapshot(frames)
+    for output in (frames, os.path.join(frames, 'styled'), os.path.join(frames, 'styled.mp4')):
+        message = one_line_error(run(VIDEO, by_generators(media, frames, output)))
+        assert 'inside INPUT' in message
+    assert snapshot(frames) == before
+
+
+def test_each_epoch_trains_on_the_same_images_however_the_run_got_there():
+    """A run resumed in epoch 2 draws epoch 2's order as one that ran through epochs 0 and 1 did:
+    the order depends on the seed and the epoch only (each image once an epoch)."""
+    from neural_style.generators.train_on_folder import epoch_order
+    files = ['img%02d.jpg' % k for k in range(12)]
+    through = [epoch_order(files, 7, epoch) for epoch in range(3)]
+    resumed = epoch_order(files, 7, 2)
+    assert resumed == through[2]
+    assert all(sorted(order) == files for order in through)
+    assert through[0] != through[1] and epoch_order(files, 8, 2) != resumed
+
+
+# 3. Silent or misleading results -------------------------------------------------------------------
+
+def test_a_truncated_clip_says_how_many_frames_it_read_of_those_announced(media, tmp_path):
+    import imageio_ffmpeg
+    whole = tmp_path / 'whole.mkv'
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), '-v', 'error', '-y', '-i', media['clip'], '-c', 'copy',
+                    str(whole)], check=True)
+    cut = tmp_path / 'cut.mkv'
+    data = whole.read_bytes()
+    cut.write_bytes(data[:len(data) // 2])
+    proc = run(VIDEO, by_generators(media, cut, tmp_path / 't.mp4', '--json'))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    read = re.search(r'only (\d+) frames could be decoded of the about 6 its header announces', proc.stderr)
+    assert read and 0 < int(read.group(1)) < 6
+    report = json.loads(proc.stdout)
+    clip, _ = written_video(tmp_path / 't.mp4')
+    assert report['frames'] == clip.count == int(read.group(1))
+
+
+@pytest.mark.parametrize('flags, needle', [
+    (['--style-weight', '3'], '--style-weight is not used by --method end_to_end'),
+    (['--vgg-params', 'missing.params'], '--vgg-params is not used by --method end_to_end'),
+    (['--temporal-weight', '10'], '--temporal-weight is not used by --method end_to_end'),
+])
+def test_flags_the_generators_do_not_use_are_refused(media, tmp_path, flags, needle):
+    message = one_line_error(run(VIDEO, by_generators(media, media['frames'], tmp_path / 'o') + flags), code=2)
+    assert needle in message
+    assert not os.path.exists(tmp_path / 'o')
+
+
+def test_mrf_flags_without_the_mrf_loss_are_refused(media, tmp_path):
+    message = one_line_error(run(VIDEO, [media['frames'], '--output', tmp_path / 'o', '--mrf-weight', '2']), code=2)
+    assert '--mrf-weight is not used without --style-loss mrf' in message
+    assert not os.path.exists(tmp_path / 'o')
+
+
+@pytest.mark.parametrize('case', ['still image', 'long edge 1', 'model file', 'compare one frame'])
+def test_inputs_that_cannot_make_a_video_are_one_line_errors(media, tmp_path, case):
+    still = os.path.join(media['frames'], 'in_000.png')
+    if case == 'still image':
+        message = one_line_error(run(VIDEO, by_generators(media, still, tmp_path / 'o.mp4')))
+        assert 'is a still image, not a video; give a video or a folder of frames' in message
+    elif case == 'long edge 1':
+        args = by_generators(media, media['frames'], tmp_path / 'o.mp4')
+        args[args.index('--max-long-edge') + 1] = '1'
+        assert 'smaller than the 8 pixels a side' in one_line_error(run(VIDEO, args))
+    elif case == 'model file':
+        args = by_generators(media, media['frames'], tmp_path / 'o.mp4')
+        args[args.index('--model-dir') + 1] = still
+        assert 'is a file, not a folder' in one_line_error(run(VIDEO, args))
+    else:
+        one_frame = save_frames(tmp_path / 'one', media['frame_pixels'][:1])
+        message = one_line_error(run(COMPARE, [one_frame, '--temporal', media['frames']]))
+        assert 'needs at least two consecutive frames' in message
+        message = one_line_error(run(COMPARE, [media['frames'], '--temporal', still]))
+        assert 'is a still image' in message
+    assert not os.path.exists(tmp_path / 'o.mp4') and not os.path.exists(tmp_path / 'o_frames')
+
+
+# 4. Tracebacks instead of one line -----------------------------------------------------------------
+
+@pytest.mark.parametrize('tool, flags, needle', [
+    ('video', ['--max-long-edge', '100000'], '--max-long-edge 100000: stylising'),
+    ('infer', ['--size', '80000x80000'], '--size 80000x80000: a 80000x80000 image'),
+    ('infer', ['--long-edge', '100000'], '--long-edge 100000: a '),
+    ('train', ['--size', '40000'], '--size 40000: training on 40000x40000 crops'),
+])
+def test_a_size_beyond_memory_is_refused_before_allocating(media, tmp_path, tool, flags, needle):
+    if tool == 'video':
+        args = by_generators(media, media['frames'], tmp_path / 'o.mp4')
+        del args[args.index('--max-long-edge'):args.index('--max-long-edge') + 2]
+        proc = run(VIDEO, args + flags)
+    elif tool == 'infer':
+        proc = run(INFER, ['--model-dir', media['generators'], '--content-image', media['frames'], '--output-dir',
+                           tmp_path / 'o', '--gpu', '-1'] + flags)
+    else:
+        proc = run(TRAIN, ['--data-dir', media['frames'], '--style-image', media['style'], '--model-dir',
+                           tmp_path / 'o', '--gpu', '-1'] + flags)
+    message = one_line_error(proc)
+    assert needle in message and 'of memory, more than the' in message
+    assert not os.path.exists(tmp_path / 'o') and not os.path.exists(tmp_path / 'o.mp4')
+
+
+def address_space_limit(gigabytes):
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (gigabytes * 2**30, gigabytes * 2**30))
+    return limit
+
+
+def test_under_ulimit_v_the_generators_size_is_refused_not_a_crash(media, tmp_path):
+    """`ulimit -v` (RLIMIT_AS) counts in what this process may still allocate."""
+    proc = run(INFER, ['--model-dir', media['generators'], '--content-image', media['frames'], '--output-dir',
+                       tmp_path / 'o', '--gpu', '-1', '--size', '2400x2400'], preexec_fn=address_space_limit(6))
+    message = one_line_error(proc)
+    assert '--size 2400x2400' in message and 'of memory' in message
+    assert not os.path.exists(tmp_path / 'o')
+
+
+@pytest.mark.parametrize('script, flags, needle', [
+    (TRAIN, ['--momentum', '50'], "argument --momentum: 50: SGD's momentum must be in [0, 1)"),
+    (VIDEO, ['--fps', '1e-30'], 'argument --fps: 1e-30 frames per second: give a rate between'),
+])
+def test_numbers_that_cannot_work_are_refused_by_the_flag_checks(media, tmp_path, script, flags, needle):
+    base = ([media['frames'], '--output', tmp_path / 'o'] if script == VIDEO else
+            ['--data-dir', media['frames'], '--style-image', media['style'], '--model-dir', tmp_path / 'o'])
+    assert needle in one_line_error(run(script, base + flags), code=2)
+    assert not os.path.exists(tmp_path / 'o')
+
+
+def test_a_full_disk_at_the_lock_file_is_one_line_and_leaves_nothing(media, tiny_disk):
+    fill(tiny_disk, 0)
+    message = one_line_error(run(INFER, ['--model-dir', media['generators'], '--content-image',
+                                         os.path.join(media['frames'], 'in_000.png'), '--output-dir',
+                                         tiny_disk / 'out', '--size', '32x48', '--gpu', '-1']))
+    assert 'no space left' in message or 'No space left' in message
+    assert sorted(os.listdir(str(tiny_disk))) in (['filler'], ['filler', 'out'])
+    assert not os.path.exists(tiny_disk / 'out') or os.listdir(str(tiny_disk / 'out')) == []
+
+
+def test_a_full_disk_at_a_training_checkpoint_is_one_line_and_leaves_no_partial_file(media, tiny_disk, vgg_params):
+    """Johnson's network's checkpoint (a few MB) cannot fit on the 256 kB disk."""
+    model = tiny_disk / 'model'
+    message = one_line_error(run(TRAIN, ['--data-dir', media['frames'], '--style-image', media['style'],
+                                         '--generator', 'johnson', '--batch-size', 1, '--size', 16, '--epochs', 1,
+                                         '--save-every', 1000, '--model-dir', model, '--vgg-params', vgg_params,
+                                         '--gpu', '-1', '--seed', 0]))
+    assert 'no space left' in message and 'cannot write the checkpoint' in message
+    assert [name for name in os.listdir(str(model)) if name.endswith('.params') or '.tmp' in name] == []
+
+
+# 5. Ray ----------------------------------------------------------------------------------------------
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize('address', ['127.0.0.1:%d', 'ray://127.0.0.1:%d'])
+def test_an_unreachable_cluster_is_one_line_at_once(media, tmp_path, address):
+    """RAY_ADDRESS to a port nobody listens on: one line (the subprocess's timeout is the bound, not Ray's
+    minutes of retries); ray:// needs Ray's client extra."""
+    pytest.importorskip('ray')
+    env = {'RAY_ADDRESS': address % free_port()}
+    message = one_line_error(run(INFER, ['--model-dir', media['generators'], '--content-image', media['frames'],
+                                         '--output-dir', tmp_path / 'o', '--gpu', '-1', '--size', '32x48',
+                                         '--ray'], timeout=120, env=env))
+    assert message.startswith('boost_inference.py: error: --ray %s' % env['RAY_ADDRESS'])
+    assert 'cannot reach the cluster' in message or "Ray's client extra" in message
+    assert not os.path.exists(tmp_path / 'o')
+
+
+def test_one_failing_row_under_ray_gives_the_failure_summary_and_file(tmp_path, vgg_params):
+    pytest.importorskip('ray')
+    jobs = tmp_path / 'jobs.csv'
+    jobs.write_text('content,style,output\n%s,missing_style.jpg,%s\n' % (os.path.join(PROJECT, 'input',
+                                                                                     'IMG_4343.jpg'), tmp_path / 'o'))
+    proc = run(NSTYLE, ['--jobs', jobs, '--ray', '--vgg-params', vgg_params, '--gpu', '-1', '--max-num-epochs', 1,
+                        '--max-long-edge', 32], timeout=240)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert 'no Ray worker is left' not in proc.stderr
+    assert re.search(r'1 failed: job 1 \(line 2: --style-image', proc.stderr)
+    failed = (tmp_path / 'jobs.failed.csv').read_text().splitlines()
+    assert failed[0] == 'content,style,output,error' and 'missing_style.jpg' in failed[1]
+
+
+def test_sigterm_under_ray_ends_with_143_and_leaves_no_run_json(media, tmp_path):
+    """SIGTERM to a --ray video run as its cluster starts: one line, exit 128 + 15, no run.json (no frame
+    was done)."""
+    pytest.importorskip('ray')
+    out = tmp_path / 'v.mp4'
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    process = subprocess.Popen([sys.executable, VIDEO] + [str(arg) for arg in by_generators(
+        media, media['frames'], out, '--ray', '--cpus-per-job', '1')], cwd=PROJECT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    reader = threading.Thread(target=lambda: seen.extend(iter(lambda: process.stderr.read(1), '')), daemon=True)
+    reader.start()
+    deadline = time.time() + 200
+    while time.time() < deadline and 'jobs' not in ''.join(seen) and process.poll() is None:
+        time.sleep(0.1)  # the bar of the jobs: Ray is up, its workers starting
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=120)
+    reader.join(timeout=10)
+    err = ''.join(seen)
+    assert process.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert err.strip().splitlines()[-1] == 'stylize_video.py: interrupted by SIGTERM'
+    assert not os.path.exists(tmp_path / 'v_frames' / 'run.json') or \
+        any(name.startswith('frame_') for name in os.listdir(str(tmp_path / 'v_frames')))
+
+
+# 6. Left from the last round -------------------------------------------------------------------------
+
+def test_overwrite_removes_the_unfinished_folder_a_killed_run_left(media, tmp_path):
+    """kill -9 during an --overwrite run leaves unfinished-run.<pid>/ and its lock file naming that PID:
+    the next --overwrite run removes that folder (its process is gone). The folder of a run that failed
+    and said so (its lock released, its last checkpoint named in its error) stays."""
+    import socket
+    out = tmp_path / 'out'
+    image = os.path.join(media['frames'], 'in_000.png')
+    args = ['--model-dir', media['generators'], '--content-image', image, '--output-dir', out, '--size', '32x48',
+            '--gpu', '-1']
+    assert run(INFER, args).returncode == 0
+    killed, failed = subprocess.Popen(['true']), subprocess.Popen(['true'])
+    killed.wait()
+    failed.wait()
+    for pid in (killed.pid, failed.pid):
+        (out / ('unfinished-run.%d' % pid)).mkdir()
+        (out / ('unfinished-run.%d' % pid) / 'out_0.jpg').write_bytes(b'half')
+    (out / '.nstyle.lock').write_text('PID %d on %s since 2026-01-01 00:00:00 UTC (boost_inference.py)\n'
+                                      % (killed.pid, socket.gethostname()))
+    proc = run(INFER, args + ['--overwrite'])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(os.listdir(str(out))) == ['content.jpg', 'out_0.jpg', 'out_1.jpg', 'out_2.jpg', 'out_3.jpg',
+                                            'unfinished-run.%d' % failed.pid]
+
+
+def test_a_huge_png_is_refused_from_its_header_under_a_small_address_space(media, tmp_path):
+    """A PNG that declares 30000x30000 pixels (2.7 GB decoded) under `ulimit -v` 3 GB: refused from its
+    header, in one line, before any decoding (decoding would fail for memory or crash)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+    folder = tmp_path / 'huge'
+    folder.mkdir()
+    with open(folder / 'huge.png', 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 30000, 30000, 8, 2, 0, 0, 0))
+                + chunk(b'IDAT', zlib.compress(b'\0' * 100)) + chunk(b'IEND', b''))
+    proc = run(INFER, ['--model-dir', media['generators'], '--content-image', folder / 'huge.png', '--output-dir',
+                       tmp_path / 'o', '--gpu', '-1', '--size', '32x48'], preexec_fn=address_space_limit(3))
+    message = one_line_error(proc)
+    assert 'too large to decode (30000x30000' in message
+    assert not os.path.exists(tmp_path / 'o')
+
+
+def test_an_unquoted_comma_in_a_jobs_row_is_refused_before_any_work(tmp_path, vgg_params):
+    """Three columns and a fourth cell: the comma of an option split it, which would silently drop its end."""
+    jobs = tmp_path / 'jobs.csv'
+    content = os.path.join(PROJECT, 'input', 'IMG_4343.jpg')
+    jobs.write_text('content,style,output,options\n%s,%s,%s,--style-blend-weights 1,2\n'
+                    % (content, content, tmp_path / 'o'))
+    message = one_line_error(run(NSTYLE, ['--jobs', jobs, '--vgg-params', vgg_params, '--gpu', '-1']))
+    assert 'line 2: 5 cells but the header names 4 columns' in message and 'quoted' in message
+    assert not os.path.exists(tmp_path / 'o')
+
+
+def test_a_batch_run_again_skips_the_rows_it_finished_and_fails_none_of_them(media, tmp_path, vgg_params):
+    """An interrupted batch run again: the row whose final.jpg is there is skipped (kept byte for
+    byte), not reported failed; the others run."""
+    done, todo = tmp_path / 'done', tmp_path / 'todo'
+    done.mkdir()
+    (done / 'final.jpg').write_bytes(open(os.path.join(media['frames'], 'in_001.png'), 'rb').read())
+    earlier = snapshot(done)
+    jobs = tmp_path / 'jobs.csv'
+    image = os.path.join(media['frames'], 'in_000.png')
+    jobs.write_text('content,style,output\n%s,%s,%s\n%s,%s,%s\n' % (image, media['style'], done, image,
+                                                                    media['style'], todo))
+    proc = run(NSTYLE, ['--jobs', jobs, '--vgg-params', vgg_params, '--gpu', '-1', '--max-num-epochs', 1,
+                        '--max-long-edge', 32])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'skipped, %s already holds its final.jpg' % done in proc.stderr and 'failed' not in proc.stderr
+    assert snapshot(done) == earlier and os.path.isfile(todo / 'final.jpg')
+    assert not os.path.exists(tmp_path / 'jobs.failed.csv')
+
+
+def test_under_ray_one_damaged_frame_fails_alone_and_the_intact_ones_after_it_are_done(media, tmp_path):
+    """Frame 2's file is cut after its header (its size reads, its pixels do not): under --ray it fails
+    alone; frames 3 to 5 are read and stylised all the same."""
+    pytest.importorskip('ray')
+    frames = save_frames(tmp_path / 'frames', media['frame_pixels'])
+    damaged = os.path.join(frames, 'in_002.png')
+    data = open(damaged, 'rb').read()
+    with open(damaged, 'wb') as f:
+        f.write(data[:len(data) // 3])
+    out = tmp_path / 'v'
+    message = one_line_error(run(VIDEO, by_generators(media, frames, out, '--ray'), timeout=300))
+    assert '1 frames failed (frame 2 first' in message
+    assert sorted(name for name in os.listdir(str(out)) if name.startswith('frame_')) == \
+        ['frame_%06d.png' % index for index in (0, 1, 3, 4, 5)]
