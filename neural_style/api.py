@@ -78,8 +78,8 @@ class ApiWatch:
         self.losses, self.start = [], time.time()
         self.total = sum(epochs for _, epochs in settings.stages)
 
-    def start_stage(self, first_epoch, num_epochs, image, colors_from):
-        self.epochs.start_stage(first_epoch, num_epochs, image, colors_from)
+    def start_stage(self, first_epoch, num_epochs, image, colors_from, head_gradients):
+        self.epochs.start_stage(first_epoch, num_epochs, image, colors_from, head_gradients)
 
     def check_stop(self, epochs_done):
         if self.stop is not None and self.stop.is_set():

@@ -24,6 +24,7 @@ def read_pictures(settings, content=None):
     long_edge = max(edge for edge, _ in settings.stages)
     if content is None:
         path = settings.content_image
+        logging.info('load the content image, size = %s', images.image_size(path, '--content-image'))  # the original's
         content = ('--content-image %s' % path, images.read_rgb_image(path, '--content-image', long_edge))
     style_edge = max(1, int(round(long_edge * settings.style_scale)))
     styles = [(path, images.read_rgb_image(path, '--style-image', style_edge))
@@ -58,6 +59,7 @@ class EpochWatch:
     def __init__(self, settings, keep=None, callback=None, stop=None, final_name=None):
         self.settings, self.keep, self.callback = settings, keep, callback
         self.final_name = final_name  # where a stopped run's image goes, for the log
+        self.print_head_gradients = False  # nstyle.py's run prints them, as the original did
         self.stop = stop  # long_work.StopFlag, set by a stop signal or a caller
         self.colors_from = None  # the content's pixels at this stage's size, with --original-colors
         self.first_epoch = self.last_epoch = 0
@@ -65,7 +67,9 @@ class EpochWatch:
         self.last_checkpoint = None
         self.start_time = time.time()
 
-    def start_stage(self, first_epoch, num_epochs, image, colors_from):
+    def start_stage(self, first_epoch, num_epochs, image, colors_from, head_gradients):
+        if self.print_head_gradients and first_epoch == 0:
+            print(head_gradients)  # the original's own printout (nstyle.py's run): the loss weights
         self.first_epoch, self.last_epoch = first_epoch, first_epoch + num_epochs
         self.image, self.colors_from = image, colors_from
         self.start_time = time.time()
@@ -119,14 +123,12 @@ def optimise_stages(settings, inputs, init_pixels, net, watch):
                          edge, content_np.shape[3], content_np.shape[2], epochs)
         loss = build_loss(settings, net, stage_input)
         if img is None:  # the first stage starts from --init, the others from the stage before
-            # the original printed the head gradients (the loss weights) here
-            logging.info('head gradients %s', [x.asscalar() for x in loss.grad_array])
             img = initial_image(settings, content_np, init_pixels, net.dev)
             logging.info('start training arguments %s', settings)
         else:
             img = mx.nd.array(images.resized_network_image(img.asnumpy(), content_np.shape[2:]), ctx=net.dev)
         colors_from = images.PostprocessImage(content_np) if settings.original_colors else None  # the result's size
-        watch.start_stage(epochs_done, epochs, img, colors_from)
+        watch.start_stage(epochs_done, epochs, img, colors_from, [x.asscalar() for x in loss.grad_array])
         try:
             epochs_done += optimize(settings, loss, img, (epochs_done, epochs), watch)
         except Diverged as diverged:
@@ -188,6 +190,7 @@ def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
             return path
         final_fn = os.path.join(run_dir, 'final.jpg')
         watch = EpochWatch(settings, keep if checkpoints else None, callback, stop, final_fn)
+        watch.print_head_gradients = True
         try:
             pixels = stylise(settings, pictures, net, watch, inputs)
         except KeyboardInterrupt:
