@@ -3,7 +3,7 @@ gatys/memory.py, so that a huge --size, --long-edge, training --size or a video'
 one line at once instead of a MemoryError, a segfault or heap corruption in MXNet. No MXNet.
 
 Measured roughly (peak resident memory of a process, the chain of four generators, float32 on the
-CPU; docs/notes/robust.md has the commands): the chain bound and run once costs 0.91 GB at 256x256
+CPU, on an Intel Xeon shared with other work): the chain bound and run once costs 0.91 GB at 256x256
 and 2.85 GB at 512x512, so 9.85 kB a pixel over a fixed ~0.27 GB (Python, MXNet, the weights). Rounded
 up here. Training (end_to_end/boost_train.py, the chain, batch 1, one epoch on 6 images, the seeded
 random VGG-19): 0.49 GB at 64x64 and 1.09 GB at 192x192, so 18.3 kB a pixel over ~0.41 GB;
