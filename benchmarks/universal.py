@@ -24,26 +24,14 @@ import time
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, 'benchmarks'))
+sys.path.insert(0, os.path.join(HERE, 'tests'))
 
 import numpy as np  # noqa: E402
 
 from machine import cpu_model  # noqa: E402
+from universal_reference import reference_wct as numpy_wct  # noqa: E402
 
 CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
-
-
-def numpy_wct(content, style, epsilon=1e-5):
-    """test_wct.lua's feature_wct, plainly in numpy float64."""
-    c = content.reshape(content.shape[0], -1).astype(np.float64)
-    s = style.reshape(style.shape[0], -1).astype(np.float64)
-    c = c - c.mean(axis=1, keepdims=True)
-    s_mean = s.mean(axis=1, keepdims=True)
-    s = s - s_mean
-    c_e, c_v = np.linalg.eigh(c @ c.T / (c.shape[1] - 1))
-    s_e, s_v = np.linalg.eigh(s @ s.T / (s.shape[1] - 1))
-    k = max(np.argmax(c_e > epsilon), np.argmax(s_e > epsilon))
-    whitened = c_v[:, k:] @ np.diag(c_e[k:] ** -0.5) @ c_v[:, k:].T @ c
-    return (s_v[:, k:] @ np.diag(s_e[k:] ** 0.5) @ s_v[:, k:].T @ whitened + s_mean).reshape(content.shape)
 
 
 def numpy_adain(content, style, epsilon=1e-5):

