@@ -40,7 +40,7 @@ def main():
     from neural_style.mxnet_runtime import mx
     import numpy as np
     from machine import cpu_model
-    from neural_style.generators.networks import networks as generators
+    from neural_style.generators import networks as generators
     size = (args.side, args.side)
     one_image = args.norm == 'batch'
     symbol = generators.johnson(one_image=one_image)

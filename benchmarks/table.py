@@ -48,11 +48,11 @@ def our_generator_ms(kind, size, repeats, instance_norm=False):
     from neural_style.mxnet_runtime import mx
     import numpy as np
     from generators import median_seconds, random_params
-    from neural_style.generators.networks.inference import Stylizer, bind_stylizer
+    from neural_style.generators.inference import Stylizer, bind_stylizer
     params = random_params(kind, size)
     stylizer = bind_stylizer(kind, params, size, mx.cpu())
     if instance_norm:
-        from neural_style.generators.networks import networks as generators
+        from neural_style.generators import networks as generators
         symbol = generators.johnson()
         args = dict(params[0], data=mx.nd.zeros((1, 3) + tuple(size)))
         executor = symbol.bind(mx.cpu(), args=args, args_grad={'data': mx.nd.zeros((1, 3) + tuple(size))},

@@ -175,7 +175,7 @@ def test_a_missing_library_is_named_with_the_pip_command(tmp_path):
 def load_in_a_subprocess(root, driver_folder):
     """gpu_build.load_cuda_libraries on the tree at `root`, in a fresh process whose loader path
     holds only `driver_folder` (where libcuda.so.1 may be); returns (its message, loaded paths)."""
-    code = ('import gpu_build\n'
+    code = ('from neural_style import cuda_build as gpu_build\n'
             'print(gpu_build.load_cuda_libraries(gpu_build.find_cuda_libraries([%r])))\n'
             'print(open("/proc/self/maps").read())\n' % root)
     env = dict(os.environ, LD_LIBRARY_PATH=driver_folder, PYTHONPATH=PROJECT)

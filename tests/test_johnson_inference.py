@@ -25,7 +25,7 @@ def test_one_image_norm_after_a_convolution_is_instance_norm():
     """After a oneDNN convolution (whose output has oneDNN's blocked layout), bound as the stylizer
     binds (the input's gradient kept) and run in training mode: numpy's instance normalisation of
     numpy's convolution. With the mean far from zero, the moving statistics would be far off."""
-    from neural_style.generators.networks.networks import instance_norm_of_one_image
+    from neural_style.generators.networks import instance_norm_of_one_image
     rng = np.random.RandomState(0)
     channels, side = 32, 20
     x = rng.normal(50, 20, (1, 3, side, side))
@@ -46,7 +46,7 @@ def test_one_image_norm_after_a_convolution_is_instance_norm():
 
 def random_johnson_params(size, seed=0):
     """(arg_params, aux_params) of Johnson's network as a checkpoint holds them: no aux arrays."""
-    from neural_style.generators.networks import networks as generators
+    from neural_style.generators import networks as generators
     symbol = generators.johnson()
     rng = np.random.RandomState(seed)
     arg_params = {}
@@ -62,9 +62,9 @@ def random_johnson_params(size, seed=0):
 def test_the_stylizer_runs_johnsons_network_with_instance_norm():
     """The stylizer's output, image after image (its moving statistics change in training mode and
     must not matter), against Johnson's network with MXNet's InstanceNorm, bound plainly for inference."""
-    from neural_style.generators.networks import networks as generators
+    from neural_style.generators import networks as generators
     from neural_style.files.images import to_network_input
-    from neural_style.generators.networks.inference import bind_stylizer
+    from neural_style.generators.inference import bind_stylizer
     from skimage import img_as_float
     size = (24, 32)
     params = random_johnson_params(size)

@@ -237,7 +237,7 @@ def style_trainer(converted, vgg_params):
     import model_vgg19
     from neural_style.gatys.loss import Vgg
     from neural_style.onepass.finetune import StyleTrainer
-    from neural_style.generators.networks.perceptual_loss import LossWeights
+    from neural_style.generators.perceptual_loss import LossWeights
     net = Vgg(model_vgg19, model_vgg19.load_params(vgg_params), mx.cpu(), 'float32', None)
     style = np.asarray(Image.open(STYLE).convert('RGB').resize((32, 32), Image.LANCZOS), np.float32)
     return StyleTrainer(weights.load('multistyle26', converted), net, style, (32, 32), LossWeights(1.0, 1.0))
