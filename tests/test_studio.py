@@ -52,8 +52,9 @@ def test_info_names_the_random_weights_and_the_methods(studio):
 def test_events_show_every_epoch_then_the_result(studio, finished_run):
     run, events = finished_run
     assert run['state'] == 'running'  # nothing else was running: it started at once
+    # an event is the run's state when it changed: epochs faster than the event interval come together
     epochs = [event['epoch'] for event in events if event['state'] == 'running' and event['epoch']]
-    assert epochs == [1, 2, 3, 4]
+    assert epochs and epochs == sorted(set(epochs)) and set(epochs) <= {1, 2, 3, 4}
     assert events[-1]['state'] == 'done' and events[-1]['has_result']
     # the loss curve's points: each event brings the epochs not sent before, once each
     streamed = [row for event in events for row in event['new_losses']]
