@@ -135,17 +135,19 @@ def gatys(content, style, settings=GatysSettings(), on_epoch: Optional[Callable[
     return Result(image, watch.losses)
 
 
-def generate(content, model_dir, size=None, checkpoint=None, dtype='float32', gpu=-1):
-    """end_to_end's trained generators (--model-dir) on one image: the image resized to cover
-    `size` (h, w; default the original's 480x640) and cropped at the centre, then one forward pass.
-    Returns every stage's output, (h, w, 3) uint8 each; the last is the result."""
+def generate(content, model_dir, size=None, long_edge=640, checkpoint=None, dtype='float32', gpu=-1):
+    """end_to_end's trained generators (--model-dir) on one image, one forward pass. size (h, w):
+    the image resized to cover it and cropped at the centre (the original's 480x640 is one); None:
+    its aspect kept, the long edge `long_edge`, each side rounded down to the generator's multiple
+    (boost_inference.py --long-edge). Returns the result (the last stage), (h, w, 3) uint8."""
     from skimage import img_as_ubyte
 
-    from neural_style.generators import crops
+    from neural_style.generators import checkpoints, crops
     from neural_style.generators.inference import load_stylizer
-    from neural_style.generators.stylise_images import DEFAULT_SIZE
+    from neural_style.generators.networks import SIDE_MULTIPLE
     from neural_style.mxnet_runtime import context_for
-    _, pixels = as_pixels(content, 'content')
-    size = tuple(size or DEFAULT_SIZE)
-    stylizer = load_stylizer(model_dir, size, context_for(gpu, dtype), checkpoint, dtype)
-    return stylizer.stylize(img_as_ubyte(crops.cover_and_crop(pixels, size)))
+    name, pixels = as_pixels(content, 'content')
+    if size is None:
+        size = crops.long_edge_size(pixels.shape, long_edge, SIDE_MULTIPLE[checkpoints.find_kind(model_dir)], name)
+    stylizer = load_stylizer(model_dir, tuple(size), context_for(gpu, dtype), checkpoint, dtype)
+    return stylizer.stylize(img_as_ubyte(crops.cover_and_crop(pixels, tuple(size))))[-1]
