@@ -16,7 +16,7 @@ import logging
 import sys
 
 from neural_style.cli.flag_types import NON_NEGATIVE, checked, frame_range, strength, style_spec
-from neural_style.cli.gatys_flags import add_style_flags, finish_style_args
+from neural_style.cli.gatys_flags import MRF_FLAGS, add_style_flags, finish_style_args
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 from neural_style.cluster import ray_cluster as cluster
 from neural_style.video.settings import VideoSettings
@@ -32,7 +32,6 @@ VIDEO_STOP_EPS = 0.0
 # the style flags the generators use (--method end_to_end); the others are the optimisation's
 GENERATOR_FLAGS = ('max_long_edge', 'gpu', 'dtype', 'original_colors', 'overwrite')
 ONE_PASS_FLAGS = {'style', 'strength', 'alpha', 'levels', 'weights_dir'}
-MRF_FLAGS = ('mrf_layers', 'mrf_patch_size', 'mrf_stride', 'mrf_weight', 'mrf_rematch_every')
 MIN_FPS, MAX_FPS = 0.01, 1000.0  # what a container's time base holds; beyond, ffmpeg fails or writes nonsense
 
 

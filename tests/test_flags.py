@@ -112,9 +112,11 @@ EVERY_FLAG = {
 @pytest.mark.parametrize('flag', sorted(EVERY_FLAG))
 def test_every_flag_parses(flag):
     text, expected = EVERY_FLAG[flag]
-    values = parsed([flag] + ([text] if text is not None else []))
+    # the MRF loss's own flags are refused without --style-loss mrf: given with it, against it alone
+    base = ['--style-loss', 'mrf'] if flag.startswith('--mrf-') else []
+    values = parsed(base + [flag] + ([text] if text is not None else []))
     assert values[dest(flag)] == frozen(expected)
-    others = parsed([])
+    others = parsed(base)
     if flag == '--preset':  # a preset is other defaults: exactly those of its table
         from neural_style.cli.presets import preset_defaults
         others.update(preset_defaults('fast'))
@@ -124,3 +126,12 @@ def test_every_flag_parses(flag):
 
 def test_every_flag_is_in_the_table():
     assert set(EVERY_FLAG) == {flag for flag, _, _ in ORIGINAL_FLAGS + NEW_FLAGS}
+
+
+def test_the_mrf_flags_without_the_mrf_loss_are_one_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        parse_gatys_flags(['--mrf-weight', '2', '--mrf-stride', '1'])
+    assert stop.value.code == 2
+    line = capsys.readouterr().err.strip()
+    assert line.endswith('error: --mrf-stride, --mrf-weight are not used without --style-loss mrf; leave them out '
+                         '(see %s -h)' % line.split(':')[0])

@@ -17,8 +17,12 @@ from neural_style.cli.flag_types import (
     layer_names,
     stages,
 )
+from neural_style.cli.flags_used import given_flags, refuse_unused
 from neural_style.cli.tool import OneLineErrorParser
 from neural_style.gatys.settings import DEFAULT_LR, GatysSettings
+
+# the flags of the MRF style loss: used only with --style-loss mrf
+MRF_FLAGS = ('mrf_layers', 'mrf_patch_size', 'mrf_stride', 'mrf_weight', 'mrf_rematch_every')
 
 
 def available_models():
@@ -203,6 +207,8 @@ def parse_gatys_flags(argv, parser_class=OneLineErrorParser):
     if known.preset:
         parser.set_defaults(**preset_defaults(known.preset))
     args = finish_style_args(parser, parser.parse_args(argv))
+    if args.style_loss != 'mrf':  # given without it, they would be silently ignored
+        refuse_unused(parser, given_flags(parser, argv), MRF_FLAGS, 'without --style-loss mrf')
     return GatysSettings.from_values(vars(args)), BatchSettings.from_values(vars(args))
 
 
