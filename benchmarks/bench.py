@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from machine import cpu_model  # noqa: E402  (benchmarks/, this script's folder)
-from neural_style.gatys.run import read_pictures
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 WEIGHTS = None  # the random weights file the workers load (make_weights)
@@ -94,6 +93,7 @@ def loss_worker(size, epochs, images, params):
     import nstyle
     import numpy as np
     from neural_style.gatys import loss as loss_setup
+    from neural_style.gatys.run import read_pictures
     with tempfile.TemporaryDirectory() as folder:
         args = run_args(nstyle, size, epochs, params, folder, 'float32')
         net = loss_setup.load_vgg(args, model_vgg19, mx.cpu())

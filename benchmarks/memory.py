@@ -39,10 +39,8 @@ def worker(size, epochs, params):
     report('process start')
     sys.path.insert(0, HERE)
     import nstyle
-    from neural_style.gatys import loss as loss_setup, optimise as optimizers
+    from neural_style.gatys import loss as loss_setup, optimise, run
     report('imports (nstyle)')
-    load_network, compute_targets, build_loss = loss_setup.load_network, loss_setup.compute_targets, \
-        loss_setup.build_loss
 
     def after(function, phase):
         def wrapped(*args, **kwargs):
@@ -50,12 +48,16 @@ def worker(size, epochs, params):
             report(phase)
             return result
         return wrapped
-    # nstyle and optimizers hold their own references to what they imported
-    nstyle.load_network = after(load_network, 'weights loaded')
-    loss_setup.compute_targets = after(compute_targets, 'targets computed')
-    nstyle.build_loss = after(build_loss, 'loss executor bound')
-    forward_backward = optimizers.forward_backward
-    optimizers.forward_backward = lambda loss: (forward_backward(loss), loss.executor.data_grad.wait_to_read())
+    # gatys/run.py holds its own references to what it imported from gatys/loss.py
+    run.load_vgg = after(run.load_vgg, 'weights loaded')
+    loss_setup.compute_targets = after(loss_setup.compute_targets, 'targets computed')
+    run.build_loss = after(run.build_loss, 'loss executor bound')
+    forward_backward = optimise.StyleLoss.forward_backward
+
+    def waited(self):  # MXNet computes asynchronously: wait, so that the epoch's memory is counted in it
+        forward_backward(self)
+        self.executor.data_grad.wait_to_read()
+    optimise.StyleLoss.forward_backward = waited
     with tempfile.TemporaryDirectory() as folder:
         w, h = size
         args = nstyle.get_args(['--gpu', '-1', '--max-long-edge', str(max(w, h)), '--max-num-epochs', str(epochs),

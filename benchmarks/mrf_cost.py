@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from machine import cpu_model  # noqa: E402  (benchmarks/, this script's folder)
-from neural_style.gatys.run import read_pictures
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 LOSSES = {'gram': [], 'mrf': ['--style-loss', 'mrf']}
@@ -51,6 +50,7 @@ def time_worker(size, rounds, params):
     import model_vgg19
     import nstyle
     from neural_style.gatys import loss as loss_setup
+    from neural_style.gatys.run import read_pictures
     losses = {}
     for name, flags in LOSSES.items():
         args = nstyle.get_args(size_flags(size, params) + flags)
@@ -93,6 +93,7 @@ def rematch_worker(size, epochs, params, every):
     import model_vgg19
     import nstyle
     from neural_style.gatys import loss as loss_setup
+    from neural_style.gatys.run import read_pictures
     images = []
     with tempfile.TemporaryDirectory() as folder:
         args = nstyle.get_args(size_flags(size, params) + [

@@ -8,7 +8,7 @@ reaches the objective the default run ended with.
     python benchmarks/time_to_result.py --sizes 150x100 --default-epochs 30   # a quick look
 
 The objective is the float32 loss of the image at the full size, weighted as the gradient weighs
-it: content + style + TV energy (neural_style.gatys.loss.weighted_losses). It is evaluated every
+it: content + style + TV energy (neural_style.gatys.optimise's StyleLoss.named_losses). It is evaluated every
 --eval-every epochs (and at each run's end) by a separate evaluator process, and the time that
 takes is left out of the run's clock: the clock runs from the worker's process start (so start-up
 counts) to the end of the first epoch whose image reaches the objective (a conservative time: the
@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 from machine import cpu_model, has_bf16  # noqa: E402  (benchmarks/, this script's folder)
-from neural_style.gatys.run import read_pictures
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project
 sys.path.insert(0, HERE)
@@ -81,6 +80,7 @@ def evaluator_main(size, params):
     import nstyle
     from neural_style.files import images
     from neural_style.gatys import loss as loss_setup
+    from neural_style.gatys.run import read_pictures
     with tempfile.TemporaryDirectory() as folder:
         args = nstyle.get_args(run_flags(size, params, folder, '', 'float32', 1))
         net = loss_setup.load_vgg(args, model_vgg19, mx.cpu())
@@ -129,7 +129,7 @@ def worker_main(size, options):
         evaluator = Evaluator(size, options.params, folder)
         excluded = time.time() - began  # the evaluator's start-up is not the run's
         import nstyle
-        from neural_style.gatys import optimise as optimizers, reporter
+        from neural_style.gatys import optimise, run
         passes = {}  # forward-backward passes per image size
         state = {'trace': [], 'excluded': excluded, 'reached': None, 'img': None, 'evaluations': 0}
 
@@ -144,15 +144,15 @@ def worker_main(size, options):
             state['trace'].append((seconds, epochs, value))
             return value
 
-        counted = optimizers.forward_backward
+        counted = optimise.StyleLoss.forward_backward
 
         def counting_forward_backward(loss):
             counted(loss)
             key = 'x'.join(map(str, loss.executor.data.shape[:1:-1]))
             passes[key] = passes.get(key, 0) + 1
-        optimizers.forward_backward = counting_forward_backward
+        optimise.StyleLoss.forward_backward = counting_forward_backward
 
-        epoch_done = reporter.EpochReporter.epoch_done
+        epoch_done = run.EpochWatch.epoch_done
 
         def hooked_epoch_done(self, epoch, eps, img, losses):
             epoch_done(self, epoch, eps, img, losses)
@@ -164,7 +164,7 @@ def worker_main(size, options):
                     state['reached'] = state['reached'] or state['trace'][-1]
                     if not options.run_to_end:
                         raise Reached()
-        reporter.EpochReporter.epoch_done = hooked_epoch_done
+        run.EpochWatch.epoch_done = hooked_epoch_done
 
         args = nstyle.get_args(run_flags(size, options.params, os.path.join(folder, 'out'), options.recipe,
                                          options.dtype, options.default_epochs))
