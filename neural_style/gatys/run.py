@@ -1,7 +1,8 @@
-"""One Gatys run, as nstyle.py's train_nstyle was: the inputs read and checked, the weights loaded,
-then each stage (one, or --multires's coarse to fine) optimised from the image before it, and the
-result. `optimise_stages` is arrays in, arrays out; `run_gatys` puts the files around it (the
-output folder, the checkpoints, final.jpg). The epoch itself is in gatys/optimise.py."""
+"""One Gatys run, as nstyle.py's train_nstyle was: the pictures read once (read_pictures), sized and
+checked for each stage, the weights loaded, then each stage (one, or --multires's coarse to fine)
+optimised from the image before it, and the result. `stylise` is arrays in, arrays out (the API and
+the cluster's workers call it); `run_gatys` puts the files around it (the output folder, the
+checkpoints, final.jpg). The epoch itself is in gatys/optimise.py."""
 import logging
 import os
 import time
