@@ -214,15 +214,6 @@ def write_result(pixels, output):
                                                           **({} if is_png else {'quality': 92})))
 
 
-def cpu_name():
-    try:
-        with open('/proc/cpuinfo') as f:
-            names = [line.split(':', 1)[1].strip() for line in f if line.startswith('model name')]
-        return names[0] if names else platform.processor()
-    except OSError:
-        return platform.processor() or platform.machine()
-
-
 # ---- the work ------------------------------------------------------------------------------------
 
 def stylize(config):
@@ -230,6 +221,7 @@ def stylize(config):
     started = time.perf_counter()
     import numpy as np
     from neural_style.files.images import original_colors, read_rgb_image
+    from neural_style.machine import cpu_model
     from neural_style.onepass import weights
     from neural_style.onepass.methods import MethodSettings, check_universal_weights, contact_sheet, to_uint8
 
@@ -269,7 +261,7 @@ def stylize(config):
                    'settings': settings_report,
                    'timings': {'startup_and_weights_s': round(load_s, 3), 'per_image': report,
                                'total_s': round(time.perf_counter() - started, 3)},
-                   'machine': {'cpu': cpu_name(), 'threads': int(os.environ.get('OMP_NUM_THREADS', '0') or 0),
+                   'machine': {'cpu': cpu_model(), 'threads': int(os.environ.get('OMP_NUM_THREADS', '0') or 0),
                                'python': platform.python_version(), 'mxnet': mx.__version__},
                    'weights': {'package': '%s==%s' % (weights.PACKAGE, weights.VERSION),
                                'license': 'Apache-2.0 (TensorFlow / Magenta)'}},

@@ -23,18 +23,9 @@ CACHE_VERSION = 1
 
 
 def cpu_model_and_flags():
-    """(model name, set of flags) from /proc/cpuinfo; ('unknown CPU', set()) where there is none."""
-    model, flags = 'unknown CPU', set()
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name') and model == 'unknown CPU':
-                    model = line.split(':', 1)[1].strip()
-                elif line.startswith('flags') and not flags:
-                    flags = set(line.split(':', 1)[1].split())
-    except OSError:
-        pass
-    return model, flags
+    """(model name, set of flags) of this CPU (machine.py reads them from /proc/cpuinfo)."""
+    from neural_style.machine import cpu_flags, cpu_model
+    return cpu_model(), cpu_flags()
 
 
 def default_cache_dir():

@@ -56,6 +56,16 @@ def address_space_left():
         return []
 
 
+def cpu_model(unknown='unknown CPU'):
+    """The CPU's model name from /proc/cpuinfo (`unknown` where there is none): what a measurement
+    names, and what a per-machine cache is keyed by."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            return next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), unknown)
+    except OSError:
+        return unknown
+
+
 def cpu_flags():
     """The instruction-set flags of the CPU, from /proc/cpuinfo (empty where there is none)."""
     try:
