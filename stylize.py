@@ -223,19 +223,14 @@ def stylize(config):
     from neural_style.files.images import original_colors, read_rgb_image
     from neural_style.machine import cpu_model
     from neural_style.onepass import weights
-    from neural_style.onepass.methods import MethodSettings, check_universal_weights, contact_sheet, to_uint8
+    from neural_style.onepass.methods import MethodSettings, check_weights, chosen_style, contact_sheet, to_uint8
 
     style_pixels = tuple(read_rgb_image(path, '--style-image').astype(np.float32) for path in config.style_images)
-    settings = MethodSettings(style=dict(config.style) if len(config.style) > 1 else config.style[0][0],
+    settings = MethodSettings(style=chosen_style(config.style),
                               style_pixels=style_pixels, style_weights=config.style_weights,
                               strength=config.strength, weights_dir=config.weights_dir, alpha=config.alpha,
                               levels=config.levels)
-    names = ['multistyle26'] if config.method == 'multistyle' or config.contact_sheet else []
-    names += ['arbitrary_predict', 'arbitrary_transform'] if config.method == 'arbitrary' else []
-    for name in names:
-        weights.load(name, config.weights_dir)  # a missing or corrupt file: one line, before any work
-    if config.method in ('wct', 'adain'):
-        check_universal_weights(config.method, settings)
+    check_weights(config.method, settings)  # --contact-sheet is the multistyle method's
     load_s = time.perf_counter() - started
     report = []
     for source, output in pairs:

@@ -177,8 +177,9 @@ def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
     dev = context_for(settings.gpu, settings.dtype)
     check_sizes_fit(settings, [edge for edge, _ in settings.stages], settings.long_edge_flag, available_memory(dev))
     pictures = read_pictures(settings)
-    inputs = sized_inputs(settings, model_module(settings), pictures)
-    net = load_vgg(settings, model_module(settings), dev, *(reuse or (None, None)))
+    module = model_module(settings)
+    inputs = sized_inputs(settings, module, pictures)
+    net = load_vgg(settings, module, dev, *(reuse or (None, None)))
     if dev.device_type == 'cpu':
         from neural_style.mxnet_runtime import THREADS, THREADS_SOURCE
         logging.info('running on the CPU with %s threads (from %s)', THREADS, THREADS_SOURCE)

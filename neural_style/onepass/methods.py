@@ -52,6 +52,26 @@ def check_universal_weights(name, settings):
         raise NstyleError(str(error)) from None
 
 
+# the converted weights each pretrained network reads (onepass/weights.py)
+WEIGHT_FILES = {'multistyle': ('multistyle26',), 'arbitrary': ('arbitrary_predict', 'arbitrary_transform')}
+
+
+def check_weights(method, settings):
+    """The method's weights, loaded once before any work: a missing or corrupt file is one line
+    (naming ./download.sh --styles, --wct or --adain), not a failure after the first photo or frame."""
+    if method in ('wct', 'adain'):
+        check_universal_weights(method, settings)
+        return
+    from neural_style.onepass import weights
+    for name in WEIGHT_FILES[method]:
+        weights.load(name, settings.weights_dir)
+
+
+def chosen_style(pairs):
+    """--style's (index, weight) pairs as the 26-style network takes them: an index, or {index: weight}."""
+    return dict(pairs) if len(pairs) > 1 else pairs[0][0]
+
+
 METHODS = {'multistyle': multistyle_method, 'arbitrary': arbitrary_method,
            'wct': universal_method('wct'), 'adain': universal_method('adain')}
 

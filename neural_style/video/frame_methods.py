@@ -79,21 +79,14 @@ class FramesByOnePass:
     def __init__(self, settings):
         import numpy as np
 
-        from neural_style.onepass import weights
-        from neural_style.onepass.methods import METHODS, MethodSettings, check_universal_weights
-        style = settings.style or ((0, 1.0),)
+        from neural_style.onepass.methods import METHODS, MethodSettings, check_weights, chosen_style
         paintings = () if settings.method == 'multistyle' else tuple(
             images.read_rgb_image(path, '--style-image').astype(np.float32)
             for path in images.style_image_paths(settings.style_image))
-        self.settings = MethodSettings(style=dict(style) if len(style) > 1 else style[0][0], style_pixels=paintings,
+        self.settings = MethodSettings(style=chosen_style(settings.style or ((0, 1.0),)), style_pixels=paintings,
                                        style_weights=settings.style_blend_weights, strength=settings.strength,
                                        weights_dir=settings.weights_dir, alpha=settings.alpha, levels=settings.levels)
-        if settings.method in ('wct', 'adain'):
-            check_universal_weights(settings.method, self.settings)
-        else:
-            names = ['multistyle26'] if settings.method == 'multistyle' else ['arbitrary_predict', 'arbitrary_transform']
-            for name in names:
-                weights.load(name, settings.weights_dir)
+        check_weights(settings.method, self.settings)  # before any frame is written
         self.method, self.original_colors = METHODS[settings.method], settings.original_colors
 
     def stylize(self, index, frame, previous):
