@@ -9,6 +9,7 @@ up here. Training (end_to_end/boost_train.py, the chain, batch 1, one epoch on 6
 random VGG-19): 0.49 GB at 64x64 and 1.09 GB at 192x192, so 18.3 kB a pixel over ~0.41 GB;
 Johnson's network measured less (0.35 GB at 64x64). Rounded up."""
 from neural_style.errors import NstyleError
+from neural_style.gatys.memory import gigabytes
 from neural_style.machine import available_bytes
 
 INFERENCE_BYTES_PER_PIXEL = 11000
@@ -25,10 +26,6 @@ def inference_bytes(pixels):
 def training_bytes(pixels, batch_size=1):
     """The estimated peak memory of training on batches of batch_size images of this many pixels."""
     return TRAINING_FIXED_BYTES + TRAINING_BYTES_PER_PIXEL * pixels * batch_size
-
-
-def gigabytes(count):
-    return '%.3g GB' % (count / 1e9) if count < 1e12 else '%.3g TB' % (count / 1e12)
 
 
 def check_fits(needed, flag, what, advice, memory=None):
