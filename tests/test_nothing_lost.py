@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from clips import panning_frames, save_frames, small_style, write_clip
 from conftest import PROJECT
@@ -491,6 +492,28 @@ def test_a_batch_run_again_skips_the_rows_it_finished_and_fails_none_of_them(med
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert 'skipped, %s already holds its final.jpg' % done in proc.stderr and 'failed' not in proc.stderr
     assert snapshot(done) == earlier and os.path.isfile(todo / 'final.jpg')
+    assert not os.path.exists(tmp_path / 'jobs.failed.csv')
+
+
+def test_a_batch_run_again_runs_the_row_that_was_interrupted_again(media, tmp_path, vgg_params):
+    """A row whose run was stopped holds final.jpg (the image so far) and interrupted.txt: the batch
+    run again runs that row again, replacing both, and reports nothing failed."""
+    stopped = tmp_path / 'stopped'
+    stopped.mkdir()
+    planted = open(os.path.join(media['frames'], 'in_001.png'), 'rb').read()
+    (stopped / 'final.jpg').write_bytes(planted)
+    (stopped / 'interrupted.txt').write_text('final.jpg holds the image after 1 of at most 2 epochs\n')
+    jobs = tmp_path / 'jobs.csv'
+    jobs.write_text('content,style,output\n%s,%s,%s\n' % (os.path.join(media['frames'], 'in_000.png'),
+                                                          media['style'], stopped))
+    proc = run(NSTYLE, ['--jobs', jobs, '--vgg-params', vgg_params, '--gpu', '-1', '--max-num-epochs', 1,
+                        '--max-long-edge', 32])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'holds the result of an interrupted run' in proc.stderr and 'failed' not in proc.stderr
+    assert 'interrupted.txt' not in os.listdir(stopped)
+    with Image.open(stopped / 'final.jpg') as img:
+        final = np.asarray(img)
+    assert (stopped / 'final.jpg').read_bytes() != planted and final.shape[2] == 3 and max(final.shape[:2]) == 32
     assert not os.path.exists(tmp_path / 'jobs.failed.csv')
 
 

@@ -102,7 +102,10 @@ def test_a_stop_signal_finishes_the_epoch_saves_final_and_exits_128_plus_it(tmp_
     assert match.group(2) == str(out / 'final.jpg')
     assert stderr.strip().splitlines()[-1] == 'nstyle.py: interrupted by %s' % signal.Signals(signum).name
     assert decoded(out / 'final.jpg').shape == (21, 32, 3)  # 60x90 at a long edge of 32
-    assert sorted(os.listdir(out)) == ['final.jpg']  # no lock file, no temporary left
+    # no lock file, no temporary left; beside final.jpg the note that it is not a finished result
+    assert sorted(os.listdir(out)) == ['final.jpg', 'interrupted.txt']
+    assert (out / 'interrupted.txt').read_text().startswith('final.jpg holds the image after %s of at most 100000 '
+                                                            'epochs: this run was interrupted.' % match.group(1))
 
 
 def blocked_stdout():

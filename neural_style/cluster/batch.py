@@ -14,7 +14,7 @@ from typing import Optional
 from neural_style.cli.tool import OneLineErrorParser
 from neural_style.errors import NstyleError
 from neural_style.files.images import input_file_problem
-from neural_style.files.output_folder import write_atomically
+from neural_style.files.output_folder import INTERRUPTED_NOTE, write_atomically
 from neural_style.flag_values import FromFlags
 from neural_style.long_work import duration
 
@@ -177,9 +177,22 @@ def failure_line(error):
 
 
 def finished_before(args):
-    """A row an earlier run of this batch finished (its final.jpg is there) and that --overwrite does
-    not ask to run again: skipped, not failed, so that an interrupted batch is simply run again."""
-    return not args.overwrite and os.path.isfile(os.path.join(args.output_dir or '.', 'final.jpg'))
+    """A row an earlier run of this batch finished (its final.jpg is there, with no note that the run
+    was interrupted) and that --overwrite does not ask to run again: skipped, not failed, so that an
+    interrupted batch is simply run again."""
+    folder = args.output_dir or '.'
+    return not args.overwrite and os.path.isfile(os.path.join(folder, 'final.jpg')) \
+        and not os.path.exists(os.path.join(folder, INTERRUPTED_NOTE))
+
+
+def resumed(args, label):
+    """The row's settings for this run: a row whose earlier run was interrupted (its final.jpg is the
+    image so far, interrupted.txt beside it) runs again, replacing that partial result."""
+    if args.overwrite or not os.path.exists(os.path.join(args.output_dir or '.', INTERRUPTED_NOTE)):
+        return args
+    logging.info('%s: %s holds the result of an interrupted run (%s): running it again', label,
+                 args.output_dir or '.', INTERRUPTED_NOTE)
+    return dataclasses.replace(args, overwrite=True)
 
 
 def skip_line(label, args):
@@ -209,6 +222,7 @@ def run_jobs(jobs_file, argv):
             if finished_before(args):
                 logging.info(skip_line(label, args))
                 continue
+            args = resumed(args, label)
             logging.info('%s: %s in the style of %s -> %s', label, args.content_image, args.style_image,
                          args.output_dir)
             run_gatys(args, reuse=reuse)

@@ -12,7 +12,8 @@ import os
 
 from neural_style.cluster import ray_cluster as cluster
 from neural_style.cluster.batch import (JobArgumentError, check_distinct_outputs, failure_line, failure_summary,
-                                        finished_before, job_args, job_label, read_jobs, skip_line, without_jobs_flag)
+                                        finished_before, job_args, job_label, read_jobs, resumed, skip_line,
+                                        without_jobs_flag)
 from neural_style.errors import NstyleError
 from neural_style.files.output_folder import NSTYLE_RESULTS, check_output_dir, output_run, write_image_atomically
 from neural_style.gatys.loss import load_vgg, params_key
@@ -35,10 +36,13 @@ def run_jobs_on_ray(args, argv):
         except JobArgumentError as error:  # reported when its turn comes, as in batch mode
             parsed = error
         claim = os.path.abspath(parsed.output_dir or '.') if not isinstance(parsed, Exception) else None
-        if not isinstance(parsed, Exception) and finished_before(parsed):  # as batch mode: not a failure
-            logging.info(skip_line(job_label(index, len(rows), args.jobs, line), parsed))
-            continue
-        jobs.append(cluster.Job('job %d' % index, job_label(index, len(rows), args.jobs, line), claim, parsed))
+        label = job_label(index, len(rows), args.jobs, line)
+        if not isinstance(parsed, Exception):
+            if finished_before(parsed):  # as batch mode: not a failure
+                logging.info(skip_line(label, parsed))
+                continue
+            parsed = resumed(parsed, label)
+        jobs.append(cluster.Job('job %d' % index, label, claim, parsed))
         places[jobs[-1].name] = (index, line)
 
     def summary(failed):  # batch mode's: the first few, and every failed row in FILE.failed.csv

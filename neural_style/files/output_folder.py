@@ -47,7 +47,9 @@ STALE_HOLDERS = {}
 # What a tool writes into its output folder: the names of its results (a compiled pattern), and the
 # one it writes last, which says the run is complete. nstyle.py's: e_N.jpg checkpoints, final.jpg.
 ResultNames = collections.namedtuple('ResultNames', ['pattern', 'final'])
-NSTYLE_RESULTS = ResultNames(re.compile(r'final\.jpg|e_\d+\.jpg'), 'final.jpg')
+NSTYLE_RESULTS = ResultNames(re.compile(r'final\.jpg|e_\d+\.jpg|interrupted\.txt'), 'final.jpg')
+# beside the final.jpg of a run that was stopped: that image is the one so far, not a finished result
+INTERRUPTED_NOTE = 'interrupted.txt'
 
 
 def lock_holder_text():

@@ -160,6 +160,20 @@ def stylise(settings, pictures, net, watch, inputs=None):
     return images.finished_pixels(img.asnumpy(), 0, watch.colors_from)
 
 
+def write_interrupted_note(run_dir, epochs_done, settings):
+    """The note beside a stopped run's final.jpg: it holds the image after epochs_done epochs, not a
+    finished result (a batch run again runs that row again; files/output_folder.INTERRUPTED_NOTE)."""
+    from neural_style.files.output_folder import INTERRUPTED_NOTE, write_atomically
+    text = ('final.jpg holds the image after %d of at most %d epochs: this run was interrupted. Run it again '
+            'with --overwrite for the finished result; a batch (--jobs) run again runs this row again by itself.\n'
+            % (epochs_done, sum(epochs for _, epochs in settings.stages)))
+
+    def write(temporary):
+        with open(temporary, 'w') as f:
+            f.write(text)
+    write_atomically(os.path.join(run_dir, INTERRUPTED_NOTE), write)
+
+
 def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
     """nstyle.py's run: final.jpg and the checkpoints e_N.jpg in --output_dir (through
     files/output_folder's output_run: locked, --overwrite keeps the earlier results until this run's
@@ -198,6 +212,7 @@ def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
         except KeyboardInterrupt:
             # Before the first epoch the image is the starting noise (or --init): no result to save.
             if watch.epochs_done:
+                write_interrupted_note(run_dir, watch.epochs_done, settings)  # first: no final.jpg without it
                 keep('final.jpg', images.finished_pixels(watch.image.asnumpy(), 0, watch.colors_from))
             raise
         keep('final.jpg', pixels)
