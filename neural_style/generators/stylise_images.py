@@ -13,7 +13,7 @@ import time
 from skimage import img_as_ubyte
 
 from neural_style.cluster import ray_cluster as cluster
-from neural_style.cluster import ray_inference
+from neural_style.generators import on_ray
 from neural_style.errors import NstyleError
 from neural_style.files.images import denoised, read_rgb_image
 from neural_style.files.output_folder import ResultNames, check_output_dir, output_run, write_image_atomically
@@ -136,7 +136,7 @@ def run_on_ray(args, pictures, rng):
     jobs = [cluster.Job('image %d' % index, 'image %d of %d (%s)' % (index, len(pictures), picture[0]), picture[2],
                         picture) for index, picture in enumerate(pictures, start=1)]
     after = functools.partial(denoised_stages, args.remove_noise)  # on the workers: the time it takes is theirs
-    return ray_inference.run_images_on_ray(
-        args, jobs, lambda ray: ray_inference.StylizeOnWorker(ray_inference.put_generators(ray, args, pictures[0][3]),
+    return on_ray.run_images_on_ray(
+        args, jobs, lambda ray: on_ray.StylizeOnWorker(on_ray.put_generators(ray, args, pictures[0][3]),
                                                               after),
         cluster.Driver(prepare, finish, log_each=True))

@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from neural_style.cluster import ray_inference
+from neural_style.video import on_ray
 from neural_style.dtype_choice import settled
 from neural_style.errors import Interrupted, NstyleError
 from neural_style.files.images import size_at_long_edge
@@ -172,10 +172,10 @@ def stylize_frames(args, clip, layout, stylizer, bounds):
 
 
 def stylize_frames_on_ray(args, clip, layout, bounds):
-    """--ray: the frames side by side on the cluster's workers (ray_inference); the video is that of the
+    """--ray: the frames side by side on the cluster's workers (video/on_ray.py); the video is that of the
     frames finished one after the other from the first (no temporal error: it needs the frames in turn).
     A frame that failed ends the run with an error, after that video."""
-    done = ray_inference.stylize_frames_on_ray(args, clip, layout, bounds)
+    done = on_ray.stylize_frames(args, clip, layout, bounds)
     progress = Progress()
     progress.seconds, progress.last_done = done.seconds, done.last_done
     if done.failed and progress.last_done is not None and layout.video:
