@@ -6,6 +6,7 @@ resuming, the written video's frames, frame rate and audio, Ctrl-C, and bad inpu
 the seeded random weights of conftest (never VGG-19)."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -412,3 +413,47 @@ def test_one_pass_method_runs_the_network_on_every_frame(inputs, tmp_path, clip_
         assert np.abs(result.astype(np.float32) - expected).max() <= 1
     proc = run_video([inputs['frames'], '--method', 'adain', '--style', '3', '--output', tmp_path / 'x'])
     assert proc.returncode == 2 and '--style picks one of the 26 styles' in proc.stderr
+
+
+def test_a_clip_of_variable_frame_rate_is_read_at_its_average_rate_in_step_with_time(tmp_path):
+    """A phone's clip: 10 frames 0.1 s apart, then 30 frames 1/30 s apart (2 s in all), each frame a
+    flat grey of its own level. Read as the tool reads it, frame k must show the clip's picture at
+    k / fps (the rate the result is written at) or one within half a frame of that time, and the
+    frames must last the clip's duration. (Read as ffmpeg gives it by default, the frames come at the base rate with
+    repeats, and the written video would run slow against the audio.) The clip's own timestamps
+    come from ffmpeg's framemd5 listing."""
+    import imageio_ffmpeg
+    from PIL import Image
+
+    from neural_style.video.clips import open_clip, read_frames
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    times = [0.1 * i for i in range(10)] + [1 + i / 30 for i in range(30)]
+    levels = [12 + 6 * i for i in range(len(times))]
+    listing = []
+    for i, (level, start) in enumerate(zip(levels, times)):
+        Image.new('RGB', (32, 24), (level,) * 3).save(tmp_path / ('f%02d.png' % i))
+        end = times[i + 1] if i + 1 < len(times) else 2.0
+        listing += ["file 'f%02d.png'" % i, 'duration %.6f' % (end - start)]
+    listing.append("file 'f%02d.png'" % (len(times) - 1))  # the concat demuxer's last entry keeps its duration
+    (tmp_path / 'list.txt').write_text('\n'.join(listing) + '\n')
+    clip_path = tmp_path / 'phone.mp4'
+    subprocess.run([ffmpeg, '-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', str(tmp_path / 'list.txt'),
+                    '-fps_mode', 'vfr', '-video_track_timescale', '3000', '-c:v', 'libx264', '-pix_fmt', 'yuv420p',
+                    '-crf', '1', str(clip_path)], check=True, cwd=tmp_path)
+    # the clip as encoded (the encoder rounds the times): each frame's time and picture, straight from ffmpeg
+    info = subprocess.run([ffmpeg, '-hide_banner', '-i', str(clip_path), '-map', '0:v:0', '-vf', 'showinfo', '-f',
+                           'null', '-'], capture_output=True, text=True, check=True).stderr
+    pts = [float(t) for t in re.findall(r'pts_time:([0-9.]+)', info)]
+    encoded = [float(np.frombuffer(data, np.uint8).mean()) for data in
+               list(imageio_ffmpeg.read_frames(str(clip_path), output_params=['-fps_mode', 'passthrough']))[1:]]
+    assert len(encoded) == len(pts) > 20
+    duration = float(re.search(r'Duration: (\d+):(\d+):([0-9.]+)', info).group(3))
+
+    clip = open_clip(str(clip_path))
+    frames = [pixels for _, pixels in read_frames(clip, 0, clip.count)]
+    assert len(frames) == clip.count and abs(clip.count / clip.fps - duration) <= 1 / clip.fps, (clip, duration)
+    for k, pixels in enumerate(frames):
+        t = k / clip.fps
+        near = [level for start, level in zip(pts, encoded) if abs(start - t) <= 0.5 / clip.fps + 0.005]
+        near.append(encoded[max(i for i, start in enumerate(pts) if start <= t)])  # the one still shown at t
+        assert min(abs(float(pixels.mean()) - level) for level in near) < 1, (k, t, pixels.mean(), near)

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import subprocess
+from fractions import Fraction
 
 import numpy as np
 from PIL import Image
@@ -18,8 +19,10 @@ FRAME_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.mov', '.mkv', '.avi', '.webm', '.m4v')
 
 # A clip to read: its path, 'video' or 'folder', frames per second, number of frames, (w, h), the
-# audio codec of a video's first audio track (None when it has none), and a folder's frame files.
-Clip = collections.namedtuple('Clip', ['path', 'kind', 'fps', 'count', 'size', 'audio', 'files'])
+# audio codec of a video's first audio track (None when it has none), a folder's frame files, and
+# for a video of variable frame rate the ffmpeg output options that read it at a constant `fps`.
+Clip = collections.namedtuple('Clip', ['path', 'kind', 'fps', 'count', 'size', 'audio', 'files', 'constant_rate'],
+                              defaults=[None])
 
 
 def natural_key(name):
@@ -58,12 +61,34 @@ def open_folder(path, flag, fps):
 
 def probe(path):
     """(the container format as ffmpeg names it, the kinds of the file's streams as its header names
-    them: 'Video', 'Audio', ...); (None, []) when ffmpeg cannot read the file."""
+    them: 'Video', 'Audio', ..., the first video stream's header line); (None, [], '') when ffmpeg
+    cannot read the file."""
     header = subprocess.run([ffmpeg_exe(), '-hide_banner', '-i', path], capture_output=True, text=True,
                             errors='replace').stderr
     container = re.search(r'^Input #0, ([^,]+),', header, flags=re.MULTILINE)
+    video = re.search(r'^\s*Stream #\S+.*?: Video:.*$', header, flags=re.MULTILINE)
     return (container.group(1) if container else None,
-            re.findall(r'^\s*Stream #\S+.*?: (\w+):', header, flags=re.MULTILINE))
+            re.findall(r'^\s*Stream #\S+.*?: (\w+):', header, flags=re.MULTILINE), video.group(0) if video else '')
+
+
+def variable_frame_rate(video_stream):
+    """A phone's clip often has a variable frame rate: ffmpeg's header then gives its average rate
+    ("18.75 fps") and another guess of the base rate ("30 tbr"). Read as it is, such a clip comes out
+    at the tbr with frames repeated, and a video written at the average rate would run slow against
+    its audio. Returns the average rate when the two differ (the clip is then read at it, constant)."""
+    rates = re.search(r'([\d.]+)(k?) fps, ([\d.]+)(k?) tbr', video_stream)
+    if not rates:
+        return None
+    fps, tbr = (float(number) * (1000 if kilo else 1) for number, kilo in (rates.group(1, 2), rates.group(3, 4)))
+    return fps if fps > 0 and abs(fps - tbr) > 0.01 * tbr else None
+
+
+def constant_rate_count(path, options):
+    """The number of frames ffmpeg gives when it reads the video with these output options (a decode)."""
+    log = subprocess.run([ffmpeg_exe(), '-hide_banner', '-nostats', '-i', path, '-map', '0:v:0'] + list(options)
+                         + ['-f', 'null', '-'], capture_output=True, text=True, errors='replace').stderr
+    frames = re.findall(r'frame=\s*(\d+)', log)
+    return int(frames[-1]) if frames else 0
 
 
 def stream_kinds(path):
@@ -79,7 +104,7 @@ def is_still_image(path, container):
 
 def open_video(path, flag):
     import imageio_ffmpeg
-    container, kinds = probe(path)
+    container, kinds, video_stream = probe(path)
     if is_still_image(path, container):
         raise NstyleError('%s %s is a still image, not a video; give a video or a folder of frames' % (flag, path))
     if kinds and 'Video' not in kinds:
@@ -102,6 +127,14 @@ def open_video(path, flag):
         logging.warning('%s %s: only %d frames could be decoded of the about %d its header announces (%.2f s at %g '
                         'fps): the file is truncated or damaged; the result has those %d frames', flag, path, count,
                         announced, float(meta['duration']), float(meta['fps']), count)
+    average = variable_frame_rate(video_stream)
+    if average is not None:
+        # the fps filter: for each time k / fps the frame nearest to it (ffmpeg's -r lags by up to 1.5 frames)
+        constant_rate = ('-vf', 'fps=%s' % Fraction(average).limit_denominator(1001))
+        count = constant_rate_count(path, constant_rate)
+        logging.info('%s %s has a variable frame rate: read at a constant %g fps (%d frames), as its video will be '
+                     'written', flag, path, average, count)
+        return Clip(path, 'video', average, count, tuple(meta['size']), meta.get('audio_codec'), None, constant_rate)
     return Clip(path, 'video', float(meta['fps']) or 25.0, count, tuple(meta['size']), meta.get('audio_codec'), None)
 
 
@@ -123,7 +156,7 @@ def read_frames(clip, start, stop, flag='INPUT'):
             yield index, read_rgb_image(path, flag)  # its size was checked by open_folder
         return
     import imageio_ffmpeg
-    reader = imageio_ffmpeg.read_frames(clip.path)
+    reader = imageio_ffmpeg.read_frames(clip.path, output_params=list(clip.constant_rate or ()))
     read = 0
     try:
         w, h = next(reader)['size']
@@ -187,7 +220,6 @@ def encode_frames(path, frames, fps, name=None):
     import tempfile
     first = next(frames)
     h, w = first.shape[:2]
-    from fractions import Fraction
     command = [ffmpeg_exe(), '-y', '-f', 'rawvideo', '-vcodec', 'rawvideo', '-s', '%dx%d' % (w, h), '-pix_fmt', 'rgb24',
                '-r', str(Fraction(fps).limit_denominator()), '-i', '-', '-an']
     command += VIDEO_CODECS.get(os.path.splitext(path)[1].lower(), H264) + ['-pix_fmt', 'yuv420p']
