@@ -254,7 +254,9 @@ function update(state) {
     live.src = '/api/runs/' + state.id + '/checkpoint/' + state.epoch;
   }
   card.querySelector('.views').hidden = !state.epoch && !state.has_result;  // nothing to show yet
-  drawCurve(card.querySelector('.curve'), entry.losses);
+  const curve = card.querySelector('.curve');
+  curve.hidden = !methods[state.method].checkpoints;  // one pass: no epochs, no losses to draw
+  drawCurve(curve, entry.losses);
   card.querySelector('.error').textContent = state.error || '';
   const finished = ['done', 'stopped', 'failed'].includes(state.state);
   card.querySelector('.stop').disabled = finished || state.state === 'stopping';
