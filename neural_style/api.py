@@ -23,14 +23,15 @@ import numpy as np
 from neural_style.errors import NstyleError
 from neural_style.gatys.settings import GatysSettings
 from neural_style.long_work import StopFlag
+from neural_style.onepass.methods import METHODS as ONE_PASS_METHODS
 
 __all__ = ['GatysSettings', 'Epoch', 'Result', 'gatys', 'with_preset', 'generate', 'ONE_PASS', 'stylize',
            'one_pass_settings']
 
-# the one-pass networks (onepass/methods.py): the 26-style network takes a style index or a blend of
-# them, the others paintings
-ONE_PASS = ('multistyle', 'arbitrary', 'wct', 'adain')
-PAINTING_METHODS = ('arbitrary', 'wct', 'adain')
+# the one-pass networks (onepass/methods.py, no MXNet at import): the 26-style network takes a style
+# index or a blend of them, the others paintings
+ONE_PASS = tuple(ONE_PASS_METHODS)
+PAINTING_METHODS = tuple(method for method in ONE_PASS if method != 'multistyle')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,6 +271,8 @@ def video(frames, method='multistyle', style=0, max_long_edge=None, original_col
                   enumerate(style if isinstance(style, (list, tuple)) else [style], 1)]
         if settings.preset:
             settings = with_preset(settings, settings.preset)
+        if settings.multires:
+            raise NstyleError('settings.multires: a video\'s frames are stylised at one size; leave it out')
     base = {field.name: getattr(settings, field.name) for field in dc.fields(GatysSettings)}
     base.update(original_colors=original_colors or settings.original_colors)
     video_settings = VideoSettings(**base, input='frames', method=method, model_dir=model_dir,

@@ -220,3 +220,5 @@ def test_video_bad_arguments_are_one_line():
         api.video([], 'end_to_end')
     with pytest.raises(NstyleError, match=r'^style: method optimize takes a painting'):
         api.video([], 'optimize', 3)
+    with pytest.raises(NstyleError, match=r"^settings.multires: a video's frames are stylised at one size"):
+        api.video([], 'optimize', STYLE, settings=api.GatysSettings(multires=((16, 2), (32, 2))))

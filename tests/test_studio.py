@@ -354,3 +354,19 @@ def test_bad_one_pass_settings_are_one_line(one_pass_studio, body, message):
     response = one_pass_studio.post('/api/runs', json=body)
     assert response.status_code == 400
     assert response.json()['error'].startswith(message), response.json()
+
+
+def test_compare_a_painting_run_with_a_pretrained_style_run(one_pass_studio):
+    """The distances are to the style image: an arbitrary-network run has one, a 26-style run none."""
+    runs = [one_pass_studio.start_run(method='arbitrary', max_long_edge=LONG_EDGE),
+            one_pass_studio.start_run(method='stylize', max_long_edge=LONG_EDGE, pretrained_style='4')]
+    for run in runs:
+        assert one_pass_studio.events(run['id'])[-1]['state'] == 'done'
+    response = one_pass_studio.post('/api/compare', json={'a': runs[0]['id'], 'b': runs[1]['id']}, timeout=300)
+    assert response.status_code == 200, response.text
+    a, b = (np.asarray(decoded(one_pass_studio.get('/api/runs/%s/result.png' % run['id'])), dtype=np.float64) / 255
+            for run in runs)
+    assert response.json()['ssim'] == pytest.approx(structural_similarity(a, b, channel_axis=-1, data_range=1),
+                                                    abs=1e-6)
+    alone = one_pass_studio.post('/api/compare', json={'a': runs[1]['id'], 'b': runs[1]['id']})
+    assert alone.status_code == 400 and alone.json()['error'].startswith('compare needs at least one run with a style')

@@ -382,8 +382,8 @@ def create_app(config):
         styles = {run.job['style_id'] for run in (first, second)} - {None}
         if len(styles) != 1:
             return error('compare needs two results of the same style image (the distances are to it)'
-                         if styles else 'compare needs at least one optimisation run (its style image is what '
-                         'the style distances are measured to)')
+                         if styles else 'compare needs at least one run with a style image (the style distances '
+                         'are measured to it); the generators and the 26 styles have none')
         style = images.get(styles.pop())['path']
         paths = [os.path.join(run.job['folder'], worker.RESULT) for run in (first, second)]
         try:
