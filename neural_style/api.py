@@ -13,6 +13,7 @@
 Images are (h, w, 3) uint8 arrays, or paths (read as the command-line tools read them). The
 command-line tools are thin layers over the same functions (gatys/run.py, generators/, video/)."""
 import dataclasses
+import itertools
 import threading
 import time
 from typing import Callable, Dict, List, Optional
@@ -22,8 +23,15 @@ import numpy as np
 from neural_style.errors import NstyleError
 from neural_style.gatys.settings import GatysSettings
 from neural_style.long_work import StopFlag
+from neural_style.onepass.methods import METHODS as ONE_PASS_METHODS
 
-__all__ = ['GatysSettings', 'Epoch', 'Result', 'gatys', 'with_preset', 'generate']
+__all__ = ['GatysSettings', 'Epoch', 'Result', 'gatys', 'with_preset', 'generate', 'ONE_PASS', 'stylize',
+           'one_pass_settings']
+
+# the one-pass networks (onepass/methods.py, no MXNet at import): the 26-style network takes a style
+# index or a blend of them, the others paintings
+ONE_PASS = tuple(ONE_PASS_METHODS)
+PAINTING_METHODS = tuple(method for method in ONE_PASS if method != 'multistyle')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,3 +159,152 @@ def generate(content, model_dir, size=None, long_edge=640, checkpoint=None, dtyp
         size = crops.long_edge_size(pixels.shape, long_edge, SIDE_MULTIPLE[checkpoints.find_kind(model_dir)], name)
     stylizer = load_stylizer(model_dir, tuple(size), context_for(gpu, dtype), checkpoint, dtype)
     return stylizer.stylize(img_as_ubyte(crops.cover_and_crop(pixels, tuple(size))))[-1]
+
+
+def is_pretrained_style(style):
+    """An index of the 26 styles, or a {index: weight} blend of them (not a painting)."""
+    return isinstance(style, dict) or (isinstance(style, (int, np.integer)) and not isinstance(style, bool))
+
+
+def one_pass_settings(style=0, method=None, strength=1.0, alpha=1.0, levels=5, style_weights=None,
+                      weights_dir=None):
+    """(method, onepass MethodSettings) for api.stylize's arguments, every one checked (one-line
+    NstyleErrors) and the method's weights loaded once, before any work."""
+    from neural_style.onepass import multistyle
+    from neural_style.onepass.methods import MethodSettings, check_weights
+    pretrained = is_pretrained_style(style)
+    method = method or ('multistyle' if pretrained else 'arbitrary')
+    if method not in ONE_PASS:
+        raise NstyleError('method %r: choose one of %s' % (method, ', '.join(ONE_PASS)))
+    if method == 'multistyle' and not pretrained:
+        raise NstyleError('style: the multistyle network takes one of its 26 styles (0 ... 25) or a {index: weight} '
+                          'blend; for a painting choose method arbitrary, wct or adain')
+    if method in PAINTING_METHODS and pretrained:
+        raise NstyleError('style: method %s takes a painting (an (h, w, 3) uint8 array or a path, or a list of '
+                          'them), not one of the 26 styles' % method)
+    if not 0 <= strength <= 1 or not 0 <= alpha <= 1:
+        raise NstyleError('strength %s, alpha %s: each must be in [0, 1]' % (strength, alpha))
+    if method not in ('wct', 'adain') and (alpha != 1 or levels != 5):
+        raise NstyleError('alpha and levels are for method wct or adain; leave them out')
+    if levels not in range(1, 6) or (method == 'adain' and levels != 5):
+        raise NstyleError('levels %r: 1 ... 5, and for wct only (AdaIN works at relu4_1)' % (levels,))
+    paintings = ()
+    if pretrained:
+        try:
+            multistyle.style_vector(style)
+        except (ValueError, TypeError) as problem:
+            raise NstyleError('style %r: %s' % (style, problem)) from None
+    else:
+        given = style if isinstance(style, (list, tuple)) else [style]
+        if not given:
+            raise NstyleError('style: give at least one painting')
+        paintings = tuple(as_pixels(image, 'style %d' % i)[1].astype(np.float32) for i, image in enumerate(given, 1))
+        if style_weights is not None:
+            style_weights = tuple(float(weight) for weight in style_weights)
+            if len(style_weights) != len(paintings) or min(style_weights) < 0 or not sum(style_weights) > 0:
+                raise NstyleError('style_weights %s: one weight >= 0 per painting (%d), not all 0'
+                                  % (list(style_weights), len(paintings)))
+    if pretrained and style_weights is not None:
+        raise NstyleError('style_weights weigh paintings; a blend of the 26 styles is {index: weight}')
+    settings = MethodSettings(style=style if pretrained else 0, style_pixels=paintings, style_weights=style_weights,
+                              strength=strength, weights_dir=weights_dir, alpha=alpha, levels=levels)
+    check_weights(method, settings)
+    return method, settings
+
+
+def stylize(content, style=0, method=None, strength=1.0, alpha=1.0, levels=5, style_weights=None, weights_dir=None,
+            max_long_edge=None, original_colors=False) -> np.ndarray:
+    """stylize.py's one-pass networks on one photo (an (h, w, 3) uint8 array or a path). style: one of
+    the 26 pretrained styles (0 ... 25) or a blend {index: weight} (method multistyle, the default for
+    these); or a painting, or a list of paintings blended by style_weights (method arbitrary, the
+    default for these; or wct, adain). strength in [0, 1]: multistyle, the result mixed with the photo;
+    arbitrary, the paintings' style vector with the photo's own. alpha in [0, 1] (wct, adain): the
+    transformed features' share; levels 1 ... 5 (wct). weights_dir: the converted weights (default
+    model/styles, model/wct or model/adain, made by ./download.sh --styles, --wct, --adain).
+    max_long_edge: a larger photo is resized first (Lanczos), as stylize.py --max-long-edge does.
+    original_colors: keep the photo's colours. Returns the result, (h, w, 3) uint8, the photo's size."""
+    from neural_style.files.images import original_colors as keep_colors, read_rgb_image
+    from neural_style.onepass.methods import METHODS, photo_at_long_edge, to_uint8
+    method, settings = one_pass_settings(style, method, strength, alpha, levels, style_weights, weights_dir)
+    if isinstance(content, str):
+        name, pixels = 'content %s' % content, read_rgb_image(content, 'content', max_long_edge)
+    else:
+        name, pixels = as_pixels(content, 'content')
+    photo = photo_at_long_edge(pixels, max_long_edge, name)
+    result = to_uint8(METHODS[method](photo, settings))
+    return keep_colors(result, to_uint8(photo)) if original_colors else result
+
+
+VIDEO_METHODS = ONE_PASS + ('end_to_end', 'optimize')
+
+
+def video(frames, method='multistyle', style=0, max_long_edge=None, original_colors=False, strength=1.0, alpha=1.0,
+          levels=5, style_weights=None, weights_dir=None, model_dir=None, settings=GatysSettings(),
+          temporal_weight=100.0):
+    """A video's frames stylised one after another, as stylize_video.py does, without files: frames,
+    an iterable of (h, w, 3) uint8 arrays; returns a generator of the results, (h', w', 3) uint8, one
+    per frame as it is read. The frames are resized to the first's size with the long edge
+    max_long_edge (None: their own), each side a multiple of what the method needs.
+    method: one of stylize's networks (multistyle, arbitrary, wct, adain; style and the options as
+    api.stylize's), 'end_to_end' (the generators in model_dir), or 'optimize' (Gatys per frame with
+    settings, a GatysSettings, each later frame started from the previous result warped by the
+    optical flow and held near it by the temporal term of weight temporal_weight; style: a painting
+    or a list of them). settings.gpu and dtype choose the device of end_to_end and optimize. The
+    arguments are checked (one-line NstyleErrors) and a one-pass method's weights loaded here, before
+    the first frame is read."""
+    import dataclasses as dc
+
+    from neural_style.video.settings import VideoSettings
+    if method not in VIDEO_METHODS:
+        raise NstyleError('method %r: choose one of %s' % (method, ', '.join(VIDEO_METHODS)))
+    method_settings = styles = None
+    if method in ONE_PASS:
+        method, method_settings = one_pass_settings(style, method, strength, alpha, levels, style_weights,
+                                                    weights_dir)
+    elif method == 'end_to_end' and not model_dir:
+        raise NstyleError('method end_to_end: give model_dir, the generators\' folder')
+    elif method == 'optimize':
+        if is_pretrained_style(style):
+            raise NstyleError('style: method optimize takes a painting (an (h, w, 3) uint8 array or a path, or a list '
+                              'of them), not one of the 26 styles')
+        styles = [as_pixels(image, 'style %d' % i) for i, image in
+                  enumerate(style if isinstance(style, (list, tuple)) else [style], 1)]
+        if settings.preset:
+            settings = with_preset(settings, settings.preset)
+        if settings.multires:
+            raise NstyleError('settings.multires: a video\'s frames are stylised at one size; leave it out')
+    base = {field.name: getattr(settings, field.name) for field in dc.fields(GatysSettings)}
+    base.update(original_colors=original_colors or settings.original_colors)
+    video_settings = VideoSettings(**base, input='frames', method=method, model_dir=model_dir,
+                                   temporal_weight=temporal_weight)
+    return _video_frames(iter(frames), video_settings, max_long_edge, method_settings, styles)
+
+
+def _video_frames(frames, video_settings, max_long_edge, method_settings, styles):
+    from neural_style.dtype_choice import settled
+    from neural_style.mxnet_runtime import context_for
+    from neural_style.video import clips, frame_methods
+    from neural_style.video.run import make_stylizer, method_needs, working_size
+    first = next(frames, None)
+    if first is None:
+        return
+    _, first = as_pixels(first, 'frame 0')
+    h, w = first.shape[:2]
+    multiple, min_side, what = method_needs(video_settings)
+    size = working_size((w, h), max_long_edge or max(h, w), multiple, min_side, what)
+    args = dataclasses.replace(video_settings, size=size, max_long_edge=max(size))
+    dev = None
+    if args.method in ('end_to_end', 'optimize'):
+        args = settled(args)
+        dev = context_for(args.gpu, args.dtype)
+
+    def resized():
+        yield clips.resized_frame(first, size)
+        for index, frame in enumerate(frames, 1):
+            yield clips.resized_frame(as_pixels(frame, 'frame %d' % index)[1], size)
+
+    sized = resized()
+    first_sized = next(sized)
+    stylizer = make_stylizer(args, first_sized, dev, method_settings, styles)
+    warps = args.method == 'optimize' and args.temporal_weight > 0
+    yield from frame_methods.one_after_another(stylizer, itertools.chain([first_sized], sized), warps)

@@ -16,9 +16,12 @@ FINISHED = ('done', 'stopped', 'failed')
 
 
 class Studio:
-    def __init__(self, vgg_params, model_dir, max_running=1, timeout=120):
+    def __init__(self, vgg_params, model_dir, max_running=1, timeout=120, weights_dir=None):
+        """weights_dir: the one-pass networks' weights (styles/, wct/, adain/); None: a folder with none
+        (never the checkout's model/, which may or may not hold them)."""
         command = [sys.executable, '-m', 'neural_style.studio', '--port', '0', '--vgg-params', vgg_params,
-                   '--model-dir', str(model_dir), '--max-running', str(max_running)]
+                   '--model-dir', str(model_dir), '--max-running', str(max_running),
+                   '--weights-dir', str(weights_dir or os.path.join(str(model_dir), 'no_weights'))]
         self.process = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, env=dict(os.environ, PYTHONUNBUFFERED='1'))
         self.output = []

@@ -4,6 +4,7 @@ runs, stopping, downloads, bad uploads in the command line's words, compare.py's
 import io
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -43,8 +44,8 @@ def test_info_names_the_random_weights_and_the_methods(studio):
     methods = {method['id']: method for method in info['methods']}
     assert methods['gatys']['available'] and methods['fast']['available']
     assert not methods['generators']['available'] and 'no generators in' in methods['generators']['why_not']
-    for coming in ('stylize', 'wct', 'adain'):  # listed, not offered yet
-        assert not methods[coming]['available']
+    for one_pass in ('stylize', 'arbitrary', 'wct', 'adain'):  # the studio's --weights-dir holds no weights
+        assert not methods[one_pass]['available']
     assert {'sample-IMG_4343.jpg', 'sample-starry_night.jpg'} <= {image['id'] for image in info['images']}
     assert studio.get('/').text.count('studio.js') == 1
 
@@ -169,7 +170,7 @@ def test_an_uploaded_image_is_used_by_its_run(studio, tmp_path):
       'settings': {'tv_weight': 'lots'}}, "tv weight: expected float, got 'lots'"),
     ({'method': 'gatys', 'content': 'nothing', 'style': 'sample-starry_night.jpg'},
      'choose a content image (a sample or an upload)'),
-    ({'method': 'adain', 'content': 'sample-IMG_4343.jpg'}, 'the method adain is not in the studio yet'),
+    ({'method': 'adain', 'content': 'sample-IMG_4343.jpg'}, 'no weights in '),
     ({'method': 'generators', 'content': 'sample-IMG_4343.jpg'}, 'no generators in'),
 ])
 def test_bad_settings_are_one_line(studio, body, message):
@@ -254,3 +255,118 @@ def test_the_generators_method_when_a_model_folder_has_them(vgg_params, tmp_path
         assert result.size == (640, int(h * 640 / w) // 8 * 8)
     finally:
         server.close()
+
+
+# ---- the one-pass networks (stylize.py's): seeded random weights in the converted format -----------
+
+@pytest.fixture(scope='module')
+def weights_dir(tmp_path_factory):
+    """model/styles, model/wct, model/adain as ./download.sh leaves them, with random weights
+    (tests/onepass_weights.py: NOT the pretrained ones)."""
+    from onepass_weights import save_random_onepass_weights, save_random_universal_weights
+    folder = tmp_path_factory.mktemp('model')
+    save_random_onepass_weights(folder / 'styles', seed=0)
+    save_random_universal_weights(folder / 'wct', 'wct')
+    save_random_universal_weights(folder / 'adain', 'adain')
+    return folder
+
+
+@pytest.fixture(scope='module')
+def one_pass_studio(vgg_params, weights_dir, tmp_path_factory):
+    server = Studio(vgg_params, tmp_path_factory.mktemp('no_generators'), weights_dir=weights_dir)
+    yield server
+    server.close()
+
+
+def one_pass_size(path, long_edge=LONG_EDGE):
+    """(w, h) of a photo as stylize.py --max-long-edge resizes it (each side rounded)."""
+    with Image.open(path) as img:
+        w, h = img.size
+    return round(w * long_edge / max(w, h)), round(h * long_edge / max(w, h))
+
+
+def test_one_pass_methods_without_weights_say_which_download_fetches_them(studio):
+    methods = {method['id']: method for method in studio.get('/api/info').json()['methods']}
+    for method, flag in (('stylize', '--styles'), ('arbitrary', '--styles'), ('wct', '--wct'), ('adain', '--adain')):
+        why = methods[method]['why_not']
+        assert not methods[method]['available'] and '\n' not in why
+        assert why.startswith('no weights in ') and ': run ./download.sh %s (or start the studio with --weights-dir)'\
+            % flag in why, why
+        response = studio.post('/api/runs', json={'method': method, 'content': 'sample-IMG_4343.jpg',
+                                                  'style': 'sample-starry_night.jpg'})
+        assert response.status_code == 400 and response.json()['error'] == why
+
+
+@pytest.mark.parametrize('method, settings, arguments', [
+    ('stylize', {'pretrained_style': '3:1,12:3', 'strength': 0.7}, {'style': {3: 1.0, 12: 3.0}, 'strength': 0.7}),
+    ('arbitrary', {'strength': 0.8}, {'style': STYLE, 'strength': 0.8}),
+    ('wct', {'alpha': 0.6, 'levels': 2}, {'style': STYLE, 'alpha': 0.6, 'levels': 2}),
+    ('adain', {'alpha': 0.8}, {'style': STYLE, 'alpha': 0.8}),
+])
+def test_a_one_pass_run_gives_the_apis_picture(one_pass_studio, weights_dir, method, settings, arguments):
+    from neural_style import api
+    info = {m['id']: m for m in one_pass_studio.get('/api/info').json()['methods']}
+    assert info[method]['available'] and not info[method]['checkpoints']
+    run = one_pass_studio.start_run(method=method, max_long_edge=LONG_EDGE, **settings)
+    events = one_pass_studio.events(run['id'])
+    assert events[-1]['state'] == 'done', (events[-1], one_pass_studio.log())
+    assert all(event['epoch'] == 0 for event in events)  # one pass: no epochs, no checkpoints
+    result = decoded(one_pass_studio.get('/api/runs/%s/result.png' % run['id']))
+    assert result.size == one_pass_size(CONTENT)
+    api_method = {'stylize': 'multistyle'}.get(method, method)
+    folder = weights_dir / ('styles' if method in ('stylize', 'arbitrary') else method)
+    expected = api.stylize(CONTENT, method=api_method, weights_dir=str(folder), max_long_edge=LONG_EDGE, **arguments)
+    # another process, another thread count: at most one 8-bit level of rounding apart
+    assert np.abs(np.asarray(result, dtype=float) - expected).max() <= 1
+    with Image.open(CONTENT) as content:
+        small = np.asarray(content.convert('RGB').resize(result.size, Image.LANCZOS), dtype=float)
+    assert np.abs(np.asarray(result, dtype=float) - small).mean() > 5  # not the photo
+
+
+def test_the_26_styles_thumbnails_are_the_styles_on_the_sample(one_pass_studio, weights_dir):
+    from neural_style import api
+    assert one_pass_studio.get('/api/info').json()['styles'] == 26
+    # the server makes them at its start; the page asks until they are there (as here)
+    for _ in range(1200):  # at most ten minutes: a guard against a hang, not a speed check
+        if one_pass_studio.get('/api/styles').json()['thumbnails'] != 'making':
+            break
+        time.sleep(0.5)
+    assert one_pass_studio.get('/api/styles').json() == {'count': 26, 'thumbnails': 'ready'}
+    for number in (0, 25):
+        thumbnail = decoded(one_pass_studio.get('/api/styles/%d/thumbnail.png' % number))
+        expected = api.stylize(CONTENT, number, weights_dir=str(weights_dir / 'styles'), max_long_edge=96)
+        assert thumbnail.size == one_pass_size(CONTENT, 96)
+        assert np.abs(np.asarray(thumbnail, dtype=float) - expected).max() <= 1
+    assert one_pass_studio.get('/api/styles/26/thumbnail.png').status_code == 404
+
+
+@pytest.mark.parametrize('body, message', [
+    ({'method': 'stylize', 'settings': {'pretrained_style': '26'}},
+     'pretrained style: no style 26: the styles are 0 ... 25'),
+    ({'method': 'stylize', 'settings': {'pretrained_style': '3:0,4:0'}},
+     "pretrained style: the blend weights of '3:0,4:0' sum to 0"),
+    ({'method': 'wct', 'settings': {'levels': '9'}}, 'levels: must be in 1 ... 5, got 9'),
+    ({'method': 'arbitrary', 'settings': {'strength': '2'}}, 'strength: must be in [0, 1]'),
+    ({'method': 'arbitrary', 'style': 'nothing'}, 'choose a style image (a sample or an upload)'),
+])
+def test_bad_one_pass_settings_are_one_line(one_pass_studio, body, message):
+    body = dict({'content': 'sample-IMG_4343.jpg', 'style': 'sample-starry_night.jpg'}, **body)
+    response = one_pass_studio.post('/api/runs', json=body)
+    assert response.status_code == 400
+    assert response.json()['error'].startswith(message), response.json()
+
+
+def test_compare_a_painting_run_with_a_pretrained_style_run(one_pass_studio):
+    """The distances are to the style image: an arbitrary-network run has one, a 26-style run none."""
+    runs = [one_pass_studio.start_run(method='arbitrary', max_long_edge=LONG_EDGE),
+            one_pass_studio.start_run(method='stylize', max_long_edge=LONG_EDGE, pretrained_style='4')]
+    for run in runs:
+        assert one_pass_studio.events(run['id'])[-1]['state'] == 'done'
+    response = one_pass_studio.post('/api/compare', json={'a': runs[0]['id'], 'b': runs[1]['id']}, timeout=300)
+    assert response.status_code == 200, response.text
+    a, b = (np.asarray(decoded(one_pass_studio.get('/api/runs/%s/result.png' % run['id'])), dtype=np.float64) / 255
+            for run in runs)
+    assert response.json()['ssim'] == pytest.approx(structural_similarity(a, b, channel_axis=-1, data_range=1),
+                                                    abs=1e-6)
+    alone = one_pass_studio.post('/api/compare', json={'a': runs[1]['id'], 'b': runs[1]['id']})
+    assert alone.status_code == 400 and alone.json()['error'].startswith('compare needs at least one run with a style')

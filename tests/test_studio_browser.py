@@ -102,3 +102,45 @@ def test_a_bad_upload_in_the_browser_gets_one_line(browser, studio, tmp_path):
     assert page.inner_text('#picture-error') == ('content image holiday.jpg: cannot read it as an image (not an image '
                                                  'format Pillow can decode); give a JPEG or PNG file')
     page.close()
+
+
+@pytest.fixture(scope='module')
+def one_pass_studio(vgg_params, tmp_path_factory):
+    """With the one-pass networks' seeded random weights (tests/onepass_weights.py, NOT the pretrained ones)."""
+    from onepass_weights import save_random_onepass_weights
+    folder = tmp_path_factory.mktemp('model')
+    save_random_onepass_weights(folder / 'styles', seed=0)
+    server = Studio(vgg_params, tmp_path_factory.mktemp('no_generators'), weights_dir=folder)
+    yield server
+    server.close()
+
+
+def test_a_blend_of_pretrained_styles_in_the_browser(browser, one_pass_studio):
+    page = browser.new_page()
+    page.goto(one_pass_studio.url + '/')
+    page.wait_for_selector('body[data-ready=yes]', timeout=60000)
+    assert page.is_enabled('#method-stylize') and page.is_disabled('#method-wct')  # no WCT weights here
+    page.check('#method-stylize')
+    # the 26 styles replace the painting; the optimisation's settings go, the strength comes
+    assert page.is_visible('#style-tiles') and not page.is_visible('#style-select')
+    assert not page.is_visible('#max_num_epochs') and page.is_visible('#strength')
+    assert page.eval_on_selector_all('.style-tile', 'tiles => tiles.length') == 26
+    page.uncheck('#style-0')
+    page.check('#style-3')
+    page.check('#style-12')
+    page.fill('#style-weight-12', '3')
+    page.fill('#max_long_edge', str(LONG_EDGE))
+    page.click('#start')
+    card = page.wait_for_selector('article.run', timeout=30000)
+    assert 'a blend of styles 3 (1) and 12 (3)' in card.inner_text()
+    page.wait_for_selector('article.run[data-state=done]', timeout=240000)
+    page.wait_for_function("document.querySelector('article.run').dataset.shownEpochs === 'result'", timeout=30000)
+    with Image.open(CONTENT) as content:
+        w, h = content.size
+    natural = page.eval_on_selector('article.run img.live', 'img => [img.naturalWidth, img.naturalHeight]')
+    assert tuple(natural) == (round(w * LONG_EDGE / max(w, h)), round(h * LONG_EDGE / max(w, h)))
+    # one pass: a result to download, no checkpoints to animate
+    assert page.is_visible('article.run a.download-result') and not page.is_visible('article.run a.download-gif')
+    # the thumbnails of the styles came (the server made them on the sample photo)
+    page.wait_for_function("document.querySelector('#style-tiles img').naturalWidth > 0", timeout=120000)
+    page.close()

@@ -80,6 +80,25 @@ def to_uint8(image):
     return np.clip(np.round(image), 0, 255).astype(np.uint8)
 
 
+MIN_SIDE = 16  # the networks' smallest side (WCT's relu5_1 halves four times)
+
+
+def photo_at_long_edge(pixels, long_edge, name):
+    """A photo as the networks take it: (H, W, 3) uint8 -> float32 0-255, the long edge at most
+    long_edge (Lanczos; None: as it is); a side under MIN_SIDE pixels is one line naming `name`."""
+    from PIL import Image
+    from neural_style.errors import NstyleError
+    h, w = pixels.shape[:2]
+    if long_edge and max(h, w) > long_edge:
+        scale = long_edge / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.LANCZOS))
+    if min(pixels.shape[:2]) < MIN_SIDE:
+        raise NstyleError('%s: %dx%d is too small; both sides need at least %d pixels'
+                          % (name, pixels.shape[1], pixels.shape[0], MIN_SIDE))
+    return pixels.astype(np.float32)
+
+
 def contact_sheet(content, weights_dir=None, tile=256, columns=7):
     """The photo and its 26 styles, each labelled, on one sheet (uint8): to pick a style by eye."""
     from PIL import Image, ImageDraw

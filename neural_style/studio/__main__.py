@@ -1,6 +1,6 @@
-"""python -m neural_style.studio [--port 8765] [--host 127.0.0.1] [--vgg-params PATH]: the local web
-page. Prints its address, serves until Ctrl-C. --help and flag errors load neither MXNet nor the
-web server."""
+"""python -m neural_style.studio [--port 8765] [--host 127.0.0.1] [--vgg-params PATH] [--weights-dir DIR]:
+the local web page. Prints its address, serves until Ctrl-C. --help and flag errors load neither
+MXNet nor the web server."""
 import os
 import shutil
 import socket
@@ -35,6 +35,9 @@ def get_args(arglist=None):
     parser.add_argument('--model-dir', default='model/end_to_end',
                         help='the end_to_end generators\' folder (default model/end_to_end); the method is '
                              'offered when it holds generators')
+    parser.add_argument('--weights-dir', default='model',
+                        help='the one-pass networks\' converted weights: its styles/ (./download.sh --styles), wct/ '
+                             '(--wct) and adain/ (--adain) (default model); each method is offered when its are there')
     cpus = usable_cpu_count()
     parser.add_argument('--max-running', type=POSITIVE_INT, default=max(1, cpus // 2),
                         help='optimisations at once; the rest wait in line, shown as queued (default: one per '
@@ -64,7 +67,8 @@ def serve(args):
     work_dir = tempfile.mkdtemp(prefix='nstyle-studio-')
     try:
         threads = max(1, usable_cpu_count() // args.max_running)
-        app = create_app(StudioConfig(args.vgg_params, args.model_dir, work_dir, args.max_running, threads))
+        app = create_app(StudioConfig(args.vgg_params, args.model_dir, work_dir, args.max_running, threads,
+                                      args.weights_dir))
         host, port = sock.getsockname()[:2]
         shown = '[%s]' % host if ':' in host else host
         print('neural-style studio: http://%s:%d/  (Ctrl-C to stop; results live in %s until then)'

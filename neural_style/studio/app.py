@@ -20,9 +20,10 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE_INT, FINITE
+from neural_style.cli.flag_types import FINITE, NON_NEGATIVE, POSITIVE_INT, checked, strength, style_spec
 from neural_style.errors import NstyleError
 
+from neural_style.onepass.multistyle import NUM_STYLES
 from neural_style.studio import runs as runs_module
 from neural_style.studio import uploads, worker
 
@@ -34,20 +35,34 @@ GIF_FRAMES = 60  # the checkpoint GIF: at most this many checkpoints, evenly spa
 EVENT_SECONDS = 0.2  # how often an event stream looks for changes
 
 # The methods the page lists, in its order. `available` is decided at start (weights, model folder).
-# PLACE FOR THE ONE-PASS NETWORKS: 'stylize' (pretrained one-pass networks, being written) and 'wct' /
-# 'adain' are listed, disabled, until their API exists; give each a branch in worker.run when it does.
 METHODS = [
     ('gatys', "Gatys et al.: the original's optimisation (NAG from noise)"),
     ('fast', '--preset fast: L-BFGS from the content image, 80 epochs'),
     ('generators', 'end_to_end feed-forward generators (one pass, a trained style)'),
-    ('stylize', 'one-pass pretrained networks (stylize): coming'),
-    ('wct', 'WCT (universal style transfer): coming'),
-    ('adain', 'AdaIN: coming'),
+    ('stylize', 'the 26-style network (one pass): a pretrained style, or a blend of them'),
+    ('arbitrary', 'the arbitrary-style network (one pass): the painting as the style'),
+    ('wct', 'WCT, universal style transfer (one pass): the painting'),
+    ('adain', 'AdaIN (one pass): the painting'),
 ]
 OPTIMISATIONS = ('gatys', 'fast')
+# stylize.py's networks (api.stylize): the page's method -> the API's, and the weights' folder in --weights-dir
+ONE_PASS = {'stylize': ('multistyle', 'styles'), 'arbitrary': ('arbitrary', 'styles'), 'wct': ('wct', 'wct'),
+            'adain': ('adain', 'adain')}
+WITH_PAINTING = OPTIMISATIONS + ('arbitrary', 'wct', 'adain')  # the methods that take the style image
+ONE_PASS_LONG_EDGE = 1024  # stylize.py's --max-long-edge default, when the page leaves it empty
+THUMBNAIL_EDGE = 96  # the 26 styles' thumbnails: each on the sample photo, this long edge
 # the page's settings: name -> the command line's flag type (the same checks and words)
 SETTING_TYPES = {'max_long_edge': POSITIVE_INT, 'max_num_epochs': POSITIVE_INT, 'content_weight': NON_NEGATIVE,
-                 'style_weight': NON_NEGATIVE, 'tv_weight': FINITE}
+                 'style_weight': NON_NEGATIVE, 'tv_weight': FINITE, 'pretrained_style': style_spec,
+                 'strength': strength,
+                 'alpha': checked(float, lambda v: 0 <= v <= 1, 'in [0, 1]'),
+                 'levels': checked(int, lambda v: 1 <= v <= 5, 'in 1 ... 5')}
+# which of them each method takes (the page sends them all; the others are not its own)
+METHOD_SETTINGS = {'gatys': ('max_long_edge', 'max_num_epochs', 'content_weight', 'style_weight', 'tv_weight'),
+                   'stylize': ('max_long_edge', 'pretrained_style', 'strength'),
+                   'arbitrary': ('max_long_edge', 'strength'),
+                   'wct': ('max_long_edge', 'alpha', 'levels'), 'adain': ('max_long_edge', 'alpha')}
+METHOD_SETTINGS['fast'] = METHOD_SETTINGS['gatys']
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,7 @@ class StudioConfig:
     work_dir: str  # uploads and runs
     max_running: int  # optimisations at once; the rest wait in line
     threads_per_run: int
+    weights_dir: str = 'model'  # the one-pass networks' converted weights: its styles/, wct/, adain/
 
 
 class Images:
@@ -104,13 +120,14 @@ def error(message, status=400):
 
 
 def checked_settings(method, given):
-    """The page's settings as GatysSettings' fields, checked by the command line's flag types."""
+    """The page's settings for `method`, checked by the command line's flag types: GatysSettings'
+    fields for an optimisation, api.stylize's arguments for a one-pass network."""
     settings = {'preset': 'fast'} if method == 'fast' else {}
     for name, value in (given or {}).items():
-        if value in (None, ''):
-            continue  # the method's default
         if name not in SETTING_TYPES:
             raise NstyleError('unknown setting %r' % name)
+        if value in (None, '') or name not in METHOD_SETTINGS.get(method, ()):
+            continue  # the method's default, or another method's setting
         try:
             settings[name] = SETTING_TYPES[name](str(value))
         except argparse.ArgumentTypeError as problem:
@@ -120,6 +137,36 @@ def checked_settings(method, given):
 
 def generators_available(model_dir):
     return bool(glob.glob(os.path.join(model_dir, '**', '*.params'), recursive=True))
+
+
+def one_pass_weights_problem(method, weights_dir):
+    """Why the one-pass method cannot run (None: it can), in one line naming the ./download.sh that
+    fetches its weights. Reads the files' names (and the SHA-256 of stylize.py's), not MXNet."""
+    from neural_style.onepass import weights
+    api_method, folder = ONE_PASS[method]
+    folder = os.path.join(weights_dir, folder)
+    if api_method in ('multistyle', 'arbitrary'):
+        names = ('multistyle26',) if api_method == 'multistyle' else ('arbitrary_predict', 'arbitrary_transform')
+        problems = [weights.problem(name, folder) for name in names]
+        if not any(problems):
+            return None
+        if not os.path.isdir(folder) or all('missing' in problem for problem in problems if problem):
+            return 'no weights in %s: run ./download.sh --styles (or start the studio with --weights-dir)' % folder
+        return next(problem for problem in problems if problem)
+    from neural_style.universal.networks import ADAIN_LEVEL, DECODER_FILE, ENCODER_FILE, LEVELS
+    levels = [ADAIN_LEVEL] if api_method == 'adain' else LEVELS
+    if all(os.path.isfile(os.path.join(folder, pattern % level)) for level in levels
+           for pattern in (ENCODER_FILE, DECODER_FILE)):
+        return None
+    return 'no weights in %s: run ./download.sh --%s (or start the studio with --weights-dir)' % (folder, api_method)
+
+
+def style_label(pairs):
+    """The 26-style network's style or blend in words: 'style 7', 'a blend of styles 3 (0.5) and 12 (0.5)'."""
+    if len(pairs) == 1:
+        return 'style %d' % pairs[0][0]
+    parts = ['%d (%g)' % (index, weight) for index, weight in pairs]
+    return 'a blend of styles %s and %s' % (', '.join(parts[:-1]), parts[-1])
 
 
 def set_threads(threads):
@@ -151,6 +198,13 @@ def create_app(config):
                                                     (config.threads_per_run,))
     weights = helper.submit(worker.weights_label, config.vgg_params)  # known in a few seconds
     has_generators = generators_available(config.model_dir)
+    one_pass_problems = {method: one_pass_weights_problem(method, config.weights_dir) for method in ONE_PASS}
+    thumbnails_dir = os.path.join(config.work_dir, 'styles')
+    thumbnails = None  # the 26 styles on the sample photo, made once by the helper process
+    sample_photo = os.path.join(SAMPLES, 'IMG_4343.jpg')
+    if one_pass_problems['stylize'] is None and os.path.isfile(sample_photo):
+        thumbnails = helper.submit(worker.style_thumbnails, sample_photo, THUMBNAIL_EDGE,
+                                   os.path.join(config.weights_dir, ONE_PASS['stylize'][1]), thumbnails_dir)
 
     async def weights_info():
         try:
@@ -165,11 +219,32 @@ def create_app(config):
         label = await weights_info()
         why_not = {'gatys': None if label['usable'] else label['text'], 'fast': None if label['usable'] else
                    label['text'], 'generators': None if has_generators else 'no generators in %s (train them with '
-                   'end_to_end/boost_train.py, or ./download.sh)' % config.model_dir,
-                   'stylize': 'being written', 'wct': 'not yet', 'adain': 'not yet'}
+                   'end_to_end/boost_train.py, or ./download.sh)' % config.model_dir, **one_pass_problems}
         return JSONResponse({'weights': label, 'images': images.listing(), 'max_running': config.max_running,
+                             'styles': NUM_STYLES,
                              'methods': [{'id': key, 'label': label_text, 'available': why_not[key] is None,
-                                          'why_not': why_not[key]} for key, label_text in METHODS]})
+                                          'why_not': why_not[key], 'checkpoints': key in OPTIMISATIONS,
+                                          'painting': key in WITH_PAINTING, 'settings': METHOD_SETTINGS.get(key, [])}
+                                         for key, label_text in METHODS]})
+
+    def thumbnails_state():
+        if thumbnails is None:
+            return 'none'
+        if not thumbnails.done():
+            return 'making'
+        return 'ready' if thumbnails.exception() is None else 'failed: %s' % thumbnails.exception()
+
+    async def styles(request):
+        """The 26 styles and whether their thumbnails are made: the page asks until they are (a
+        request waiting for them would hold one of the browser's few connections to the server)."""
+        return JSONResponse({'count': NUM_STYLES, 'thumbnails': thumbnails_state()})
+
+    async def style_thumbnail(request):
+        """Style N of the 26 on the sample photo (a PNG), once the helper has made them."""
+        number = request.path_params['number']
+        if thumbnails_state() != 'ready' or not 0 <= number < NUM_STYLES:
+            return error('no such style thumbnail (yet)', 404)
+        return FileResponse(os.path.join(thumbnails_dir, worker.THUMBNAIL % number))
 
     async def upload(request):
         if int(request.headers.get('content-length') or 0) > MAX_UPLOAD_BYTES:
@@ -200,14 +275,14 @@ def create_app(config):
         method = body.get('method')
         if method not in dict(METHODS):
             return error('unknown method %r' % method)
-        if method in ('stylize', 'wct', 'adain'):
-            return error('the method %s is not in the studio yet' % method)
+        if method in ONE_PASS and one_pass_problems[method]:
+            return error(one_pass_problems[method])
         if method == 'generators' and not has_generators:
             return error('no generators in %s' % config.model_dir)
         content, style = images.get(body.get('content') or ''), images.get(body.get('style') or '')
         if content is None:
             return error('choose a content image (a sample or an upload)')
-        if style is None and method in OPTIMISATIONS:
+        if style is None and method in WITH_PAINTING:
             return error('choose a style image (a sample or an upload)')
         try:
             settings = checked_settings(method, body.get('settings'))
@@ -215,12 +290,20 @@ def create_app(config):
             return error(str(problem))
         if method in OPTIMISATIONS:
             settings['vgg_params'] = config.vgg_params
+        painting = style if method in WITH_PAINTING else None
         job = {'method': method, 'content': content['path'], 'content_id': content['id'],
-               'style': style['path'] if method in OPTIMISATIONS else None,
-               'style_id': style['id'] if method in OPTIMISATIONS else None,
+               'style': painting['path'] if painting else None, 'style_id': painting['id'] if painting else None,
                'settings': settings, 'model_dir': config.model_dir}
-        description = '%s: %s in the style of %s' % (method, content['name'], style['name'] if style and
-                                                      method in OPTIMISATIONS else 'the generators')
+        if method in ONE_PASS:
+            settings.setdefault('max_long_edge', ONE_PASS_LONG_EDGE)
+            job.update(api_method=ONE_PASS[method][0],
+                       weights_dir=os.path.join(config.weights_dir, ONE_PASS[method][1]))
+        if painting:
+            manner = 'the style of %s' % painting['name']
+        else:
+            manner = style_label(settings.setdefault('pretrained_style', ((0, 1.0),))) if method == 'stylize' else \
+                'the style of the generators'
+        description = '%s: %s in %s' % (method, content['name'], manner)
         run = runs.submit(job, description)
         return JSONResponse(runs.snapshot(run.id))
 
@@ -299,8 +382,8 @@ def create_app(config):
         styles = {run.job['style_id'] for run in (first, second)} - {None}
         if len(styles) != 1:
             return error('compare needs two results of the same style image (the distances are to it)'
-                         if styles else 'compare needs at least one optimisation run (its style image is what '
-                         'the style distances are measured to)')
+                         if styles else 'compare needs at least one run with a style image (the style distances '
+                         'are measured to it); the generators and the 26 styles have none')
         style = images.get(styles.pop())['path']
         paths = [os.path.join(run.job['folder'], worker.RESULT) for run in (first, second)]
         try:
@@ -314,6 +397,8 @@ def create_app(config):
     routes = [
         Route('/', page),
         Route('/api/info', info),
+        Route('/api/styles', styles),
+        Route('/api/styles/{number:int}/thumbnail.png', style_thumbnail),
         Route('/api/images', upload, methods=['POST']),
         Route('/api/images/{image_id}/preview', preview),
         Route('/api/runs', start_run, methods=['POST']),

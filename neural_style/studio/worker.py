@@ -1,7 +1,8 @@
 """What runs in the studio's worker processes (spawned: a fresh interpreter each, so that MXNet
 never shares a process with the web server, several runs never share one MXNet, and a stopped or
 failed run gives all its memory back). Messages go back to the server on a multiprocessing queue as
-tuples: ('epoch', number, losses, seconds, total), then ('done', losses) or ('failed', message)."""
+tuples: ('epoch', number, losses, seconds, total), then ('done', losses) or ('failed', message).
+Every method's work is a call of neural_style.api (gatys, generate, stylize)."""
 import logging
 import os
 import traceback
@@ -9,6 +10,7 @@ import traceback
 # checkpoints kept for the GIF and the live view: JPEG, as nstyle.py writes its e_N.jpg
 CHECKPOINT = 'e_%d.jpg'
 RESULT = 'result.png'
+THUMBNAIL = 'style%d.png'  # the 26 styles' thumbnails
 
 
 def write_image(path, pixels):
@@ -35,6 +37,8 @@ def run(job, messages, stop):
         if job['method'] == 'generators':
             image = api.generate(job['content'], job['model_dir'])
             losses = []
+        elif 'api_method' in job:  # stylize.py's networks, one pass (app.ONE_PASS)
+            image, losses = one_pass(job), []
         else:
             given = {name: value for name, value in job['settings'].items() if value is not None}
             settings = api.GatysSettings(**dict({'gpu': -1}, **given))  # the CPU unless a GPU is asked for
@@ -49,6 +53,27 @@ def run(job, messages, stop):
     except Exception as error:  # a bug: the page gets one line, the server's log the traceback
         traceback.print_exc()
         messages.put(('failed', 'internal error: %s: %s' % (type(error).__name__, error)))
+
+
+def one_pass(job):
+    """The result of a one-pass run: api.stylize with the page's settings (app.checked_settings)."""
+    from neural_style import api
+    from neural_style.onepass.methods import chosen_style
+    settings = job['settings']
+    style = chosen_style(settings['pretrained_style']) if job['api_method'] == 'multistyle' else job['style']
+    return api.stylize(job['content'], style, job['api_method'], strength=settings.get('strength', 1.0),
+                       alpha=settings.get('alpha', 1.0), levels=settings.get('levels', 5),
+                       weights_dir=job['weights_dir'], max_long_edge=settings['max_long_edge'])
+
+
+def style_thumbnails(photo, long_edge, weights_dir, folder):
+    """THUMBNAIL % N in folder: each of the 26 styles on the photo at long_edge (the page's style picker)."""
+    from neural_style import api
+    from neural_style.onepass.multistyle import NUM_STYLES
+    os.makedirs(folder, exist_ok=True)
+    for number in range(NUM_STYLES):
+        write_image(os.path.join(folder, THUMBNAIL % number),
+                    api.stylize(photo, number, weights_dir=weights_dir, max_long_edge=long_edge))
 
 
 def weights_label(path):

@@ -29,10 +29,16 @@ class FramesByOptimisation:
     targets' images are read once; each frame binds its loss (the executors are reused: same graph,
     same size) with the frame as the content. settings: a GatysSettings; name: the input, for messages."""
 
-    def __init__(self, settings, temporal_weight, name, model_module, first_frame, dev):
+    def __init__(self, settings, temporal_weight, name, model_module, first_frame, dev, styles=None):
+        """styles: the style images already read, [(name, pixels)] (the API's arrays); None: read
+        from settings.style_image's files."""
         self.settings, self.temporal_weight = settings, temporal_weight
         self.name = 'INPUT %s' % name
-        pictures = read_pictures(settings, content=(self.name, first_frame))
+        if styles is None:
+            pictures = read_pictures(settings, content=(self.name, first_frame))
+        else:
+            from neural_style.gatys.loss import Pictures
+            pictures = Pictures((self.name, first_frame), list(styles), None)
         self.inputs = stage_inputs(settings, model_module, max(first_frame.shape[:2]), '--max-long-edge', pictures)
         self.init_pixels = pictures.init
         self.net = load_vgg(settings, model_module, dev, executors=collections.OrderedDict())
@@ -76,16 +82,21 @@ class FramesByOnePass:
     """stylize.py's networks (onepass/methods.py: multistyle, arbitrary, wct, adain), one forward pass a
     frame; the paintings are read and the weights checked once, before any frame is written."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, method_settings=None):
+        """settings: a VideoSettings (its method, original_colors and, without method_settings, the
+        flags that make them); method_settings: a MethodSettings already made (the API's arrays)."""
         import numpy as np
 
         from neural_style.onepass.methods import METHODS, MethodSettings, check_weights, chosen_style
-        paintings = () if settings.method == 'multistyle' else tuple(
-            images.read_rgb_image(path, '--style-image').astype(np.float32)
-            for path in images.style_image_paths(settings.style_image))
-        self.settings = MethodSettings(style=chosen_style(settings.style or ((0, 1.0),)), style_pixels=paintings,
-                                       style_weights=settings.style_blend_weights, strength=settings.strength,
-                                       weights_dir=settings.weights_dir, alpha=settings.alpha, levels=settings.levels)
+        if method_settings is None:
+            paintings = () if settings.method == 'multistyle' else tuple(
+                images.read_rgb_image(path, '--style-image').astype(np.float32)
+                for path in images.style_image_paths(settings.style_image))
+            method_settings = MethodSettings(style=chosen_style(settings.style or ((0, 1.0),)), style_pixels=paintings,
+                                             style_weights=settings.style_blend_weights, strength=settings.strength,
+                                             weights_dir=settings.weights_dir, alpha=settings.alpha,
+                                             levels=settings.levels)
+        self.settings = method_settings
         check_weights(settings.method, self.settings)  # before any frame is written
         self.method, self.original_colors = METHODS[settings.method], settings.original_colors
 
@@ -95,3 +106,18 @@ class FramesByOnePass:
         from neural_style.onepass.methods import to_uint8
         pixels = to_uint8(self.method(frame.astype(np.float32), self.settings))
         return images.original_colors(pixels, frame) if self.original_colors else pixels
+
+
+def one_after_another(stylizer, frames, warps):
+    """Each frame's result in turn (frames: (h, w, 3) uint8 of one size; warps: the temporal term's
+    optical flow is computed, the optimisation with a temporal weight): the API's loop. run.py's
+    stylize_frames is this loop with the frames folder, resuming and the temporal error added."""
+    previous_in = previous_out = None
+    for index, frame in enumerate(frames):
+        previous = None
+        if previous_in is not None:
+            backward, mask = flows.flow_and_mask(frame, previous_in) if warps else (None, None)
+            previous = Previous(previous_out, backward, mask)
+        output = stylizer.stylize(index, frame, previous)
+        previous_in, previous_out = frame, output
+        yield output

@@ -107,13 +107,15 @@ def check_video_fits(args, clip):
                       'stylising %dx%d frames' % (w, h), 'lower --max-long-edge')
 
 
-def make_stylizer(args, first_frame, dev):
+def make_stylizer(args, first_frame, dev, method_settings=None, styles=None):
+    """The frames' stylizer for args.method; method_settings, styles: what the API gives as arrays
+    (a one-pass MethodSettings; the optimisation's style images), instead of args' files."""
     if args.method in ('multistyle', 'arbitrary', 'wct', 'adain'):
-        return FramesByOnePass(args)
+        return FramesByOnePass(args, method_settings)
     if args.method == 'end_to_end':
         return FramesByGenerators(args.model_dir, args.dtype, args.original_colors, first_frame.shape[:2], dev)
     return FramesByOptimisation(args, args.temporal_weight, args.input, importlib.import_module('model_' + args.model),
-                                first_frame, dev)
+                                first_frame, dev, styles)
 
 
 class Progress:

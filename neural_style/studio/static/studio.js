@@ -4,6 +4,9 @@
 
 const $ = (id) => document.getElementById(id);
 const runs = {};  // id -> {card, losses: [{epoch, content, style, ...}], finished}
+const methods = {};  // id -> the server's description: available, checkpoints, painting, settings
+const SETTINGS = ['max_long_edge', 'max_num_epochs', 'content_weight', 'style_weight', 'tv_weight', 'strength', 'alpha',
+                  'levels'];
 
 async function api(path, options) {
   const response = await fetch(path, options);
@@ -54,11 +57,12 @@ async function upload(role) {
   input.value = '';
 }
 
-function showMethods(methods) {
+function showMethods(list) {
   const box = $('methods');
   box.innerHTML = '';
   let first = true;
-  for (const method of methods) {
+  for (const method of list) {
+    methods[method.id] = method;
     const label = document.createElement('label');
     label.className = 'method' + (method.available ? '' : ' unavailable');
     const radio = document.createElement('input');
@@ -67,6 +71,7 @@ function showMethods(methods) {
     radio.value = method.id;
     radio.id = 'method-' + method.id;
     radio.disabled = !method.available;
+    radio.addEventListener('change', showMethodChoices);
     if (method.available && first) { radio.checked = true; first = false; }
     label.appendChild(radio);
     label.appendChild(document.createTextNode(' ' + method.label));
@@ -80,11 +85,59 @@ function showMethods(methods) {
   }
 }
 
+function chosenMethod() {
+  const chosen = document.querySelector('input[name=method]:checked');
+  return chosen ? methods[chosen.value] : null;
+}
+
+function showMethodChoices() {
+  // what the chosen method takes: a painting or one of the 26 styles, and its own settings
+  const method = chosenMethod();
+  if (!method) return;
+  $('painting-picker').hidden = !method.painting;
+  $('pretrained').hidden = method.id !== 'stylize';
+  for (const label of document.querySelectorAll('.settings label')) {
+    label.hidden = !method.settings.includes(label.dataset.setting);
+  }
+}
+
+function showStyleTiles(count) {
+  // the 26 styles: a thumbnail (the style on the sample photo, made by the server), a tick, a weight
+  const box = $('style-tiles');
+  box.innerHTML = '';
+  for (let number = 0; number < count; number++) {
+    const tile = document.createElement('label');
+    tile.className = 'style-tile';
+    tile.innerHTML = `<img alt="style ${number} on the sample photo">
+      <span><input type="checkbox" class="style-pick" id="style-${number}" value="${number}"> style ${number}</span>
+      <input type="number" class="style-weight" id="style-weight-${number}" value="1" min="0" step="any"
+             title="its weight in a blend">`;
+    box.appendChild(tile);
+  }
+  $('style-0').checked = true;
+}
+
+async function showThumbnails() {
+  // the server makes the thumbnails once, at its start: ask every two seconds until they are there
+  const styles = await api('/api/styles');
+  if (styles.thumbnails === 'making') { setTimeout(showThumbnails, 2000); return; }
+  if (styles.thumbnails !== 'ready') return;  // the numbers alone
+  document.querySelectorAll('.style-tile img').forEach((img, number) => {
+    img.src = '/api/styles/' + number + '/thumbnail.png';
+  });
+}
+
+function styleSpec() {
+  // stylize.py's --style: 7, or a blend 3:0.5,12:0.5
+  const picked = [...document.querySelectorAll('.style-pick:checked')];
+  if (picked.length === 1) return picked[0].value;
+  return picked.map((box) => box.value + ':' + $('style-weight-' + box.value).value).join(',');
+}
+
 function settings() {
   const values = {};
-  for (const name of ['max_long_edge', 'max_num_epochs', 'content_weight', 'style_weight', 'tv_weight']) {
-    values[name] = $(name).value;
-  }
+  for (const name of SETTINGS) values[name] = $(name).value;
+  if (chosenMethod().id === 'stylize') values.pretrained_style = styleSpec();
   return values;
 }
 
@@ -92,6 +145,7 @@ async function start() {
   $('start-error').textContent = '';
   const chosen = document.querySelector('input[name=method]:checked');
   if (!chosen) { $('start-error').textContent = 'choose a method'; return; }
+  if (chosen.value === 'stylize' && !styleSpec()) { $('start-error').textContent = 'tick at least one style'; return; }
   try {
     const run = await api('/api/runs', {
       method: 'POST', headers: {'Content-Type': 'application/json'},
@@ -200,7 +254,9 @@ function update(state) {
     live.src = '/api/runs/' + state.id + '/checkpoint/' + state.epoch;
   }
   card.querySelector('.views').hidden = !state.epoch && !state.has_result;  // nothing to show yet
-  drawCurve(card.querySelector('.curve'), entry.losses);
+  const curve = card.querySelector('.curve');
+  curve.hidden = !methods[state.method].checkpoints;  // one pass: no epochs, no losses to draw
+  drawCurve(curve, entry.losses);
   card.querySelector('.error').textContent = state.error || '';
   const finished = ['done', 'stopped', 'failed'].includes(state.state);
   card.querySelector('.stop').disabled = finished || state.state === 'stopping';
@@ -208,7 +264,7 @@ function update(state) {
     for (const [selector, path] of [['.download-result', 'result.png'], ['.download-gif', 'checkpoints.gif']]) {
       const link = card.querySelector(selector);
       link.href = '/api/runs/' + state.id + '/' + path;
-      link.hidden = path.endsWith('.gif') && state.method === 'generators';  // one pass: no checkpoints
+      link.hidden = path.endsWith('.gif') && !methods[state.method].checkpoints;  // one pass: no checkpoints
     }
   }
   if (finished && !entry.finished) {
@@ -285,6 +341,9 @@ async function main() {
   showPreview('content');
   showPreview('style');
   showMethods(info.methods);
+  showStyleTiles(info.styles);
+  showMethodChoices();
+  if (methods.stylize && methods.stylize.available) showThumbnails();
   $('max-running').textContent = info.max_running;
   $('weights').textContent = info.weights.text;
   $('weights').className = /random/.test(info.weights.text) ? 'warning' : '';
