@@ -55,7 +55,9 @@ class EpochWatch:
     check before it; after it the checkpoint every --save-epochs with its progress line, the losses
     every --print-epochs, and the caller's callback. It keeps the latest image, so that a stopped run
     can still save it. keep(name, pixels) stores a checkpoint (e_N.jpg: its finished 8-bit pixels) and
-    returns where it went; None: no checkpoints (a video's frames)."""
+    returns where it went; None: no checkpoints (a video's frames). With a callback it also times the
+    phases (nstyle.py --json): made once the weights are loaded, each stage's targets end at
+    start_stage, its epochs at each epoch_done."""
 
     def __init__(self, settings, keep=None, callback=None, stop=None, final_name=None):
         self.settings, self.keep, self.callback = settings, keep, callback
@@ -67,8 +69,14 @@ class EpochWatch:
         self.epochs_done, self.image = 0, None
         self.last_checkpoint = None
         self.start_time = time.time()
+        # perf_counter: when the watch was made (the weights loaded), the seconds computing the stages'
+        # targets (up to start_stage) and optimising (up to each epoch's end), and the last of those
+        self.made_at = self.phase_end = time.perf_counter()
+        self.targets_s = self.optimisation_s = 0.0
 
     def start_stage(self, first_epoch, num_epochs, image, colors_from, head_gradients):
+        now = time.perf_counter()
+        self.targets_s, self.phase_end = self.targets_s + now - self.phase_end, now
         if self.print_head_gradients and first_epoch == 0:
             print(head_gradients)  # the original's own printout (nstyle.py's run): the loss weights
         self.first_epoch, self.last_epoch = first_epoch, first_epoch + num_epochs
@@ -81,7 +89,10 @@ class EpochWatch:
 
     def epoch_done(self, epoch, eps, img, losses):
         """After `epoch` epochs (counted from the run's start). losses() gives the epoch's named
-        losses (StyleLoss.named_losses); it is called only when they are logged."""
+        losses (StyleLoss.named_losses); it is called only when they are logged or there is a
+        callback (its data's 'losses', with 'timings': the phases' seconds so far)."""
+        now = time.perf_counter()
+        self.optimisation_s, self.phase_end = self.optimisation_s + now - self.phase_end, now
         return_freed_memory()  # so that the resident set does not creep up epoch by epoch
         self.epochs_done, self.image = epoch, img
         settings = self.settings
@@ -99,6 +110,8 @@ class EpochWatch:
             logging.info('epoch %d: losses: %s, total %.7g', epoch,
                          ', '.join('%s %.7g' % (name, value) for name, value in named), sum(v for _, v in named))
         if self.callback:
+            cbdata.update(losses=dict(named or losses()), timings={
+                'weights_loaded_at': self.made_at, 'targets_s': self.targets_s, 'optimisation_s': self.optimisation_s})
             self.callback(cbdata)
 
     def log_progress(self, epoch, named):
