@@ -86,13 +86,14 @@ def report(settings, phases, epochs):
     its 'losses' and the phases' 'timings')."""
     from neural_style.files.images import style_image_paths
     import model_vgg19
-    if epochs:
+    if epochs:  # the epoch loop's phases (gatys/run.py's EpochWatch), from the weights loaded to the end
         times = epochs[-1]['timings']
         phases.done('pictures_and_weights', times['weights_loaded_at'])
+        phases.done('stages')
+        stages_s = phases.seconds.pop('stages_s')
         phases.add('targets', times['targets_s'])
         phases.add('optimisation', times['optimisation_s'])
-        phases.done('writing_and_rest')
-        phases.seconds['writing_and_rest_s'] -= times['targets_s'] + times['optimisation_s']
+        phases.add('writing_and_rest', stages_s - times['targets_s'] - times['optimisation_s'])
     inputs = {'content_image': settings.content_image, 'style_images': style_image_paths(settings.style_image),
               'vgg_params': settings.vgg_params}
     if settings.init not in ('noise', 'content'):

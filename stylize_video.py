@@ -135,9 +135,8 @@ def video_report(args, report, phases):
     outputs = {'frames_folder': report['frames_dir']}
     if report['output'] != report['frames_dir']:
         outputs['video'] = report['output']
-    if report['seconds_per_frame'] is not None:
-        phases.add('mean_frame', report['seconds_per_frame'])
-    extra = {key: report[key] for key in ('frames', 'stylized_now', 'size', 'fps', 'temporal_error')}
+    extra = {key: report[key] for key in ('frames', 'stylized_now', 'size', 'fps', 'seconds_per_frame',
+                                          'temporal_error')}
     return make_report('stylize_video.py', inputs, outputs, args, phases, extra=extra,
                        gpu=args.gpu if args.method in ('optimize', 'end_to_end') else None)
 

@@ -83,7 +83,7 @@ class Phases:
         self.last = now
 
     def add(self, name, seconds):
-        """A phase measured elsewhere (inside the loop), taken out of the phase it ran in."""
+        """A phase measured elsewhere (by the epoch loop); the caller keeps the phases disjoint."""
         self.seconds[name + '_s'] = self.seconds.get(name + '_s', 0.0) + seconds
 
     def timings(self):
