@@ -58,7 +58,7 @@ def add_style_flags(parser, leave_out=()):
                         help='the pretrained model to use: model_<name>.py (available: %s)'
                              % ', '.join(available_models()))
     parser.add_argument('--content-image', type=str, default='input/IMG_4343.jpg',
-                        help='the content image')
+                        help='the content image; - reads it from stdin (so may --style-image, one of them)')
     parser.add_argument('--style-image', type=str, default='input/starry_night.jpg',
                         help='the style image (stretched to the content image\'s size); several, '
                              'comma-separated, blend their styles (a path that exists as given is one image)')
@@ -87,7 +87,8 @@ def add_style_flags(parser, leave_out=()):
                              'only where a short timed check finds it faster on this CPU (cached per machine; '
                              'the presets\' default); float32, the default, gives the original\'s results')
     parser.add_argument('--output_dir', type=str, default='output/',
-                        help='the folder for the checkpoints e_<epoch>.jpg and final.jpg (created if missing)')
+                        help='the folder for the checkpoints e_<epoch>.jpg and final.jpg (created if missing); - writes '
+                             'the final image on stdout as PNG, without checkpoints')
     parser.add_argument('--save-epochs', type=POSITIVE_INT, default=50,
                         help='save a checkpoint every n epochs')
     parser.add_argument('--remove-noise', type=NON_NEGATIVE, default=.02,
