@@ -62,9 +62,9 @@ def run(argv):
         return train_nstyle(settings)
     from neural_style.gatys.run import run_gatys  # MXNet loads here
     phases.done('startup')
-    epochs = []  # the callback's data of every epoch
-    run_gatys(settings, lambda data: epochs.append({key: value for key, value in data.items() if key != 'img'}))
-    return report(settings, phases, epochs)
+    record = {}  # EpochWatch's: the losses of every epoch, the checkpoints, the phases' seconds
+    run_gatys(settings, record=record)
+    return report(settings, phases, record)
 
 
 def result_to_stdout(settings):
@@ -81,32 +81,29 @@ def result_to_stdout(settings):
     write_png_to_stdout(image)
 
 
-def report(settings, phases, epochs):
-    """--json's Report of a finished run: epochs is the callback's data of every epoch (EpochWatch:
-    its 'losses' and the phases' 'timings')."""
+def report(settings, phases, record):
+    """--json's Report of a finished run: record is what gatys/run.py's EpochWatch recorded."""
     from neural_style.files.images import style_image_paths
     import model_vgg19
-    if epochs:  # the epoch loop's phases (gatys/run.py's EpochWatch), from the weights loaded to the end
-        times = epochs[-1]['timings']
-        phases.done('pictures_and_weights', times['weights_loaded_at'])
-        phases.done('stages')
-        stages_s = phases.seconds.pop('stages_s')
-        phases.add('targets', times['targets_s'])
-        phases.add('optimisation', times['optimisation_s'])
-        phases.add('writing_and_rest', stages_s - times['targets_s'] - times['optimisation_s'])
+    phases.done('pictures_and_weights', record['weights_loaded_at'])
+    phases.done('stages')  # the epoch loop's phases, from the weights loaded to the end:
+    stages_s = phases.seconds.pop('stages_s')
+    phases.add('targets', record['targets_s'])
+    phases.add('optimisation', record['optimisation_s'])
+    phases.add('writing_and_rest', stages_s - record['targets_s'] - record['optimisation_s'])
     inputs = {'content_image': settings.content_image, 'style_images': style_image_paths(settings.style_image),
               'vgg_params': settings.vgg_params}
     if settings.init not in ('noise', 'content'):
         inputs['init'] = settings.init
-    checkpoints = [os.path.join(settings.output_dir, os.path.basename(epoch['filename']))
-                   for epoch in epochs if 'filename' in epoch]
+    # --overwrite: the run wrote into a folder of its own, whose results then moved into --output_dir
+    checkpoints = [os.path.join(settings.output_dir, os.path.basename(path)) for path in record['checkpoints']]
     outputs = {'final_image': os.path.join(settings.output_dir, 'final.jpg'), 'checkpoints_folder': settings.output_dir,
                'checkpoints': checkpoints}
     real = settings.model == 'vgg19' and model_vgg19.are_real_weights(settings.vgg_params)
     weights = 'VGG-19 (%s)' % settings.vgg_params if real else \
         'not the published VGG-19 (%s: the tests\' random weights, or another model\'s)' % settings.vgg_params
-    return make_report('nstyle.py', inputs, outputs, settings, phases, [epoch['losses'] for epoch in epochs],
-                       extra={'weights': weights, 'epochs': len(epochs)}, gpu=settings.gpu)
+    return make_report('nstyle.py', inputs, outputs, settings, phases, record['losses'],
+                       extra={'weights': weights, 'epochs': len(record['losses'])}, gpu=settings.gpu)
 
 
 if __name__ == '__main__':

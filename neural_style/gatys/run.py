@@ -55,12 +55,14 @@ class EpochWatch:
     check before it; after it the checkpoint every --save-epochs with its progress line, the losses
     every --print-epochs, and the caller's callback. It keeps the latest image, so that a stopped run
     can still save it. keep(name, pixels) stores a checkpoint (e_N.jpg: its finished 8-bit pixels) and
-    returns where it went; None: no checkpoints (a video's frames). With a callback it also times the
-    phases (nstyle.py --json): made once the weights are loaded, each stage's targets end at
-    start_stage, its epochs at each epoch_done."""
+    returns where it went; None: no checkpoints (a video's frames). record: a dict that gets the
+    run's facts for nstyle.py --json: 'losses' (every epoch's named losses), 'checkpoints' (their
+    paths), 'weights_loaded_at' (perf_counter when the watch was made: after the weights load),
+    'targets_s' (the stages' targets, up to each start_stage) and 'optimisation_s' (the epochs)."""
 
-    def __init__(self, settings, keep=None, callback=None, stop=None, final_name=None):
+    def __init__(self, settings, keep=None, callback=None, stop=None, final_name=None, record=None):
         self.settings, self.keep, self.callback = settings, keep, callback
+        self.record = record
         self.final_name = final_name  # where a stopped run's image goes, for the log
         self.print_head_gradients = False  # nstyle.py's run prints them, as the original did
         self.stop = stop  # long_work.StopFlag, set by a stop signal or a caller
@@ -69,14 +71,13 @@ class EpochWatch:
         self.epochs_done, self.image = 0, None
         self.last_checkpoint = None
         self.start_time = time.time()
-        # perf_counter: when the watch was made (the weights loaded), the seconds computing the stages'
-        # targets (up to start_stage) and optimising (up to each epoch's end), and the last of those
-        self.made_at = self.phase_end = time.perf_counter()
-        self.targets_s = self.optimisation_s = 0.0
+        self.phase_end = time.perf_counter()  # the end of the last phase timed (for record)
+        if record is not None:
+            record.update(losses=[], checkpoints=[], weights_loaded_at=self.phase_end, targets_s=0.0,
+                          optimisation_s=0.0)
 
     def start_stage(self, first_epoch, num_epochs, image, colors_from, head_gradients):
-        now = time.perf_counter()
-        self.targets_s, self.phase_end = self.targets_s + now - self.phase_end, now
+        self.time_phase('targets_s')
         if self.print_head_gradients and first_epoch == 0:
             print(head_gradients)  # the original's own printout (nstyle.py's run): the loss weights
         self.first_epoch, self.last_epoch = first_epoch, first_epoch + num_epochs
@@ -89,10 +90,8 @@ class EpochWatch:
 
     def epoch_done(self, epoch, eps, img, losses):
         """After `epoch` epochs (counted from the run's start). losses() gives the epoch's named
-        losses (StyleLoss.named_losses); it is called only when they are logged or there is a
-        callback (its data's 'losses', with 'timings': the phases' seconds so far)."""
-        now = time.perf_counter()
-        self.optimisation_s, self.phase_end = self.optimisation_s + now - self.phase_end, now
+        losses (StyleLoss.named_losses); it is called only when they are logged or recorded."""
+        self.time_phase('optimisation_s')
         return_freed_memory()  # so that the resident set does not creep up epoch by epoch
         self.epochs_done, self.image = epoch, img
         settings = self.settings
@@ -109,10 +108,19 @@ class EpochWatch:
             named = named or losses()
             logging.info('epoch %d: losses: %s, total %.7g', epoch,
                          ', '.join('%s %.7g' % (name, value) for name, value in named), sum(v for _, v in named))
+        if self.record is not None:
+            named = named or losses()
+            self.record['losses'].append(dict(named))
+            self.record['checkpoints'] += [cbdata['filename']] if 'filename' in cbdata else []
         if self.callback:
-            cbdata.update(losses=dict(named or losses()), timings={
-                'weights_loaded_at': self.made_at, 'targets_s': self.targets_s, 'optimisation_s': self.optimisation_s})
             self.callback(cbdata)
+
+    def time_phase(self, name):
+        """With a record: the seconds since the last phase ended added to record[name]."""
+        if self.record is not None:
+            now = time.perf_counter()
+            self.record[name] += now - self.phase_end
+            self.phase_end = now
 
     def log_progress(self, epoch, named):
         """Content and style loss (named[:2]: content, then style or mrf), elapsed time, and time left at most."""
@@ -173,14 +181,15 @@ def stylise(settings, pictures, net, watch, inputs=None):
     return images.finished_pixels(img.asnumpy(), 0, watch.colors_from)
 
 
-def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
+def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True, record=None):
     """nstyle.py's run: final.jpg and the checkpoints e_N.jpg in --output_dir (through
     files/output_folder's output_run: locked, --overwrite keeps the earlier results until this run's
     final.jpg exists). callback(dict) after every epoch: {'eps', 'epoch'}, plus 'filename' and 'img'
     (the image as the network sees it) on the epochs that saved a checkpoint. stop: an
     long_work.StopFlag that ends the run after the epoch it is in, saving final.jpg. reuse: a
     (loaded, executors) pair kept between runs (batch mode: gatys.loss.load_vgg's, the weights read
-    once, the executors reused). checkpoints=False: final.jpg alone (the chapter's figures).
+    once, the executors reused). checkpoints=False: final.jpg alone (the chapter's figures). record:
+    a dict EpochWatch fills with the losses, checkpoints and phases' seconds (nstyle.py --json).
     Raises NstyleError for problems the user can fix; the stop's KeyboardInterrupt after saving final.jpg."""
     from neural_style.files.output_folder import output_run, write_image_atomically
     if settings.preset:
@@ -204,7 +213,7 @@ def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
             write_image_atomically(path, pixels)
             return path
         final_fn = os.path.join(run_dir, 'final.jpg')
-        watch = EpochWatch(settings, keep if checkpoints else None, callback, stop, final_fn)
+        watch = EpochWatch(settings, keep if checkpoints else None, callback, stop, final_fn, record)
         watch.print_head_gradients = True
         try:
             pixels = stylise(settings, pictures, net, watch, inputs)
