@@ -112,11 +112,12 @@ def stylise(args):
         write_png_to_stdout(written[0][1])
     if not args.json:
         return status
-    folder = os.path.isdir(args.content_image)
-    inputs = {'content_images' if folder else 'content_image': [path for path, *_ in written] if folder
-              else args.content_image, 'model_dir': args.model_dir}
-    outputs = {'results': [last for _, last, *_ in written]} if folder else {'result': written[0][1]}
-    outputs['folder'] = args.output_dir
+    if os.path.isdir(args.content_image):
+        inputs = {'content_images': [path for path, *_ in written]}
+        outputs = {'results': [last for _, last, *_ in written]}
+    else:
+        inputs, outputs = {'content_image': args.content_image}, {'result': written[0][1]}
+    inputs['model_dir'], outputs['folder'] = args.model_dir, args.output_dir
     images = [{'input': path, 'output': last, 'size': [size[1], size[0]], 'stages': stages}
               for path, last, size, stages, _ in written]
     return make_report('boost_inference.py', inputs, outputs, args, phases, gpu=args.gpu,
