@@ -4,6 +4,7 @@ distance to the content image: the two terms the training minimises.
 
     python compare.py output/final.jpg
     python compare.py output/final.jpg --json --min-ssim 0.5
+    nstyle.py --output_dir - ... | python compare.py -          # RESULT - : the image piped into stdin
     python compare.py out/clip_frames --temporal clip.mp4      # a stylised video's flicker
 
 --temporal INPUT judges a stylised video instead (RESULT: its video file or frames folder; INPUT the
@@ -15,22 +16,38 @@ The reference defaults to the original's published result for the sample inputs
 (input/reference/4343_starry_night.jpg, from dmlc/web-data, Apache-2.0). Every image is
 resized to the reference's size first; the style image is stretched to it, as training does.
 """
-import json
+import dataclasses
 import os
 import sys
+from typing import Optional
 
 from neural_style.cli.flag_types import checked
+from neural_style.cli.report import Phases, hold_stdout, make_report
 from neural_style.cli.tool import OneLineErrorParser, run_cli
+from neural_style.flag_values import FromFlags
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_REFERENCE = os.path.join(HERE, 'input', 'reference', '4343_starry_night.jpg')
+
+
+@dataclasses.dataclass(frozen=True)
+class CompareSettings(FromFlags):
+    result: str
+    reference: str
+    content_image: str
+    style_image: str
+    vgg_params: str
+    json: bool = False
+    temporal: Optional[str] = None
+    min_ssim: Optional[float] = None
 
 
 def get_args(arglist=None):
     parser = OneLineErrorParser(
         description='compare a neural-style result with a reference: SSIM, PSNR, and the style and content '
                     'distances (VGG-19 features) of both to the style and content images')
-    parser.add_argument('result', metavar='RESULT', help='the image to judge, e.g. output/final.jpg')
+    parser.add_argument('result', metavar='RESULT', help='the image to judge, e.g. output/final.jpg; - reads it from '
+                                                         'stdin (a PNG or JPEG piped in)')
     parser.add_argument('--reference', default=DEFAULT_REFERENCE,
                         help='the image to compare with (default: the original\'s result for the sample inputs)')
     parser.add_argument('--content-image', default=os.path.join(HERE, 'input', 'IMG_4343.jpg'),
@@ -39,13 +56,18 @@ def get_args(arglist=None):
                         help='the style image of the run (default: the sample one)')
     parser.add_argument('--vgg-params', default='model/vgg19.params',
                         help='the VGG-19 weights, as for nstyle.py')
-    parser.add_argument('--json', action='store_true', help='print one JSON object instead of a table')
+    parser.add_argument('--json', action='store_true',
+                        help='print one JSON report instead of a table (the one shape of every tool, the scores '
+                             'under "extra"; docs/running.md)')
     parser.add_argument('--temporal', metavar='INPUT', default=None,
                         help='judge a stylised video: RESULT is its video or frames folder, INPUT the video or '
                              'folder of frames it was made from; prints the temporal error (flicker)')
     parser.add_argument('--min-ssim', type=checked(float, lambda v: -1 <= v <= 1, 'in [-1, 1]'),
                         help='exit with status 1 when the SSIM is below this')
-    return parser.parse_args(arglist)
+    args = parser.parse_args(arglist)
+    if args.temporal is not None and args.result == '-':
+        parser.error('--temporal judges a video: give RESULT as its video file or frames folder, not -')
+    return CompareSettings.from_values(vars(args))
 
 
 def table(report):
@@ -77,20 +99,35 @@ def main(arglist=None):
 
 
 def report_and_judge(args):
+    """The table (or --json's Report); exit status 1 when the SSIM is below --min-ssim."""
+    phases = Phases()
+    if args.json:
+        hold_stdout()
     from neural_style.scores import compare, temporal_report  # MXNet loads here, not for --help
     if args.temporal is not None:
         report = temporal_report(args)
-        print(json.dumps(report, indent=2) if args.json else
-              'temporal error  %.4f  (%s against the flow of %s: %d frames, %dx%d; 8-bit values squared)'
+        phases.done('temporal_error')
+        if args.json:
+            return make_report('compare.py', {'result': args.result, 'temporal': args.temporal}, {}, args, phases,
+                               extra={'scores': {key: report[key] for key in ('frames', 'size', 'temporal_error')}})
+        print('temporal error  %.4f  (%s against the flow of %s: %d frames, %dx%d; 8-bit values squared)'
               % (report['temporal_error'], report['result'], report['input'], report['frames'], report['size'][1],
                  report['size'][0]))
         return 0
     report = compare(args)
-    print(json.dumps(report, indent=2) if args.json else table(report))
+    phases.done('scores')
+    status = 0
     if args.min_ssim is not None and report['ssim'] < args.min_ssim:
         print('compare.py: SSIM %.4f is below --min-ssim %g' % (report['ssim'], args.min_ssim), file=sys.stderr)
-        return 1
-    return 0
+        status = 1
+    if not args.json:
+        print(table(report))
+        return status
+    inputs = {role: getattr(args, role) for role in ('result', 'reference', 'content_image', 'style_image',
+                                                     'vgg_params')}
+    scores = {key: report[key] for key in ('size', 'ssim', 'psnr', 'style_distance', 'content_distance')}
+    return make_report('compare.py', inputs, {}, args, phases, extra={'scores': scores, 'weights': report['weights']},
+                       exit_status=status)
 
 
 if __name__ == '__main__':

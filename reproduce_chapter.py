@@ -10,26 +10,31 @@ as labelled PNG montages in output/chapter/:
 
     python reproduce_chapter.py --quick       # small and few epochs: a first look
     python reproduce_chapter.py               # the example's size and epochs: hours on a CPU
+    python reproduce_chapter.py --quick --json   # one JSON report on stdout (the progress on stderr)
 
 Every run is a Gatys run (neural_style/gatys/run.py) with the flags it needs; its images stay in
 output/chapter/runs/<figure>/<panel>/.
 """
 import argparse
+import dataclasses
 import logging
 import os
 import re
 import sys
 import time
+from typing import Optional, Tuple
 
 from PIL import Image
 
 import view_checkpoints
 from neural_style.cli.flag_types import POSITIVE_INT
 from neural_style.cli.gatys_flags import get_args as gatys_settings
+from neural_style.cli.report import Phases, hold_stdout, make_report
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 from neural_style.errors import NstyleError
 from neural_style.files.images import read_rgb_image
 from neural_style.files.output_folder import locked_folder, make_writable_folder
+from neural_style.flag_values import FromFlags
 from neural_style.gatys.settings import GatysSettings
 
 FIGURES = ['13-1', '13-2', '13-4', '13-5', 'mrf']
@@ -48,6 +53,23 @@ def _figure_list(text):
         raise argparse.ArgumentTypeError('unknown figure %s; the figures are %s'
                                                 % (', '.join(unknown), ','.join(FIGURES)))
     return figures
+
+
+@dataclasses.dataclass(frozen=True)
+class ChapterSettings(FromFlags):
+    figures: Tuple[str, ...] = tuple(FIGURES)
+    quick: bool = False
+    max_long_edge: int = FULL[0]
+    max_num_epochs: int = FULL[1]
+    checkpoint_every: int = FULL[2]
+    content_image: str = 'input/IMG_4343.jpg'
+    style_image: str = 'input/starry_night.jpg'
+    pair: Optional[Tuple[Tuple[str, str], ...]] = None  # figure 13-5's (content, style) pairs
+    output_dir: str = 'output/chapter'
+    vgg_params: str = GatysSettings.vgg_params
+    gpu: int = 0
+    seed: int = 0
+    json: bool = False
 
 
 def get_args(arglist=None):
@@ -73,12 +95,15 @@ def get_args(arglist=None):
     parser.add_argument('--vgg-params', default=GatysSettings.vgg_params, help='the weights, as for nstyle.py')
     parser.add_argument('--gpu', type=int, default=0, help='GPU id, -1 for the CPU (as for nstyle.py)')
     parser.add_argument('--seed', type=int, default=0, help='seed of every run, so that figures repeat')
+    parser.add_argument('--json', action='store_true',
+                        help='print one JSON report on stdout (the one shape of every tool; docs/running.md): the '
+                             'figures, the runs\' final images, the timings; the progress goes to stderr')
     args = parser.parse_args(arglist)
     for name, value in zip(('max_long_edge', 'max_num_epochs', 'checkpoint_every'), QUICK if args.quick else FULL):
         if getattr(args, name) is None:
             setattr(args, name, value)
     args.pair = args.pair or [(args.content_image, args.style_image)]
-    return args
+    return ChapterSettings.from_values(vars(args))
 
 
 def runs_of(figure, args):
@@ -165,6 +190,10 @@ TITLES = {'13-1': 'Figure 13-1: the content image reconstructed from one layer\'
 
 
 def reproduce(args):
+    """Every run, then the figures; returns their paths, or with --json the Report."""
+    phases = Phases()
+    if args.json:
+        hold_stdout()
     import model_vgg19  # MXNet loads here, not for --help
     from neural_style.mxnet_runtime import pick_context
     try:
@@ -173,22 +202,33 @@ def reproduce(args):
         raise NstyleError('--vgg-params: %s' % error) from None
     print('weights: %s' % ('VGG-19 (%s)' % args.vgg_params if real else RANDOM_WEIGHTS), flush=True)
     if pick_context(args.gpu).device_type == 'cpu':
-        args.gpu = -1  # warned once here, not at every run
+        args = dataclasses.replace(args, gpu=-1)  # warned once here, not at every run
     # every input is read once now, so that a bad one stops the command before hours of runs
     for flag, path in [('--content-image', args.content_image), ('--style-image', args.style_image)] + \
             [('--pair', path) for pair in args.pair for path in pair]:
         read_rgb_image(path, flag, args.max_long_edge)
     # --output-dir is held for this command: a second one into the same folder is refused in one
     # line (each run's folder below is locked by its own run too)
+    phases.done('startup_and_inputs')
     with locked_folder(make_writable_folder(args.output_dir, '--output-dir'), '--output-dir'):
-        return run_and_draw(args, real)
+        written = run_and_draw(args, real, phases)
+    if not args.json:
+        return written
+    inputs = {'content_image': args.content_image, 'style_image': args.style_image,
+              'pairs': [list(pair) for pair in args.pair], 'vgg_params': args.vgg_params}
+    outputs = dict(('figure_%s' % figure, path) for figure, path in zip(args.figures, written))
+    outputs['runs'] = [os.path.join(run_folder(args, figure, label), 'final.jpg')
+                       for figure in args.figures for label, _ in runs_of(figure, args)]
+    return make_report('reproduce_chapter.py', inputs, outputs, args, phases, gpu=args.gpu,
+                       extra={'weights': 'VGG-19 (%s)' % args.vgg_params if real else RANDOM_WEIGHTS})
 
 
-def run_and_draw(args, real):
+def run_and_draw(args, real, phases):
     """Every run of the figures, then the figures: their paths."""
     runs = [(figure, label, flags) for figure in args.figures for label, flags in runs_of(figure, args)]
     for number, (figure, label, flags) in enumerate(runs, 1):
         train(args, figure, label, flags, '%d/%d' % (number, len(runs)))
+    phases.done('runs')
     written = []
     for figure in args.figures:
         title = TITLES[figure] % args.checkpoint_every if figure == '13-4' else TITLES[figure]
@@ -201,13 +241,17 @@ def run_and_draw(args, real):
         written.append(path)
     if not real:
         print('note: %s' % RANDOM_WEIGHTS)
+    phases.done('figures')
     return written
 
 
 def main(arglist=None):
     logging.basicConfig(level=logging.WARNING)
     # the flags inside run_cli too: `reproduce_chapter.py -h | head -1` ends quietly
-    return run_cli(lambda: reproduce(get_args(arglist)) and None, 'reproduce_chapter.py')
+    def work():
+        result = reproduce(get_args(arglist))
+        return result if not isinstance(result, list) else None
+    return run_cli(work, 'reproduce_chapter.py')
 
 
 if __name__ == '__main__':

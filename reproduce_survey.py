@@ -5,19 +5,24 @@ multi-level coarse-to-fine pass (relu5_1 ... relu1_1), at alpha 0.2 ... 1, as on
     ./download.sh --wct                                   # the authors' models, converted to model/wct
     python reproduce_survey.py                            # -> output/survey/wct_survey.png
     python reproduce_survey.py --random-weights --max-long-edge 128   # no models: the pipeline only
+    python reproduce_survey.py --random-weights --json                # one JSON report on stdout
 
 Without the converted models it stops with one line, unless --random-weights (seeded random networks,
 labelled as such on the montage: they show the pipeline, never the survey's pictures).
 """
 import argparse
+import dataclasses
 import os
 import sys
+from typing import Tuple
 
 import numpy as np
 
 from neural_style.errors import NstyleError
+from neural_style.cli.report import Phases, hold_stdout, make_report
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 from neural_style.cli.flag_types import POSITIVE_INT
+from neural_style.flag_values import FromFlags
 
 DEFAULT_ALPHAS = (0.2, 0.4, 0.6, 0.8, 1.0)
 RANDOM_LABEL = 'RANDOM seeded networks (seed %d), not the authors\' models: the pipeline, not the survey\'s pictures'
@@ -43,6 +48,22 @@ def level_number(text):
     return level
 
 
+@dataclasses.dataclass(frozen=True)
+class SurveySettings(FromFlags):
+    content_image: str = 'input/IMG_4343.jpg'
+    style_image: str = 'input/starry_night.jpg'
+    alphas: Tuple[float, ...] = DEFAULT_ALPHAS
+    single_level: int = 5
+    levels: int = 5
+    max_long_edge: int = 512
+    weights_dir: str = os.path.join('model', 'wct')
+    random_weights: bool = False
+    seed: int = 0
+    output: str = os.path.join('output', 'survey', 'wct_survey.png')
+    overwrite: bool = False
+    json: bool = False
+
+
 def get_args(arglist=None):
     parser = OneLineErrorParser(description='single-level vs multi-level WCT at several alphas, as one montage '
                                             '(the survey\'s experiment)')
@@ -65,7 +86,10 @@ def get_args(arglist=None):
     parser.add_argument('--output', default=os.path.join('output', 'survey', 'wct_survey.png'),
                         help='the montage (PNG)')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing --output')
-    return parser.parse_args(arglist)
+    parser.add_argument('--json', action='store_true',
+                        help='print one JSON report on stdout (the one shape of every tool; docs/running.md); the '
+                             'progress lines go to stderr')
+    return SurveySettings.from_values(vars(parser.parse_args(arglist)))
 
 
 def resized(pixels, long_edge):
@@ -80,6 +104,10 @@ def resized(pixels, long_edge):
 
 
 def reproduce(args):
+    """The montage written; returns its path, or with --json the Report."""
+    phases = Phases()
+    if args.json:
+        hold_stdout()
     if os.path.exists(args.output) and not args.overwrite:
         raise NstyleError('--output %s already exists: pass --overwrite to replace it, or choose another --output'
                           % args.output)
@@ -102,6 +130,7 @@ def reproduce(args):
                 from None
         source = 'the models in %s' % args.weights_dir
     print('weights: %s' % source, flush=True)
+    phases.done('images_and_weights')
     rows = [('single-level, relu%d_1' % args.single_level, [args.single_level]),
             ('multi-level, relu%d_1 ... relu1_1' % args.levels if args.levels > 1 else 'relu1_1',
              list(range(args.levels, 0, -1)))]
@@ -129,11 +158,22 @@ def reproduce(args):
     print('wrote %s: %dx%d' % (args.output, sheet.width, sheet.height))
     if args.random_weights:
         print('note: %s' % source)
-    return args.output
+    phases.done('stylise_and_montage')
+    if not args.json:
+        return args.output
+    inputs = {'content_image': args.content_image, 'style_image': args.style_image}
+    if not args.random_weights:
+        inputs['weights_dir'] = args.weights_dir
+    return make_report('reproduce_survey.py', inputs, {'montage': args.output}, args, phases,
+                       extra={'weights': source, 'montage_size': list(sheet.size),
+                              'panels': len([label for label, _ in panels if label])})
 
 
 def main(arglist=None):
-    return run_cli(lambda: reproduce(get_args(arglist)) and None, 'reproduce_survey.py')
+    def work():
+        result = reproduce(get_args(arglist))
+        return result if not isinstance(result, str) else None
+    return run_cli(work, 'reproduce_survey.py')
 
 
 if __name__ == '__main__':

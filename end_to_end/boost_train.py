@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 import model_vgg19  # noqa: E402  (its layer names; MXNet loads at its first use)
 from neural_style.cli.flag_types import NON_NEGATIVE, POSITIVE, POSITIVE_INT  # noqa: E402
+from neural_style.cli.report import Phases, hold_stdout, make_report  # noqa: E402
 from neural_style.cli.tool import OneLineErrorParser, run_cli  # noqa: E402
 from neural_style.generators import checkpoints  # noqa: E402
 from neural_style.generators.settings import TrainingSettings  # noqa: E402
@@ -84,6 +85,9 @@ def get_args(arglist=None):
                              'continues on the CPU')
     parser.add_argument('--dtype', choices=['float32', 'bfloat16'], default='float32',
                         help='VGG-19\'s convolutions in bfloat16 (CPUs with AVX512-BF16); the generators stay float32')
+    parser.add_argument('--json', action='store_true',
+                        help='print one JSON report on stdout when the training ends (the one shape of every tool, '
+                             'each epoch\'s mean losses; docs/running.md)')
     args = parser.parse_args(arglist)
     for name, value in DEFAULTS[args.generator].items():
         if getattr(args, name) is None:
@@ -98,8 +102,22 @@ def main(arglist=None):
 
 
 def train(args):
+    """The training; with --json the Report."""
+    phases = Phases()
+    if args.json:
+        hold_stdout()
     from neural_style.generators.train_on_folder import train_generators  # MXNet loads here, not for --help
-    return train_generators(args)
+    phases.done('startup')
+    record = {}
+    status = train_generators(args, record)
+    phases.done('training')
+    if not args.json:
+        return status
+    inputs = {'data_dir': args.data_dir, 'style_image': args.style_image, 'vgg_params': args.vgg_params}
+    if args.init_model:
+        inputs['init_model'] = args.init_model
+    return make_report('boost_train.py', inputs, {'model_dir': args.model_dir, 'checkpoints': record['checkpoints']},
+                       args, phases, record['losses'], gpu=args.gpu)
 
 
 if __name__ == '__main__':

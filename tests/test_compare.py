@@ -44,7 +44,11 @@ def test_an_image_against_itself(images, vgg_params):
     proc = run_compare(same, '--reference', same, '--content-image', same, '--style-image', same,
                        '--vgg-params', vgg_params, '--json', '--min-ssim', 1)
     assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
+    full = json.loads(proc.stdout)
+    assert full['inputs'] == {'result': same, 'reference': same, 'content_image': same, 'style_image': same,
+                              'vgg_params': vgg_params} and full['outputs'] == {} and full['losses'] == []
+    assert full['settings']['min_ssim'] == 1 and full['machine']['mxnet'] == '1.9.1'
+    report = dict(full['extra']['scores'], weights=full['extra']['weights'])
     assert report['ssim'] == 1.0 and report['psnr'] is None  # identical: PSNR is infinite
     assert report['size'] == [32, 48]
     assert report['weights'] == 'random test weights (not VGG-19)'
@@ -59,7 +63,7 @@ def test_a_different_image_scores_lower_and_fails_min_ssim(images, vgg_params):
     common = ['--content-image', images['content'], '--style-image', images['style'], '--vgg-params', vgg_params]
     proc = run_compare(images['big_reference'], '--reference', images['reference'], '--json', *common)
     assert proc.returncode == 0, proc.stderr
-    near = json.loads(proc.stdout)
+    near = json.loads(proc.stdout)['extra']['scores']
     assert 0.8 < near['ssim'] < 1 and near['psnr'] > 20
 
     proc = run_compare(images['content'], '--reference', images['reference'], '--min-ssim', 0.9, *common)

@@ -46,6 +46,7 @@ MRF_FLAGS = [('--style-loss', str, 'gram'), ('--mrf-layers', list, ['relu3_1', '
 NEW_FLAGS += MRF_FLAGS
 NEW_FLAGS += [('--ray', str, None), ('--cpus-per-job', float, 1), ('--gpus-per-job', float, 0)]  # issue 14
 NEW_FLAGS += [('--preset', str, None)]  # issue 15
+NEW_FLAGS += [('--json', bool, False)]  # issue 24
 
 
 def dest(flag):
@@ -106,6 +107,7 @@ EVERY_FLAG = {
     '--mrf-patch-size': ('5', 5), '--mrf-stride': ('1', 1), '--mrf-weight': ('0.25', 0.25),
     '--mrf-rematch-every': ('10', 10), '--lbfgs-num-correction': ('50', 50),
     '--preset': ('fast', 'fast'), '--ray': ('auto', 'auto'), '--cpus-per-job': ('2', 2.0), '--gpus-per-job': ('0.5', 0.5),
+    '--json': (None, True),
 }
 
 

@@ -243,7 +243,7 @@ def test_a_truncated_clip_says_how_many_frames_it_read_of_those_announced(media,
     assert read and 0 < int(read.group(1)) < 6
     report = json.loads(proc.stdout)
     clip, _ = written_video(tmp_path / 't.mp4')
-    assert report['frames'] == clip.count == int(read.group(1))
+    assert report['extra']['frames'] == clip.count == int(read.group(1))
 
 
 @pytest.mark.parametrize('flags, needle', [

@@ -331,7 +331,7 @@ def test_a_rotated_phone_photo_comes_out_upright(tmp_path, small, vgg_params, or
                            str(reference), '--json', '--vgg-params', vgg_params, '--content-image', str(reference),
                            '--style-image', small['style']], capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert json.loads(proc.stdout)['ssim'] > 0.9
+    assert json.loads(proc.stdout)['extra']['scores']['ssim'] > 0.9
 
 
 def smooth_large_image(h, w):

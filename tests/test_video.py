@@ -55,10 +55,11 @@ def small_run(inputs, vgg_params, source, output, *extra):
 
 
 def report_of(proc):
-    """--json's object: stdout's last line (the weights' loader prints the original's "Skip argument"
-    lines before it)."""
+    """--json's report (stdout holds it alone), its "extra" with the output and the method beside."""
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout.splitlines()[-1])
+    report = json.loads(proc.stdout)
+    return dict(report['extra'], output=report['outputs'].get('video', report['outputs']['frames_folder']),
+                method=report['settings']['method'])
 
 
 def frames_in(folder):
@@ -359,7 +360,7 @@ def test_compare_temporal_gives_the_runs_temporal_error(inputs, vgg_params, tmp_
     proc = subprocess.run([sys.executable, os.path.join(PROJECT, 'compare.py'), tmp_path / 'o_frames', '--temporal',
                            source, '--json'], capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr
-    folder = json.loads(proc.stdout)
+    folder = json.loads(proc.stdout)['extra']['scores']
     assert folder['frames'] == 3  # frames 1..3, matched to the input's by their numbers
     assert folder['temporal_error'] == pytest.approx(report['temporal_error'], rel=1e-9)
     assert folder['temporal_error'] == pytest.approx(temporal_error(clip_frames[1:], frames_in(tmp_path / 'o_frames')),

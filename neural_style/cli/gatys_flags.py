@@ -21,6 +21,7 @@ from neural_style.cli.flags_used import given_flags, refuse_unused
 from neural_style.cli.tool import OneLineErrorParser
 from neural_style.gatys.settings import DEFAULT_LR, GatysSettings
 
+STDIO = '-'  # files/images.py's name for stdin and stdout (not imported here: it loads scikit-image)
 # the flags of the MRF style loss: used only with --style-loss mrf
 MRF_FLAGS = ('mrf_layers', 'mrf_patch_size', 'mrf_stride', 'mrf_weight', 'mrf_rematch_every')
 
@@ -57,7 +58,7 @@ def add_style_flags(parser, leave_out=()):
                         help='the pretrained model to use: model_<name>.py (available: %s)'
                              % ', '.join(available_models()))
     parser.add_argument('--content-image', type=str, default='input/IMG_4343.jpg',
-                        help='the content image')
+                        help='the content image; - reads it from stdin (so may --style-image, one of them)')
     parser.add_argument('--style-image', type=str, default='input/starry_night.jpg',
                         help='the style image (stretched to the content image\'s size); several, '
                              'comma-separated, blend their styles (a path that exists as given is one image)')
@@ -86,7 +87,8 @@ def add_style_flags(parser, leave_out=()):
                              'only where a short timed check finds it faster on this CPU (cached per machine; '
                              'the presets\' default); float32, the default, gives the original\'s results')
     parser.add_argument('--output_dir', type=str, default='output/',
-                        help='the folder for the checkpoints e_<epoch>.jpg and final.jpg (created if missing)')
+                        help='the folder for the checkpoints e_<epoch>.jpg and final.jpg (created if missing); - writes '
+                             'the final image on stdout as PNG, without checkpoints')
     parser.add_argument('--save-epochs', type=POSITIVE_INT, default=50,
                         help='save a checkpoint every n epochs')
     parser.add_argument('--remove-noise', type=NON_NEGATIVE, default=.02,
@@ -182,6 +184,23 @@ def finish_style_args(parser, args):
     return args
 
 
+def check_stdio(parser, args):
+    """'-': --content-image or --style-image read from stdin (one of them: stdin holds one image),
+    --output_dir - writes the final image on stdout (PNG, no checkpoints), which --json's report
+    would share: refused."""
+    from_stdin = [flag for flag, piped in (('--content-image', args.content_image == STDIO),
+                                           ('--style-image', STDIO in args.style_image.split(',')),
+                                           ('--init', args.init == STDIO)) if piped]
+    if len(from_stdin) > 1:
+        parser.error('%s %s read -: stdin holds one image; give the others as files'
+                     % (' and '.join(from_stdin), 'both' if len(from_stdin) == 2 else 'all'))
+    if args.json and args.output_dir == STDIO:
+        parser.error('--json writes its report on stdout: give --output_dir a folder, not -')
+    if (args.json or args.output_dir == STDIO) and (args.jobs is not None or args.ray is not None):
+        parser.error('--%s is for one run; with --jobs each row writes into its own output folder'
+                     % ('json' if args.json else 'output_dir -'))
+
+
 def gatys_parser(parser_class=OneLineErrorParser):
     """nstyle.py's parser: the style flags, --preset, and those of batch mode on a cluster."""
     from neural_style.cli.presets import PRESETS
@@ -189,6 +208,10 @@ def gatys_parser(parser_class=OneLineErrorParser):
     parser = parser_class(description='neural style: paint the content image in the style image\'s manner '
                                       '(Gatys et al. 2015), with MXNet')
     add_style_flags(parser)
+    parser.add_argument('--json', action='store_true',
+                        help='print one JSON report on stdout when the run ends (inputs, outputs, settings, '
+                             'timings, the losses of every epoch, the machine; docs/running.md); the log and '
+                             'the original\'s printouts go to stderr')
     add_cluster_flags(parser, 'the rows of --jobs')
     parser.add_argument('--preset', choices=sorted(PRESETS), default=None,
                         help='a named set of defaults: fast (--optimizer lbfgs --init content '
@@ -209,6 +232,7 @@ def parse_gatys_flags(argv, parser_class=OneLineErrorParser):
     args = finish_style_args(parser, parser.parse_args(argv))
     if args.style_loss != 'mrf':  # given without it, they would be silently ignored
         refuse_unused(parser, given_flags(parser, argv), MRF_FLAGS, 'without --style-loss mrf')
+    check_stdio(parser, args)
     return GatysSettings.from_values(vars(args)), BatchSettings.from_values(vars(args))
 
 

@@ -5,6 +5,7 @@ import os
 import signal
 import sys
 
+from neural_style.cli.report import Report, release_stdout, write_report
 from neural_style.errors import STOP_SIGNALS, Interrupted, NstyleError
 
 
@@ -33,7 +34,9 @@ def run_cli(work, prog=None):
     """The end of every command-line tool: work() returns the exit status (None: 0); a problem the
     user can fix is one line on stderr and exit 1; Ctrl-C, SIGTERM and SIGHUP a quiet exit 128 +
     the signal (130 for Ctrl-C); output into a closed pipe a quiet exit 141 (128 + SIGPIPE).
-    work() may parse the flags too, so that `-h | head -1` ends quietly."""
+    work() may parse the flags too, so that `-h | head -1` ends quietly. --json: work() returns a
+    cli/report.py Report, written here as the one JSON document on stdout (its exit_status the
+    exit status); on an error stdout holds nothing (what went to it meanwhile went to stderr)."""
     prog = prog or os.path.basename(sys.argv[0]) or 'nstyle.py'
     previous = {}
     if threading_is_main():
@@ -41,6 +44,9 @@ def run_cli(work, prog=None):
             previous[signum] = signal.signal(signum, raise_interrupted)
     try:
         status = work()
+        if isinstance(status, Report):
+            write_report(status)
+            status = status.exit_status
         sys.stdout.flush()  # a closed pipe shows here, inside, and not in Python's exit
     except NstyleError as error:
         print('%s: error: %s' % (prog, error), file=sys.stderr)
@@ -54,6 +60,7 @@ def run_cli(work, prog=None):
         quiet_broken_pipe()
         return 128 + 13
     finally:
+        release_stdout()  # held by a --json tool (cli/report.py); a failed one's stdout stays empty
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return status or 0

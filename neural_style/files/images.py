@@ -1,9 +1,11 @@
 """Images in and out, and the network's view of them: VGG-19 sees (1, 3, h, w) floats, the pixels
 times 256 minus the ImageNet mean colour, as the original computed it. No MXNet."""
+import io
 import logging
 import math
 import os
 import stat
+import sys
 import warnings
 
 import numpy as np
@@ -22,6 +24,37 @@ MEAN_RGB = np.array([123.68, 116.779, 103.939])
 # resize still decides the result.
 DECODE_WHOLE_PIXELS = 16000000
 DECODE_MARGIN = 4
+
+
+# The name a tool takes for stdin (an image read) or stdout (an image written, as PNG).
+STDIO = '-'
+_STDIN = []  # stdin's bytes, read once: a run may read an image's size, then its pixels
+
+
+def stdin_bytes(flag):
+    """The bytes piped into stdin (read at the first call, the same after), or a one-line error:
+    a terminal (nothing piped) or an empty pipe."""
+    if not _STDIN:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise NstyleError('%s -: stdin is a terminal, nothing was piped in; pipe an image in (... %s - < photo.jpg) '
+                              'or give a file' % (flag, flag))
+        _STDIN.append(sys.stdin.buffer.read())
+    if not _STDIN[0]:
+        raise NstyleError('%s -: stdin is empty; pipe in a JPEG or PNG image (... %s - < photo.jpg)' % (flag, flag))
+    return _STDIN[0]
+
+
+def write_png_to_stdout(pixels):
+    """(h, w, 3) uint8 pixels on stdout as one PNG (lossless: what a pipe's next command reads)."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format='PNG')
+    sys.stdout.buffer.write(buffer.getvalue())
+    sys.stdout.flush()
+
+
+def shown(path):
+    """A path as messages name it: '-' is stdin."""
+    return '- (stdin)' if path == STDIO else path
 
 
 def input_file_problem(path):
@@ -59,14 +92,21 @@ def check_image_file(path, flag):
 def open_image(path, flag):
     """The image file opened by Pillow (its header read, no pixels decoded yet), or a one-line
     NstyleError that names the real cause."""
-    check_image_file(path, flag)
+    if path == STDIO:
+        source = io.BytesIO(stdin_bytes(flag))
+    else:
+        check_image_file(path, flag)
+        source = path
     try:
         with warnings.catch_warnings():  # above Pillow's warning size, decoded reduced (read_rgb_image)
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            return Image.open(path)
+            return Image.open(source)
     except Image.DecompressionBombError:
         raise NstyleError(too_large_message(path, flag)) from None
     except Exception:  # Pillow raises many kinds (UnidentifiedImageError, SyntaxError, ValueError ...)
+        if path == STDIO:
+            raise NstyleError('%s -: stdin: %d bytes that are not an image Pillow can decode; pipe in a JPEG or PNG '
+                              'file' % (flag, len(_STDIN[0]))) from None
         raise NstyleError('%s %s: cannot read it as an image (not an image format Pillow can decode); give a JPEG '
                           'or PNG file' % (flag, path)) from None
 
@@ -75,7 +115,8 @@ def too_large_message(path, flag):
     """Pillow refuses to decode images above twice its MAX_IMAGE_PIXELS (a decompression-bomb guard)."""
     limit = 2 * Image.MAX_IMAGE_PIXELS
     try:
-        with open(path, 'rb') as f:  # the size, from the header, without Pillow's check
+        # the size, from the header, without Pillow's check
+        with (io.BytesIO(_STDIN[0]) if path == STDIO else open(path, 'rb')) as f:
             Image.MAX_IMAGE_PIXELS, saved = None, Image.MAX_IMAGE_PIXELS
             try:
                 w, h = Image.open(f).size
@@ -142,28 +183,29 @@ def read_rgb_image(path, flag, long_edge=None):
     """Read an image as 8-bit RGB (h, w, 3), upright as a viewer shows it (EXIF orientation):
     grayscale, alpha, palette, CMYK and 16-bit inputs are converted (alpha is blended onto white).
     long_edge: the long edge the caller will resize the image to (None: it keeps its size); an
-    image many times larger is decoded at a reduced size (decode). Every tool reads images here."""
+    image many times larger is decoded at a reduced size (decode). path '-': the image piped into
+    stdin (stdin_bytes). Every tool reads images here."""
     with open_image(path, flag) as opened:
         try:
             img = pixel_array(decode(opened, long_edge))
         except MemoryError:
             raise NstyleError('%s %s: not enough memory to decode it (%dx%d); resize it first'
-                              % (flag, path, opened.size[0], opened.size[1])) from None
+                              % (flag, shown(path), opened.size[0], opened.size[1])) from None
         except Exception as error:  # Pillow raises many kinds (OSError, ValueError, SyntaxError ...)
             reason = 'the file is truncated' if 'truncated' in str(error) else 'not an image format Pillow can decode'
             raise NstyleError('%s %s: cannot read it as an image (%s); give a JPEG or PNG file'
-                              % (flag, path, reason)) from None
+                              % (flag, shown(path), reason)) from None
     if img.ndim == 2:
         img = img[:, :, np.newaxis]
     if img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4) or min(img.shape[:2]) < 1:
         raise NstyleError('%s %s: unsupported image layout %s; give a single RGB or grayscale image'
-                          % (flag, path, img.shape))
+                          % (flag, shown(path), img.shape))
     if img.dtype != np.uint8:
         try:
             img = img_as_ubyte(img)
         except ValueError as error:
             raise NstyleError('%s %s: unsupported pixel values (%s); give an 8- or 16-bit image'
-                              % (flag, path, error)) from None
+                              % (flag, shown(path), error)) from None
     if img.shape[2] in (2, 4):
         alpha = img[:, :, -1:] / 255.0
         img = np.round(img[:, :, :-1] * alpha + 255 * (1 - alpha)).astype(np.uint8)

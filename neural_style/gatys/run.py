@@ -55,10 +55,14 @@ class EpochWatch:
     check before it; after it the checkpoint every --save-epochs with its progress line, the losses
     every --print-epochs, and the caller's callback. It keeps the latest image, so that a stopped run
     can still save it. keep(name, pixels) stores a checkpoint (e_N.jpg: its finished 8-bit pixels) and
-    returns where it went; None: no checkpoints (a video's frames)."""
+    returns where it went; None: no checkpoints (a video's frames). record: a dict that gets the
+    run's facts for nstyle.py --json: 'losses' (every epoch's named losses), 'checkpoints' (their
+    paths), 'weights_loaded_at' (perf_counter when the watch was made: after the weights load),
+    'targets_s' (the stages' targets, up to each start_stage) and 'optimisation_s' (the epochs)."""
 
-    def __init__(self, settings, keep=None, callback=None, stop=None, final_name=None):
+    def __init__(self, settings, keep=None, callback=None, stop=None, final_name=None, record=None):
         self.settings, self.keep, self.callback = settings, keep, callback
+        self.record = record
         self.final_name = final_name  # where a stopped run's image goes, for the log
         self.print_head_gradients = False  # nstyle.py's run prints them, as the original did
         self.stop = stop  # long_work.StopFlag, set by a stop signal or a caller
@@ -67,8 +71,13 @@ class EpochWatch:
         self.epochs_done, self.image = 0, None
         self.last_checkpoint = None
         self.start_time = time.time()
+        self.phase_end = time.perf_counter()  # the end of the last phase timed (for record)
+        if record is not None:
+            record.update(losses=[], checkpoints=[], weights_loaded_at=self.phase_end, targets_s=0.0,
+                          optimisation_s=0.0)
 
     def start_stage(self, first_epoch, num_epochs, image, colors_from, head_gradients):
+        self.time_phase('targets_s')
         if self.print_head_gradients and first_epoch == 0:
             print(head_gradients)  # the original's own printout (nstyle.py's run): the loss weights
         self.first_epoch, self.last_epoch = first_epoch, first_epoch + num_epochs
@@ -81,7 +90,8 @@ class EpochWatch:
 
     def epoch_done(self, epoch, eps, img, losses):
         """After `epoch` epochs (counted from the run's start). losses() gives the epoch's named
-        losses (StyleLoss.named_losses); it is called only when they are logged."""
+        losses (StyleLoss.named_losses); it is called only when they are logged or recorded."""
+        self.time_phase('optimisation_s')
         return_freed_memory()  # so that the resident set does not creep up epoch by epoch
         self.epochs_done, self.image = epoch, img
         settings = self.settings
@@ -98,8 +108,19 @@ class EpochWatch:
             named = named or losses()
             logging.info('epoch %d: losses: %s, total %.7g', epoch,
                          ', '.join('%s %.7g' % (name, value) for name, value in named), sum(v for _, v in named))
+        if self.record is not None:
+            named = named or losses()
+            self.record['losses'].append(dict(named))
+            self.record['checkpoints'] += [cbdata['filename']] if 'filename' in cbdata else []
         if self.callback:
             self.callback(cbdata)
+
+    def time_phase(self, name):
+        """With a record: the seconds since the last phase ended added to record[name]."""
+        if self.record is not None:
+            now = time.perf_counter()
+            self.record[name] += now - self.phase_end
+            self.phase_end = now
 
     def log_progress(self, epoch, named):
         """Content and style loss (named[:2]: content, then style or mrf), elapsed time, and time left at most."""
@@ -174,14 +195,15 @@ def write_interrupted_note(run_dir, epochs_done, settings):
     write_atomically(os.path.join(run_dir, INTERRUPTED_NOTE), write)
 
 
-def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
+def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True, record=None):
     """nstyle.py's run: final.jpg and the checkpoints e_N.jpg in --output_dir (through
     files/output_folder's output_run: locked, --overwrite keeps the earlier results until this run's
     final.jpg exists). callback(dict) after every epoch: {'eps', 'epoch'}, plus 'filename' and 'img'
     (the image as the network sees it) on the epochs that saved a checkpoint. stop: an
     long_work.StopFlag that ends the run after the epoch it is in, saving final.jpg. reuse: a
     (loaded, executors) pair kept between runs (batch mode: gatys.loss.load_vgg's, the weights read
-    once, the executors reused). checkpoints=False: final.jpg alone (the chapter's figures).
+    once, the executors reused). checkpoints=False: final.jpg alone (the chapter's figures). record:
+    a dict EpochWatch fills with the losses, checkpoints and phases' seconds (nstyle.py --json).
     Raises NstyleError for problems the user can fix; the stop's KeyboardInterrupt after saving final.jpg."""
     from neural_style.files.output_folder import output_run, write_image_atomically
     if settings.preset:
@@ -205,7 +227,7 @@ def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True):
             write_image_atomically(path, pixels)
             return path
         final_fn = os.path.join(run_dir, 'final.jpg')
-        watch = EpochWatch(settings, keep if checkpoints else None, callback, stop, final_fn)
+        watch = EpochWatch(settings, keep if checkpoints else None, callback, stop, final_fn, record)
         watch.print_head_gradients = True
         try:
             pixels = stylise(settings, pictures, net, watch, inputs)

@@ -56,6 +56,7 @@ class GatysSettings(FromFlags):
     mrf_rematch_every: int = 1
     print_epochs: int = 0
     preset: Optional[str] = None
+    json: bool = False  # the tool's one JSON report on stdout (cli/report.py); the run is the same
 
     @property
     def stages(self):

@@ -23,6 +23,7 @@ class InferenceSettings(FromFlags):
     ray: Optional[str] = None
     cpus_per_job: float = 1
     gpus_per_job: float = 0
+    json: bool = False                    # the one JSON report on stdout (cli/report.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,3 +50,4 @@ class TrainingSettings(FromFlags):
     seed: Optional[int] = None
     gpu: int = 0
     dtype: str = 'float32'
+    json: bool = False                    # the one JSON report on stdout (cli/report.py)

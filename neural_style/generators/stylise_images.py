@@ -15,7 +15,7 @@ from skimage import img_as_ubyte
 from neural_style.cluster import ray_cluster as cluster
 from neural_style.generators import on_ray
 from neural_style.errors import NstyleError
-from neural_style.files.images import denoised, read_rgb_image
+from neural_style.files.images import STDIO, denoised, read_rgb_image
 from neural_style.files.output_folder import ResultNames, check_output_dir, output_run, write_image_atomically
 from neural_style.generators import checkpoints, crops
 from neural_style.generators.inference import check_size, load_stylizer
@@ -58,7 +58,11 @@ def write_results(folder, overwrite, cropped, stages):
     return os.path.join(folder, 'out_%d.jpg' % (len(stages) - 1))
 
 
-def stylise_images(args):
+def stylise_images(args, written=None):
+    """Every picture stylised and its results written. written: a list that gets, for each picture,
+    (its path, its last stage's path, or with --output-dir - its pixels, not written, the size (h, w),
+    the number of stages, the checkpoint used)."""
+    written = [] if written is None else written
     kind = checkpoints.find_kind(args.model_dir)
     if args.generator is not None and args.generator != kind:
         raise NstyleError('--model-dir %s holds a %s generator, not %s; drop --generator or give another folder'
@@ -81,7 +85,7 @@ def stylise_images(args):
     if args.long_edge:
         largest = max(sizes, key=lambda size: size[0] * size[1])
         check_generators_fit(largest, '--long-edge %d' % args.long_edge, 'a lower --long-edge')
-    for _, _, folder in pictures:  # before any work: an earlier run's results need --overwrite
+    for _, _, folder in pictures if args.output_dir != STDIO else []:  # an earlier run's results need --overwrite
         check_output_dir(folder, args.overwrite, '--output-dir', results_of(4 if kind == checkpoints.V3CHAIN else 1))
     rng = random.Random(args.seed) if args.seed is not None else None
     if args.ray is not None:
@@ -98,7 +102,11 @@ def stylise_images(args):
         start = time.time()
         stages = stylizer.stylize(cropped)
         elapsed = time.time() - start
-        last = write_results(folder, args.overwrite, cropped, [denoised(stage, args.remove_noise) for stage in stages])
+        finished = [denoised(stage, args.remove_noise) for stage in stages]
+        last = finished[-1] if args.output_dir == STDIO else write_results(folder, args.overwrite, cropped, finished)
+        written.append((path, last, size, len(stages), stylizers[size].checkpoint))
+        if args.output_dir == STDIO:
+            last = 'stdout'
         print('%s: %.0f ms (%dx%d, %d stages) -> %s' % (path, elapsed * 1000, size[1], size[0], len(stages), last))
 
 

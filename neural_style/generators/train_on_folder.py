@@ -84,6 +84,7 @@ class Run:
     def __init__(self, args, trainer, loss):
         self.args, self.trainer, self.loss = args, trainer, loss
         self.last_saved = None
+        self.saved = []  # the paths of every checkpoint written
         self.rng = random.Random(args.seed)
 
     def save(self, epoch, image):
@@ -97,6 +98,7 @@ class Run:
         for module, path in zip(self.trainer.modules, paths):
             checkpoints.save_module(module, path)
         self.last_saved = name
+        self.saved += paths
         logging.info('saved %s', os.path.join(self.args.model_dir, '<k>' if len(paths) > 1 else '', name))
 
     def content(self, path):
@@ -138,7 +140,11 @@ def epoch_order(files, seed, epoch):
     return order
 
 
-def train_generators(args):
+def train_generators(args, record=None):
+    """The training. record: a dict that gets 'losses' (each epoch's mean content, style and tv loss
+    over its steps, as the progress bar shows them) and 'checkpoints' (the paths written)."""
+    record = {} if record is None else record
+    record.update(losses=[], checkpoints=[])
     check_args(args)
     files = crops.image_files(args.data_dir, '--data-dir')
     readable = [path for path in files if crops.read_or_skip(path, lambda p: image_size(p, '--data-dir'))]
@@ -163,6 +169,7 @@ def train_generators(args):
     loss = PerceptualLoss(net, style_np, size, LossWeights(args.style_weight, args.content_weight), args.content_layer)
     logging.info('Dataset size: %d', len(files))
     run = Run(args, trainer, loss)
+    record['checkpoints'] = run.saved
     total = (args.epochs - first_epoch) * len(files) - first_image
     epoch, idx = first_epoch, first_image - 1
     # one training at a time into a model folder: a second would interleave its checkpoints
@@ -172,7 +179,7 @@ def train_generators(args):
         try:
             for epoch in range(first_epoch, args.epochs):
                 order = epoch_order(files, args.seed, epoch)
-                batch, read_any = [], False
+                batch, read_any, steps = [], False, []
                 for idx in range(first_image if epoch == first_epoch else 0, len(order)):
                     content = run.content(order[idx])
                     bar.update(1)
@@ -182,10 +189,13 @@ def train_generators(args):
                     batch.append((idx, content))
                     if len(batch) == args.batch_size:
                         result = run.step(epoch, batch)
+                        steps.append(result.losses)
                         batch = []
                         bar.set_postfix_str('content %.4g, style %.4g, tv %.4g' % result.losses)
                     if interrupted:
                         raise Interrupted(interrupted.signum)  # exit 128 + the signal, after the checkpoint
+                if steps:
+                    record['losses'].append(dict(zip(('content', 'style', 'tv'), np.mean(steps, axis=0).tolist())))
                 if not read_any and epoch == first_epoch and first_image == 0:
                     raise NstyleError('--data-dir %s: none of its %d images could be read' % (args.data_dir,
                                                                                               len(files)))
