@@ -172,19 +172,10 @@ def jobs(config):
 
 
 def read_photo(path, long_edge):
-    """(H, W, 3) float32 0-255, the long edge at most LONG_EDGE (Lanczos), upright; '-': stdin."""
-    import numpy as np
-    from PIL import Image
+    """(H, W, 3) float32 0-255, the long edge at most long_edge (Lanczos), upright; '-': stdin."""
     from neural_style.files.images import read_rgb_image
-    pixels = read_rgb_image(path, 'PHOTO', long_edge)
-    h, w = pixels.shape[:2]
-    if max(h, w) > long_edge:
-        scale = long_edge / max(h, w)
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.LANCZOS))
-    if min(pixels.shape[:2]) < 16:
-        raise NstyleError('%s: %dx%d is too small; both sides need at least 16 pixels' % (path, w, h))
-    return pixels.astype(np.float32)
+    from neural_style.onepass.methods import photo_at_long_edge
+    return photo_at_long_edge(read_rgb_image(path, 'PHOTO', long_edge), long_edge, path)
 
 
 def write_result(pixels, output):
