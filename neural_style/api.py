@@ -131,7 +131,12 @@ def gatys(content, style, settings=GatysSettings(), on_epoch: Optional[Callable[
         pictures = pictures._replace(init=as_pixels(settings.init, '--init')[1])
     from neural_style.dtype_choice import settled
     settings = settled(settings)  # --dtype auto: this machine's choice
-    net = load_vgg(settings, model_module(settings), context_for(settings.gpu, settings.dtype))
+    dev = context_for(settings.gpu, settings.dtype)
+    from neural_style.gatys.memory import check_size_fits
+    from neural_style.mxnet_runtime import available_memory
+    check_size_fits(pictures.content[1].shape[:2], settings.style_scale, [edge for edge, _ in settings.stages],
+                    settings.long_edge_flag, available_memory(dev))  # as nstyle.py: refused before allocating
+    net = load_vgg(settings, model_module(settings), dev)
     watch = ApiWatch(settings, on_epoch, stop)
     try:
         image = stylise(settings, pictures, net, watch)

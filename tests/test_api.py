@@ -6,10 +6,12 @@ import threading
 
 import numpy as np
 import pytest
+from PIL import Image
 from skimage import io
 
 import nstyle
-from conftest import base_args
+from conftest import CONTENT, PROJECT, STYLE, base_args
+from onepass_weights import save_random_onepass_weights, save_random_universal_weights
 from neural_style import api
 from neural_style.errors import NstyleError
 from neural_style.files.images import read_rgb_image
@@ -65,15 +67,20 @@ def test_a_wrong_array_is_one_error(vgg_params):
                   api.GatysSettings(vgg_params=vgg_params, gpu=-1))
 
 
+def test_a_size_beyond_this_machines_memory_is_refused_before_the_weights_load(tmp_path):
+    """As nstyle.py refuses it (gatys/memory.py), from the array's size: before any weight is read
+    (the weights file here does not exist, and that is not what the error says)."""
+    with pytest.raises(NstyleError, match=r'--max-long-edge 100000: a 100000x66666 image needs about .* the largest '
+                                          r'long edge that fits is about \d+'):
+        api.gatys(np.zeros((40, 60, 3), np.uint8), np.zeros((8, 8, 3), np.uint8),
+                  api.GatysSettings(vgg_params=str(tmp_path / 'missing.params'), gpu=-1, max_long_edge=100000))
+
+
 # ---- the one-pass networks (api.stylize) and video (api.video) ---------------------------------------
 # seeded random weights in the converted format (tests/onepass_weights.py), never the pretrained ones;
 # the references: the networks' own functions (which tests/test_onepass.py checks against the
 # package's ONNX files), numpy, and onnxruntime with the real weights where pip can fetch them
 
-from PIL import Image  # noqa: E402
-
-from conftest import CONTENT, STYLE, PROJECT  # noqa: E402
-from onepass_weights import save_random_onepass_weights, save_random_universal_weights  # noqa: E402
 
 
 @pytest.fixture(scope='module')
@@ -166,7 +173,7 @@ def test_bad_stylize_arguments_are_one_line(model_dir, arguments, message):
     assert str(raised.value).startswith(message) and '\n' not in str(raised.value), str(raised.value)
 
 
-def test_stylize_without_weights_names_the_download(tmp_path):
+def test_stylize_without_weights_names_the_download(tmp_path, model_dir):
     with pytest.raises(NstyleError) as raised:
         api.stylize(photo(), 7, weights_dir=str(tmp_path / 'styles'))
     assert 'run ./download.sh --styles' in str(raised.value) and '\n' not in str(raised.value)
@@ -174,7 +181,7 @@ def test_stylize_without_weights_names_the_download(tmp_path):
         api.stylize(photo(), photo(), method='wct', weights_dir=str(tmp_path / 'wct'))
     assert './download.sh --wct' in str(raised.value) and '\n' not in str(raised.value)
     with pytest.raises(NstyleError, match=r'content: 10x8 is too small; both sides need at least 16 pixels'):
-        api.stylize(np.zeros((8, 10, 3), np.uint8), 7)
+        api.stylize(np.zeros((8, 10, 3), np.uint8), 7, weights_dir=str(model_dir / 'styles'))
 
 
 def test_video_one_pass_frames_are_stylize_of_each_frame(model_dir):

@@ -46,20 +46,27 @@ def check_sizes_fit(args, long_edges, long_edge_flag, memory=None):
     """A one-line NstyleError when the largest of these long edges (one per stage) needs more memory
     than is available; only the images' headers are read. memory: (bytes available, where in words),
     device.available_memory's, default this machine's (available_bytes)."""
-    available, where = memory or (available_bytes(), 'this machine')
-    if available is None:
+    if (memory or (available_bytes(), None))[0] is None:
         return
     size = image_size(args.content_image, '--content-image')
     for path in style_image_paths(args.style_image):
         image_size(path, '--style-image')  # a bad or too large style image is named now too
+    check_size_fits(size, args.style_scale, long_edges, long_edge_flag, memory)
+
+
+def check_size_fits(size, style_scale, long_edges, long_edge_flag, memory=None):
+    """check_sizes_fit for a content image of size (h, w) (the Python API's arrays have no header)."""
+    available, where = memory or (available_bytes(), 'this machine')
+    if available is None:
+        return
     edge = max(long_edges)
     h, w = size_at(size, edge)
-    needed = run_bytes(h * w, args.style_scale)
+    needed = run_bytes(h * w, style_scale)
     if needed <= available:
         return
-    largest = largest_fitting_edge(size, args.style_scale, available)
+    largest = largest_fitting_edge(size, style_scale, available)
     what = ('%s %s' % (long_edge_flag, edge) if long_edge_flag != '--multires' else '--multires (its long edge %d)' % edge)
-    scale = ' with --style-scale %g' % args.style_scale if args.style_scale != 1 else ''
+    scale = ' with --style-scale %g' % style_scale if style_scale != 1 else ''
     raise NstyleError('%s%s: a %dx%d image needs about %s of memory (measured: %.1f kB a pixel), more than the %s '
                       '%s has available; the largest long edge that fits is about %d%s'
                       % (what, scale, w, h, gigabytes(needed), BYTES_PER_PIXEL / 1e3, gigabytes(available), where,
