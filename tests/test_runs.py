@@ -164,9 +164,8 @@ def test_batch_runs_the_good_rows_and_reports_the_bad_ones(tmp_path, vgg_params,
     assert [(row['style'], row['output'], row['error']) for row in failed] == [
         (str(tmp_path / 'missing.jpg'), str(tmp_path / 'b'), errors[0].split(' failed: ', 1)[1]),
         (STYLE, str(tmp_path / 'c'), errors[1].split(' failed: ', 1)[1])]
-    # the weights are read once; the style-target and loss executors are bound once for the size, the
-    # content-target one for each job (not kept: it would hold its activations for one forward pass a job)
-    assert len(loads) == 1 and len(binds) == 2 + 2
+    # the weights are read once; the target and loss executors are bound once for the size
+    assert len(loads) == 1 and len(binds) == 2
 
 
 def test_batch_results_equal_single_runs(tmp_path, vgg_params):

@@ -197,14 +197,14 @@ def test_half_scale_run_takes_the_grams_on_a_half_size_style_image(tmp_path, vgg
     monkeypatch.setattr(images.transform, 'resize', resize)
     run = train(tmp_path, vgg_params, '--style-image', STYLE, '--style-scale', '0.5')
     assert resized == [RESULT_SIZE, (21, 32)]  # the content, then the style at half its size
-    assert sizes == [(21, 32), RESULT_SIZE, RESULT_SIZE]  # the targets: the style's Grams, the content's features; the loss
+    assert sizes == [RESULT_SIZE, (21, 32), RESULT_SIZE]  # targets: content's, style's; then the loss
     assert [c['eps'] for c in run[0]] != [c['eps'] for c in default_run[0]]
 
 
 def test_scale_1_is_the_default_run(tmp_path, vgg_params, monkeypatch, default_run):
     sizes = record_executor_sizes(monkeypatch)
     run = train(tmp_path, vgg_params, '--style-image', STYLE, '--style-scale', '1')
-    assert sizes == [RESULT_SIZE] * 3  # the style's Grams, the content's features, the loss: no other size
+    assert sizes == [RESULT_SIZE, RESULT_SIZE]  # no executor for another size
     assert_same_run(run, default_run)
 
 
@@ -313,8 +313,7 @@ def test_pooling_max_run_builds_max_pooling_graphs(tmp_path, vgg_params, monkeyp
 
     monkeypatch.setattr(model_vgg19, 'get_executor', get_executor)
     run = train(tmp_path, vgg_params, '--style-image', STYLE, '--pooling', 'max')
-    # the style's Grams (to relu5_1), the content's features (to relu4_2: three poolings), the loss's
-    assert graphs == [['max'] * 4, ['max'] * 3, ['max'] * 4]
+    assert graphs == [['max'] * 4, ['max'] * 4]  # the targets' and the loss's
     assert [c['eps'] for c in run[0]] != [c['eps'] for c in default_run[0]]
 
 

@@ -79,17 +79,16 @@ def stage_inputs(settings, model_module, long_edge, long_edge_flag, pictures):
     return StageInputs(content, styles, blend)
 
 
-def bound_executor(net, outputs, size, keep=True):
+def bound_executor(net, outputs, size):
     """net.module.get_executor(*outputs, ...). When net keeps executors (batch mode, a video) it is
     reused when a job before bound the same graph at the same size: binding allocates the
     activations. The last few stay, so that memory stays bounded; a single run keeps none (the
-    target executors are freed before the loss executor binds); keep=False: never kept (the
-    content's, which would hold its activations between jobs for one forward pass a job). The target
-    executors are bound with the input's gradient too, though they only run forward: bound without
-    (grad_req 'null'), the second forward pass (a second style image) gave wrong Gram matrices
-    (tests/test_styles.py), and it saved no memory (benchmarks/memory.py: oneDNN's buffers, not MXNet's plan, dominate)."""
+    target executor is freed before the loss executor binds). The target executor is bound with the
+    input's gradient too, though it only runs forward: bound without (grad_req 'null'), its second
+    forward pass (a second style image) gave wrong Gram matrices (tests/test_styles.py), and it
+    saved no memory (benchmarks/memory.py: oneDNN's buffers, not MXNet's plan, dominate)."""
     executors = net.executors
-    if executors is None or not keep:
+    if executors is None:
         return net.module.get_executor(*outputs, size, net.dev, net.params, dtype=net.dtype)
     key = (tuple(x.tojson() if x is not None else None for x in outputs), tuple(size), str(net.dev), id(net.params),
            net.dtype)
@@ -98,7 +97,7 @@ def bound_executor(net, outputs, size, keep=True):
         return executors[key]
     executor = net.module.get_executor(*outputs, size, net.dev, net.params, dtype=net.dtype)
     executors[key] = executor
-    while len(executors) > 3:  # a style-target executor at the content's size, another at the style's, the loss's
+    while len(executors) > 3:  # a style-target, a content-target and a loss executor
         executors.popitem(last=False)
     return executor
 
@@ -110,22 +109,21 @@ def style_grams(model_executor, style_np):
     return [gram_matrix.copyto(mx.cpu()) for gram_matrix in model_executor.style]
 
 
-def blended_style_targets(net, style, gram, inputs):
-    """The blend-weighted sum of each style image's Gram matrices: gram at the content's size, an
-    executor bound for each size that a style image has (--style-scale: another than the content's)."""
+def blended_style_targets(net, style, model_executor, inputs):
+    """The blend-weighted sum of each style image's Gram matrices. Style images of another size than
+    the content (--style-scale) get an executor bound at theirs."""
     size = tuple(inputs.content.shape[2:])
-    targets, executors = [], {}
+    targets, other_size_executor = [], None
     for weight, style_np in zip(inputs.blend, inputs.styles):
         style_size = tuple(style_np.shape[2:])
-        if style_size not in executors:
-            if style_size == size:
-                executors[size] = bound_executor(net, (gram, None), size)
-            else:
+        if style_size == size:
+            grams = style_grams(model_executor, style_np)
+        else:
+            if other_size_executor is None:
                 with mx.name.NameManager():
                     style_size_gram = style_gram_symbol(style_size, style)[0]
-                executors[style_size] = bound_executor(net, (style_size_gram, None), style_size)
-        grams = style_grams(executors[style_size], style_np)
-        if style_size != size:
+                other_size_executor = bound_executor(net, (style_size_gram, None), style_size)
+            grams = style_grams(other_size_executor, style_np)
             # A Gram matrix sums over its layer's positions, so it grows with the image. Times content
             # positions / style positions it is the Gram of a content-sized image with the same
             # statistics: comparable with the result's, and the loss's gscale stays right.
@@ -141,20 +139,17 @@ def compute_targets(net, symbols, inputs):
     """Style targets: the blend-weighted sum of each style image's Gram matrices; content targets:
     the content image's features; copied to the CPU as the original does. symbols: (style, gram,
     content), the feature groups and the Gram matrices of style at the content's size (each may be
-    None). Where the original ran one executor of both for both images, each image's executor here
-    is only as deep as its own layers (the content's stops at relu4_2, not relu5_1, and computes no
-    Gram matrix): the same numbers in less time, and the style executor is freed before the content
-    one is bound."""
+    None). One executor at the content's size computes both, as in the original."""
     style, gram, content = symbols
-    size = inputs.content.shape[2:]
-    style_array = content_array = []
-    if gram is not None:
-        style_array = blended_style_targets(net, style, gram, inputs)
+    if gram is None and content is None:  # MRF texture synthesis: no Gram and no content target
+        return [], []
+    model_executor = bound_executor(net, (gram, content), inputs.content.shape[2:])
+    style_array = blended_style_targets(net, style, model_executor, inputs) if gram is not None else []
+    content_array = []
     if content is not None:
-        content_executor = bound_executor(net, (None, content), size, keep=False)
-        content_executor.data[:] = inputs.content
-        content_executor.executor.forward()
-        content_array = [x.copyto(mx.cpu()) for x in content_executor.executor.outputs]
+        model_executor.data[:] = inputs.content
+        model_executor.executor.forward()
+        content_array = [x.copyto(mx.cpu()) for x in model_executor.executor.outputs[len(style_array):]]
     return style_array, content_array
 
 
