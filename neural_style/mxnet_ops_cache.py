@@ -26,11 +26,14 @@ import re
 import sys
 import types
 
+from neural_style.machine import return_freed_memory
+
 MODULES = ('mxnet.ndarray.register', 'mxnet.symbol.register')
 # where the generated source passes the operator's handle: _imperative_invoke(<handle>, ... (mx.nd)
 # and _symbol_creator(<handle>, ... (mx.sym)
 HANDLE = re.compile(r'\b(_imperative_invoke|_symbol_creator)\((\d+),')
 PLACEHOLDER = 0x5EEDC0DE5EEDC0DE  # no operator's handle: an address in the upper half of the address space
+FORMAT = 2  # of the cache file: {'format': FORMAT, 'codes': {key: marshalled code}}
 
 
 def cache_file(cache_dir=None):
@@ -54,17 +57,27 @@ def with_handle(code, handle):
     return code.replace(co_consts=constants)
 
 
+def cached_code(blob):
+    """The code object marshalled in blob, or None where blob is not one."""
+    try:
+        code = marshal.loads(blob)
+    except (TypeError, ValueError, EOFError):
+        return None
+    return code if isinstance(code, types.CodeType) else None
+
+
 class CompiledOps:
-    """{sha1 of a source with the placeholder: its compiled code}, read from and written to path."""
+    """{sha1 of a source with the placeholder: its compiled code, marshalled}, read from and written
+    to path. Each code is unmarshalled when used (and copied with its handle at once): unmarshalling
+    all of them first left 6 MB more resident after the import, in the holes they left."""
 
     def __init__(self, path):
         self.path, self.learnt, self.used = path, False, {}
         try:
             with open(path, 'rb') as f:
-                self.codes = marshal.load(f)
-            if not isinstance(self.codes, dict):
-                self.codes = {}
-        except (OSError, EOFError, ValueError, TypeError):
+                saved = marshal.load(f)
+            self.codes = saved['codes'] if saved['format'] == FORMAT else {}
+        except (OSError, EOFError, ValueError, TypeError, KeyError, IndexError):
             self.codes = {}
 
     def exec_for(self, module_globals):
@@ -78,11 +91,12 @@ class CompiledOps:
             handle = handles.pop()
             general = HANDLE.sub(lambda m: '%s(%d,' % (m.group(1), PLACEHOLDER), source)
             key = hashlib.sha1(general.encode()).hexdigest()
-            code = self.codes.get(key)
-            if code is None:
+            blob = self.codes.get(key)
+            code = cached_code(blob)
+            if code is None:  # not cached, or damaged
                 code = compile(general, '<string>', 'exec')
-                self.learnt = True
-            self.used[key] = code
+                blob, self.learnt = marshal.dumps(code), True
+            self.used[key] = blob
             return exec(with_handle(code, handle), globals_, locals_)  # pylint: disable=exec-used
         return cached_exec
 
@@ -93,7 +107,7 @@ class CompiledOps:
 
         def write(temporary):
             with open(temporary, 'wb') as f:
-                marshal.dump(self.used, f)
+                marshal.dump({'format': FORMAT, 'codes': self.used}, f)
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             write_atomically(self.path, write)
@@ -118,7 +132,7 @@ class RegisterModulesFinder(importlib.abc.MetaPathFinder):
 
         def exec_module(module):
             module.__dict__['exec'] = cache.exec_for(module.__dict__)
-            modules.append(module)
+            modules.append((module, loader))
             run_module(module)
         loader.exec_module = exec_module
         return spec
@@ -138,7 +152,12 @@ def compiled_once(cache_dir=None):
         yield
     finally:
         sys.meta_path.remove(finder)
-        for module in finder.modules:  # operators registered later (mx.library.load) compile as usual
+        # both undone, so that nothing keeps the cache: operators registered later (mx.library.load)
+        # compile as usual
+        for module, loader in finder.modules:
             module.__dict__.pop('exec', None)
-    if cache.learnt or len(cache.used) != len(cache.codes):
+            loader.__dict__.pop('exec_module', None)
+    if cache.learnt:  # (what it wrote: the codes used this time, so that the file follows MXNet's version)
         cache.save()
+    del cache, finder
+    return_freed_memory()  # the cache's 6 MB, freed, back to the system

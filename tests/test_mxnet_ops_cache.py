@@ -1,9 +1,13 @@
 """MXNet's operator functions from the compiled-code cache (neural_style/mxnet_ops_cache.py): the
 same functions as MXNet compiles itself, computing the same numbers, the cache written once and
-read after, a damaged cache ignored and rewritten."""
+read after, a damaged cache (or one of another format) ignored and rewritten."""
+import marshal
 import os
 import subprocess
 import sys
+import types
+
+import pytest
 
 from conftest import PROJECT
 
@@ -70,10 +74,16 @@ def test_cached_functions_are_the_ones_mxnet_compiles_and_compute_the_same(tmp_p
     assert plain[1] == 'True True'
 
 
-def test_a_damaged_cache_is_ignored_and_rewritten(tmp_path):
+@pytest.mark.parametrize('damage', ['not marshal', 'another format', 'damaged codes'])
+def test_a_damaged_cache_is_ignored_and_rewritten(tmp_path, damage):
     probe(tmp_path, cached=True)
     [cache] = cache_files(tmp_path)
-    size = cache.stat().st_size
-    cache.write_bytes(b'not a marshal file')
+    good = cache.read_bytes()
+    saved = marshal.loads(good)
+    cache.write_bytes({'not marshal': b'not a marshal file',
+                       'another format': marshal.dumps({key: compile('1', '<string>', 'exec') for key in saved['codes']}),
+                       'damaged codes': marshal.dumps(dict(saved, codes={key: b'x' for key in saved['codes']}))}[damage])
     assert probe(tmp_path, cached=True)[1] == 'True True'
-    assert cache.stat().st_size == size
+    rewritten = marshal.loads(cache.read_bytes())
+    assert rewritten['format'] == saved['format'] and rewritten['codes'].keys() == saved['codes'].keys()
+    assert all(isinstance(marshal.loads(blob), types.CodeType) for blob in rewritten['codes'].values())
