@@ -120,7 +120,12 @@ def checked_params(load, path):
     if not isinstance(saved, dict):
         raise WeightsError('%s holds unnamed arrays, not VGG-19 weights (arg:conv1_1_weight ...): '
                            'run ./download.sh' % path)
-    params = {key[len('arg:'):]: value for key, value in saved.items() if key.startswith('arg:')}
+    # the layers this model has (up to conv5_1) and no more: the published file also holds conv5_2 to
+    # conv5_4, 28 MB that no run uses; dropped here, they are not resident during the run
+    wanted = {name + suffix for name, _ in CONV_LAYERS for suffix in ('_weight', '_bias')}
+    params = {key[len('arg:'):]: value for key, value in saved.items()
+              if key.startswith('arg:') and key[len('arg:'):] in wanted}
+    del saved
     convert_to_float32(path, params)
     problems, channels_in = [], 3
     for name, channels in CONV_LAYERS:

@@ -30,6 +30,7 @@ import types
 from neural_style import cuda_build
 from neural_style.errors import NstyleError
 from neural_style.machine import available_bytes, cpu_flags, usable_cpu_count
+from neural_style.mxnet_ops_cache import compiled_once
 
 if os.environ.get('OMP_NUM_THREADS'):
     THREADS, THREADS_SOURCE = os.environ['OMP_NUM_THREADS'], 'OMP_NUM_THREADS'
@@ -96,7 +97,8 @@ cuda_build.preload_cuda_libraries()  # the GPU build only: its CUDA libraries, f
 defer_unused_mxnet_parts()
 
 try:
-    import mxnet as mx
+    with compiled_once():  # MXNet's operator functions compiled once per machine: half a second of its import
+        import mxnet as mx
 except KeyboardInterrupt:
     # Ctrl-C in the seconds MXNet takes to load: nothing was done yet, so one line, no traceback
     print('%s: interrupted while loading MXNet' % (os.path.basename(sys.argv[0]) or 'python'), file=sys.stderr)

@@ -127,3 +127,20 @@ def test_tv_executor_is_the_laplacian_and_follows_the_image():
                                rtol=1e-5, atol=1e-6)
     assert get_tv_grad_executor(img, mx.cpu(), 0.0) is None
     assert get_tv_grad_executor(img, mx.cpu(), -1.0) is None
+
+
+def test_weights_beyond_conv5_1_are_not_kept(tmp_path):
+    """The published file holds conv5_2 to conv5_4 too (28 MB no run uses): they are read, not
+    kept; the arrays kept are the file's own values."""
+    from weights import random_vgg19_arrays, save_params
+    arrays = random_vgg19_arrays()
+    rng = np.random.RandomState(1)
+    for name in ('conv5_2', 'conv5_3', 'conv5_4'):
+        arrays['arg:%s_weight' % name] = rng.normal(0, 0.01, (512, 512, 3, 3)).astype('float32')
+        arrays['arg:%s_bias' % name] = np.zeros(512, 'float32')
+    path = str(tmp_path / 'vgg19.params')
+    save_params(path, arrays)
+    params = model_vgg19.load_params(path)
+    assert sorted(params) == sorted(key[len('arg:'):] for key in random_vgg19_arrays())
+    for name, value in params.items():
+        np.testing.assert_array_equal(value.asnumpy(), arrays['arg:' + name])

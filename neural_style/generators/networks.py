@@ -113,13 +113,30 @@ def instance_norm_of_one_image(x, name):
     return mx.sym.BatchNorm(x, name=name, fix_gamma=False, use_global_stats=False, eps=INSTANCE_NORM_EPS)
 
 
-def _conv_in(x, name, num_filter, kernel, stride=1, one_image=False):
-    """Reflection padding, convolution, instance normalisation (as instance_norm_of_one_image's
-    BatchNorm where one_image)."""
+def instance_norm_of_images(x, name, channels, images):
+    """Instance normalisation of a batch of `images` images of `channels` channels as one BatchNorm
+    with the batch's statistics (instance_norm_of_one_image, with its two conditions). BatchNorm's
+    statistics are per channel over the batch: for N > 1 images the batch is folded into one image
+    of N*C channels, (1, N*C, H, W), around it, with gamma and beta tiled N times, so that each
+    image gets its own statistics, as N runs of one image would; the same parameter names."""
+    if images == 1:
+        return instance_norm_of_one_image(x, name)
+    gamma = mx.sym.Variable(name + '_gamma', shape=(channels,))
+    beta = mx.sym.Variable(name + '_beta', shape=(channels,))
+    folded = mx.sym.reshape(x, shape=(1, -1, 0, 0))  # (N, C, H, W) -> (1, N*C, H, W), image by image
+    normalised = mx.sym.BatchNorm(folded, gamma=mx.sym.tile(gamma, reps=(images,)),
+                                  beta=mx.sym.tile(beta, reps=(images,)), name=name, fix_gamma=False,
+                                  use_global_stats=False, eps=INSTANCE_NORM_EPS)
+    return mx.sym.reshape(normalised, shape=(images, -1, 0, 0))
+
+
+def _conv_in(x, name, num_filter, kernel, stride=1, one_image=False, images=1):
+    """Reflection padding, convolution, instance normalisation (as instance_norm_of_images' BatchNorm
+    where one_image: a batch of `images` images)."""
     x = mx.sym.Convolution(_reflect_pad(x, kernel // 2), name=name, num_filter=num_filter, kernel=(kernel, kernel),
                            stride=(stride, stride))
     if one_image:
-        return instance_norm_of_one_image(x, name + '_in')
+        return instance_norm_of_images(x, name + '_in', num_filter, images)
     return mx.sym.InstanceNorm(x, name=name + '_in', eps=INSTANCE_NORM_EPS)
 
 
@@ -127,7 +144,7 @@ def _relu(x):
     return mx.sym.Activation(x, act_type='relu')
 
 
-def johnson(prefix='johnson', one_image=False):
+def johnson(prefix='johnson', one_image=False, images=1):
     """9x9 conv 32, 3x3 stride-2 convs 64 and 128, five residual blocks of 128, two nearest x2
     upsamplings each followed by a 3x3 conv (64, 32), a 9x9 conv to 3 channels; reflection
     padding, instance normalisation and ReLU throughout (no ReLU at the end of a residual
@@ -135,16 +152,16 @@ def johnson(prefix='johnson', one_image=False):
     mean colour), unbounded, as in today's implementations (the PyTorch example's): a tanh there
     saturates early in training. Names: <prefix>_*. one_image=True: for inference on batches of
     one image, the normalisations are instance_norm_of_one_image's BatchNorms (same parameters,
-    plus unused moving statistics)."""
+    plus unused moving statistics); with images=N, instance_norm_of_images' for batches of N."""
     data = mx.sym.Variable('data')
-    x = _relu(_conv_in(data, prefix + '_conv1', 32, 9, one_image=one_image))
-    x = _relu(_conv_in(x, prefix + '_conv2', 64, 3, stride=2, one_image=one_image))
-    x = _relu(_conv_in(x, prefix + '_conv3', 128, 3, stride=2, one_image=one_image))
+    x = _relu(_conv_in(data, prefix + '_conv1', 32, 9, one_image=one_image, images=images))
+    x = _relu(_conv_in(x, prefix + '_conv2', 64, 3, stride=2, one_image=one_image, images=images))
+    x = _relu(_conv_in(x, prefix + '_conv3', 128, 3, stride=2, one_image=one_image, images=images))
     for block in range(1, 6):
         name = '%s_res%d' % (prefix, block)
-        branch = _relu(_conv_in(x, name + '_conv1', 128, 3, one_image=one_image))
-        x = x + _conv_in(branch, name + '_conv2', 128, 3, one_image=one_image)
+        branch = _relu(_conv_in(x, name + '_conv1', 128, 3, one_image=one_image, images=images))
+        x = x + _conv_in(branch, name + '_conv2', 128, 3, one_image=one_image, images=images)
     for name, num_filter in (('_up1', 64), ('_up2', 32)):
         x = mx.sym.UpSampling(x, scale=2, sample_type='nearest', num_args=1)
-        x = _relu(_conv_in(x, prefix + name, num_filter, 3, one_image=one_image))
+        x = _relu(_conv_in(x, prefix + name, num_filter, 3, one_image=one_image, images=images))
     return mx.sym.Convolution(_reflect_pad(x, 4), name=prefix + '_out', num_filter=3, kernel=(9, 9))
