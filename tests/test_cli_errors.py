@@ -387,4 +387,4 @@ def test_ctrl_c_saves_final_and_exits_130(tmp_path, small, vgg_params):
     assert match, stderr[-3000:]
     assert int(match.group(1)) >= 3  # epochs 0, 1 and 2 were done before the signal
     assert_jpeg(out / 'final.jpg', content_shape())
-    assert sorted(os.listdir(out)) == ['final.jpg']
+    assert sorted(os.listdir(out)) == ['final.jpg', 'interrupted.txt']  # the note: final.jpg is the image so far

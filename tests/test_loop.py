@@ -140,5 +140,5 @@ def test_ctrl_c_stops_at_the_next_epoch_and_saves_final(tmp_path, vgg_params, ca
         nstyle.train_nstyle(args, callback=press_ctrl_c_at_epoch_2)
     assert calls == [1, 2]
     assert 'interrupted after 2 epochs' in caplog.text
-    assert sorted(os.listdir(tmp_path)) == ['final.jpg']
+    assert sorted(os.listdir(tmp_path)) == ['final.jpg', 'interrupted.txt']
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is given back

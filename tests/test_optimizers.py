@@ -246,7 +246,7 @@ def test_ctrl_c_stops_after_the_epoch_and_saves_its_image(small, vgg_params, tmp
         nstyle.train_nstyle(args, callback=press_ctrl_c_at_epoch_2)
     assert [c['epoch'] for c in calls] == [1, 2]
     assert 'interrupted after 2 epochs' in caplog.text
-    assert sorted(os.listdir(tmp_path)) == ['e_2.jpg', 'final.jpg']
+    assert sorted(os.listdir(tmp_path)) == ['e_2.jpg', 'final.jpg', 'interrupted.txt']
     np.testing.assert_array_equal(finals[0], calls[1]['img'])
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
