@@ -257,8 +257,6 @@ def video(frames, method='multistyle', style=0, max_long_edge=None, original_col
     or a list of them). settings.gpu and dtype choose the device of end_to_end and optimize. The
     arguments are checked (one-line NstyleErrors) and a one-pass method's weights loaded here, before
     the first frame is read."""
-    import dataclasses as dc
-
     from neural_style.video.settings import VideoSettings
     if method not in VIDEO_METHODS:
         raise NstyleError('method %r: choose one of %s' % (method, ', '.join(VIDEO_METHODS)))
@@ -278,7 +276,7 @@ def video(frames, method='multistyle', style=0, max_long_edge=None, original_col
             settings = with_preset(settings, settings.preset)
         if settings.multires:
             raise NstyleError('settings.multires: a video\'s frames are stylised at one size; leave it out')
-    base = {field.name: getattr(settings, field.name) for field in dc.fields(GatysSettings)}
+    base = {field.name: getattr(settings, field.name) for field in dataclasses.fields(GatysSettings)}
     base.update(original_colors=original_colors or settings.original_colors)
     video_settings = VideoSettings(**base, input='frames', method=method, model_dir=model_dir,
                                    temporal_weight=temporal_weight)

@@ -153,10 +153,8 @@ def one_pass_weights_problem(method, weights_dir):
         if not os.path.isdir(folder) or all('missing' in problem for problem in problems if problem):
             return 'no weights in %s: run ./download.sh --styles (or start the studio with --weights-dir)' % folder
         return next(problem for problem in problems if problem)
-    from neural_style.universal.networks import ADAIN_LEVEL, DECODER_FILE, ENCODER_FILE, LEVELS
-    levels = [ADAIN_LEVEL] if api_method == 'adain' else LEVELS
-    if all(os.path.isfile(os.path.join(folder, pattern % level)) for level in levels
-           for pattern in (ENCODER_FILE, DECODER_FILE)):
+    from neural_style.universal.stylize import weight_paths
+    if all(os.path.isfile(path) for paths in weight_paths(api_method, 5, folder).values() for path in paths):
         return None
     return 'no weights in %s: run ./download.sh --%s (or start the studio with --weights-dir)' % (folder, api_method)
 

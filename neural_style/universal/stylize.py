@@ -34,20 +34,25 @@ def level_list(method, levels):
     return found
 
 
+def weight_paths(method, levels, weights_dir=None):
+    """{level: (encoder path, decoder path)}: the converted files a pass reads (./download.sh --wct, --adain)."""
+    weights_dir = weights_dir or DEFAULT_WEIGHTS_DIRS[method]
+    return {level: tuple(os.path.join(weights_dir, pattern % level)
+                         for pattern in (networks.ENCODER_FILE, networks.DECODER_FILE))
+            for level in level_list(method, levels)}
+
+
 def load_weights(method, levels, weights_dir=None):
     """{level: (encoder params, decoder params)} from a folder of converted weights (./download.sh)."""
-    weights_dir = weights_dir or DEFAULT_WEIGHTS_DIRS[method]
     weights = {}
-    for level in level_list(method, levels):
-        pair = []
-        for part, pattern in (('encoder', networks.ENCODER_FILE), ('decoder', networks.DECODER_FILE)):
-            path = os.path.join(weights_dir, pattern % level)
+    for level, paths in weight_paths(method, levels, weights_dir).items():
+        for path in paths:
             if not os.path.isfile(path):
                 raise WeightsMissing('%s not found: run ./download.sh --%s to fetch and convert the authors\' '
                                      'models, or train decoders (python -m neural_style.universal.training)'
                                      % (path, method))
-            pair.append(networks.load_params(path, level, part))
-        weights[level] = tuple(pair)
+        weights[level] = tuple(networks.load_params(path, level, part) for path, part in zip(paths, ('encoder',
+                                                                                                      'decoder')))
     return weights
 
 
