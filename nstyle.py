@@ -74,9 +74,11 @@ def result_to_stdout(settings):
     from neural_style.cli.report import release_stdout
     hold_stdout()
     from neural_style import api
-    from neural_style.files.images import style_image_paths, write_png_to_stdout
-    styles = style_image_paths(settings.style_image)
-    image = api.gatys(settings.content_image, styles if len(styles) > 1 else styles[0], settings).image
+    from neural_style.files.images import write_png_to_stdout
+    from neural_style.gatys.run import read_pictures
+    pictures = read_pictures(settings)  # as a run into a folder reads them: the flags' names in its errors
+    styles = [pixels for _, pixels in pictures.styles]
+    image = api.gatys(pictures.content[1], styles if len(styles) > 1 else styles[0], settings).image
     release_stdout()
     write_png_to_stdout(image)
 
