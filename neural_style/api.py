@@ -132,10 +132,10 @@ def gatys(content, style, settings=GatysSettings(), on_epoch: Optional[Callable[
     from neural_style.dtype_choice import settled
     settings = settled(settings)  # --dtype auto: this machine's choice
     dev = context_for(settings.gpu, settings.dtype)
-    from neural_style.gatys.memory import check_size_fits
+    from neural_style.gatys.memory import check_size_fits, lbfgs_history
     from neural_style.mxnet_runtime import available_memory
     check_size_fits(pictures.content[1].shape[:2], settings.style_scale, [edge for edge, _ in settings.stages],
-                    settings.long_edge_flag, available_memory(dev))  # as nstyle.py: refused before allocating
+                    settings.long_edge_flag, available_memory(dev), lbfgs_history(settings))  # as nstyle.py: refused before allocating
     net = load_vgg(settings, model_module(settings), dev)
     watch = ApiWatch(settings, on_epoch, stop)
     try:

@@ -23,7 +23,7 @@ from PIL import Image
 from skimage import transform
 
 import conftest
-from conftest import PROJECT, assert_one_line_error, describe, run_nstyle
+from conftest import PROJECT, assert_no_results, assert_one_line_error, describe, run_nstyle
 from weights import save_params
 
 TIMEOUT = 120
@@ -450,7 +450,7 @@ def test_the_memory_estimate_against_hand_computed_bytes(tmp_path):
     Image.new('RGB', (600, 400)).save(tmp_path / 'content.png')
     Image.new('RGB', (60, 40)).save(tmp_path / 'style.png')
     settings = SimpleNamespace(content_image=str(tmp_path / 'content.png'), style_image=str(tmp_path / 'style.png'),
-                               style_scale=1)
+                               style_scale=1, optimizer='nag', lbfgs_num_correction=10)
     # 600x400 = 240,000 pixels: 419,430,400 + 3400 * 240,000 = 1,235,430,400 bytes
     check_sizes_fit(settings, [600], '--max-long-edge', (1235430400, 'a test machine'))
     with pytest.raises(NstyleError) as refused:
@@ -476,6 +476,40 @@ def test_the_memory_estimate_against_hand_computed_bytes(tmp_path):
     assert str(refused.value) == ('--max-long-edge 600 with --style-scale 2: a 600x400 image needs about 2.2 GB of '
                                   'memory (measured: 3.4 kB a pixel), more than the 2.15 GB a test machine has '
                                   'available; the largest long edge that fits is about 591 (or lower --style-scale)')
+
+
+def test_the_memory_estimate_counts_the_lbfgs_history(tmp_path):
+    """With --optimizer lbfgs the estimate adds scipy's L-BFGS-B work array, float64, 2mn + 5n + 11m^2 +
+    8m values for n = 3 values a pixel and m corrections (scipy.optimize._lbfgsb_py): for 600x400 and
+    m = 20, n = 720,000: 28,800,000 + 3,600,000 + 4,400 + 160 = 32,404,560 values, 259,236,480 bytes,
+    on top of NAG's 1,235,430,400."""
+    from types import SimpleNamespace
+    from neural_style.errors import NstyleError
+    from neural_style.gatys.memory import check_sizes_fit
+    Image.new('RGB', (600, 400)).save(tmp_path / 'content.png')
+    Image.new('RGB', (60, 40)).save(tmp_path / 'style.png')
+    settings = SimpleNamespace(content_image=str(tmp_path / 'content.png'), style_image=str(tmp_path / 'style.png'),
+                               style_scale=1, optimizer='lbfgs', lbfgs_num_correction=20)
+    check_sizes_fit(settings, [600], '--max-long-edge', (1235430400 + 259236480, 'a test machine'))
+    with pytest.raises(NstyleError) as refused:
+        check_sizes_fit(settings, [600], '--max-long-edge', (1235430400 + 259236479, 'a test machine'))
+    assert str(refused.value).startswith('--max-long-edge 600: a 600x400 image needs about 1.49 GB of memory '
+                                         "(measured: 3.4 kB a pixel, and L-BFGS's history), more than")
+    # a history that alone outweighs the run is named as the cause
+    settings.lbfgs_num_correction = 10 ** 8
+    with pytest.raises(NstyleError) as refused:
+        check_sizes_fit(settings, [600], '--max-long-edge', (16 * 2**30, 'a test machine'))
+    assert str(refused.value).startswith('--lbfgs-num-correction 100000000: L-BFGS would keep about ')
+
+
+def test_a_huge_lbfgs_history_is_refused_in_one_line(small, vgg_params, tmp_path):
+    """The command line refuses a history no machine holds before any work, and writes nothing
+    (it used to end in numpy's MemoryError inside scipy)."""
+    out = tmp_path / 'out'
+    result = run_nstyle(base_args(out, vgg_params, small, epochs=2) +
+                        ['--optimizer', 'lbfgs', '--lbfgs-num-correction', 100000000], timeout=TIMEOUT)
+    assert_one_line_error(result, '--lbfgs-num-correction 100000000: L-BFGS would keep about ')
+    assert_no_results(out)
 
 
 # ---------------------------------------------------------------- numbers, weights, files, pipes

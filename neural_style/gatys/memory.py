@@ -19,10 +19,19 @@ BYTES_PER_STYLE_PIXEL = 1000
 
 
 
-def run_bytes(content_pixels, style_scale):
-    """The estimated peak memory of a run whose content image has this many pixels."""
+def lbfgs_bytes(content_pixels, history):
+    """scipy's L-BFGS-B work array for the image's 3 values a pixel with this many corrections
+    (--lbfgs-num-correction): float64, 2mn + 5n + 11m^2 + 8m of them (scipy.optimize._lbfgsb_py)."""
+    n, m = 3 * content_pixels, history
+    return 8 * (2 * m * n + 5 * n + 11 * m * m + 8 * m)
+
+
+def run_bytes(content_pixels, style_scale, lbfgs_history=0):
+    """The estimated peak memory of a run whose content image has this many pixels; lbfgs_history:
+    the corrections L-BFGS keeps (0: another optimiser)."""
     style = content_pixels * style_scale ** 2 if style_scale != 1 else 0
-    return FIXED_BYTES + BYTES_PER_PIXEL * content_pixels + BYTES_PER_STYLE_PIXEL * style
+    history = lbfgs_bytes(content_pixels, lbfgs_history) if lbfgs_history else 0
+    return FIXED_BYTES + BYTES_PER_PIXEL * content_pixels + BYTES_PER_STYLE_PIXEL * style + history
 
 
 def size_at(size, long_edge):
@@ -30,12 +39,17 @@ def size_at(size, long_edge):
     return size_at_long_edge(size, long_edge)
 
 
-def largest_fitting_edge(size, style_scale, available):
-    """The largest long edge whose run_bytes fits in `available`."""
+def largest_fitting_edge(size, style_scale, available, lbfgs_history=0):
+    """The largest long edge whose run_bytes fits in `available` (the L-BFGS history's m-only terms,
+    11m^2 + 8m, counted with the fixed part)."""
     h, w = size_at(size, 1000000)
     pixels_per_edge_squared = h * w / 1e12  # pixels = this * edge ** 2
     per_pixel = BYTES_PER_PIXEL + (BYTES_PER_STYLE_PIXEL * style_scale ** 2 if style_scale != 1 else 0)
-    return max(0, int(math.sqrt(max(0, available - FIXED_BYTES) / per_pixel / pixels_per_edge_squared)))
+    fixed = FIXED_BYTES
+    if lbfgs_history:
+        per_pixel += lbfgs_bytes(1, lbfgs_history) - lbfgs_bytes(0, lbfgs_history)
+        fixed += lbfgs_bytes(0, lbfgs_history)
+    return max(0, int(math.sqrt(max(0, available - fixed) / per_pixel / pixels_per_edge_squared)))
 
 
 def gigabytes(count):
@@ -51,23 +65,36 @@ def check_sizes_fit(args, long_edges, long_edge_flag, memory=None):
     size = image_size(args.content_image, '--content-image')
     for path in style_image_paths(args.style_image):
         image_size(path, '--style-image')  # a bad or too large style image is named now too
-    check_size_fits(size, args.style_scale, long_edges, long_edge_flag, memory)
+    check_size_fits(size, args.style_scale, long_edges, long_edge_flag, memory, lbfgs_history(args))
 
 
-def check_size_fits(size, style_scale, long_edges, long_edge_flag, memory=None):
-    """check_sizes_fit for a content image of size (h, w) (the Python API's arrays have no header)."""
+def lbfgs_history(settings):
+    """The corrections L-BFGS keeps in this run, 0 with another optimiser."""
+    return settings.lbfgs_num_correction if settings.optimizer == 'lbfgs' else 0
+
+
+def check_size_fits(size, style_scale, long_edges, long_edge_flag, memory=None, history=0):
+    """check_sizes_fit for a content image of size (h, w) (the Python API's arrays have no header);
+    history: lbfgs_history's."""
     available, where = memory or (available_bytes(), 'this machine')
     if available is None:
         return
     edge = max(long_edges)
     h, w = size_at(size, edge)
-    needed = run_bytes(h * w, style_scale)
+    needed = run_bytes(h * w, style_scale, history)
     if needed <= available:
         return
-    largest = largest_fitting_edge(size, style_scale, available)
+    if history and lbfgs_bytes(h * w, history) > needed / 2:  # the history, not the image, is the bulk
+        raise NstyleError('--lbfgs-num-correction %d: L-BFGS would keep about %s of history for a %dx%d image, '
+                          'more than the %s %s has available with the rest of the run (%s); lower it (the '
+                          'default is 10, --preset fast takes 20)'
+                          % (history, gigabytes(lbfgs_bytes(h * w, history)), w, h, gigabytes(available), where,
+                             gigabytes(needed)))
+    largest = largest_fitting_edge(size, style_scale, available, history)
     what = ('%s %s' % (long_edge_flag, edge) if long_edge_flag != '--multires' else '--multires (its long edge %d)' % edge)
     scale = ' with --style-scale %g' % style_scale if style_scale != 1 else ''
-    raise NstyleError('%s%s: a %dx%d image needs about %s of memory (measured: %.1f kB a pixel), more than the %s '
+    raise NstyleError('%s%s: a %dx%d image needs about %s of memory (measured: %.1f kB a pixel%s), more than the %s '
                       '%s has available; the largest long edge that fits is about %d%s'
-                      % (what, scale, w, h, gigabytes(needed), BYTES_PER_PIXEL / 1e3, gigabytes(available), where,
+                      % (what, scale, w, h, gigabytes(needed), BYTES_PER_PIXEL / 1e3,
+                         ', and L-BFGS\'s history' if history else '', gigabytes(available), where,
                          largest, ' (or lower --style-scale)' if scale else ''))
