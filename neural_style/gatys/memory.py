@@ -18,7 +18,6 @@ FIXED_BYTES = 400 * 2**20
 BYTES_PER_STYLE_PIXEL = 1000
 
 
-
 def lbfgs_bytes(content_pixels, history):
     """scipy's L-BFGS-B work array for the image's 3 values a pixel with this many corrections
     (--lbfgs-num-correction): float64, 2mn + 5n + 11m^2 + 8m of them (scipy.optimize._lbfgsb_py)."""
@@ -34,15 +33,10 @@ def run_bytes(content_pixels, style_scale, lbfgs_history=0):
     return FIXED_BYTES + BYTES_PER_PIXEL * content_pixels + BYTES_PER_STYLE_PIXEL * style + history
 
 
-def size_at(size, long_edge):
-    """(h, w) of an image of size (h, w) resized to this long edge, as PreprocessContentImage does."""
-    return size_at_long_edge(size, long_edge)
-
-
 def largest_fitting_edge(size, style_scale, available, lbfgs_history=0):
     """The largest long edge whose run_bytes fits in `available` (the L-BFGS history's m-only terms,
     11m^2 + 8m, counted with the fixed part)."""
-    h, w = size_at(size, 1000000)
+    h, w = size_at_long_edge(size, 1000000)
     pixels_per_edge_squared = h * w / 1e12  # pixels = this * edge ** 2
     per_pixel = BYTES_PER_PIXEL + (BYTES_PER_STYLE_PIXEL * style_scale ** 2 if style_scale != 1 else 0)
     fixed = FIXED_BYTES
@@ -80,7 +74,7 @@ def check_size_fits(size, style_scale, long_edges, long_edge_flag, memory=None, 
     if available is None:
         return
     edge = max(long_edges)
-    h, w = size_at(size, edge)
+    h, w = size_at_long_edge(size, edge)
     needed = run_bytes(h * w, style_scale, history)
     if needed <= available:
         return
