@@ -19,9 +19,9 @@ from neural_style.cli.flag_types import (
 )
 from neural_style.cli.flags_used import given_flags, refuse_unused
 from neural_style.cli.tool import OneLineErrorParser
+from neural_style.files import STDIO
 from neural_style.gatys.settings import DEFAULT_LR, GatysSettings
 
-STDIO = '-'  # files/images.py's name for stdin and stdout (not imported here: it loads scikit-image)
 # the flags of the MRF style loss: used only with --style-loss mrf
 MRF_FLAGS = ('mrf_layers', 'mrf_patch_size', 'mrf_stride', 'mrf_weight', 'mrf_rematch_every')
 

@@ -13,6 +13,7 @@ from PIL import Image, ImageOps
 from skimage import color, img_as_ubyte, transform
 
 from neural_style.errors import NstyleError
+from neural_style.files import STDIO
 from neural_style.files.output_folder import write_image_atomically
 
 # ImageNet mean colour (R, G, B) that VGG-19 was trained with.
@@ -26,8 +27,6 @@ DECODE_WHOLE_PIXELS = 16000000
 DECODE_MARGIN = 4
 
 
-# The name a tool takes for stdin (an image read) or stdout (an image written, as PNG).
-STDIO = '-'
 _STDIN = []  # stdin's bytes, read once: a run may read an image's size, then its pixels
 
 

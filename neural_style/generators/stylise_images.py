@@ -15,7 +15,8 @@ from skimage import img_as_ubyte
 from neural_style.cluster import ray_cluster as cluster
 from neural_style.generators import on_ray
 from neural_style.errors import NstyleError
-from neural_style.files.images import STDIO, denoised, read_rgb_image
+from neural_style.files import STDIO
+from neural_style.files.images import denoised, read_rgb_image
 from neural_style.files.output_folder import ResultNames, check_output_dir, output_run, write_image_atomically
 from neural_style.generators import checkpoints, crops
 from neural_style.generators.inference import check_size, load_stylizer
