@@ -478,6 +478,31 @@ def test_the_memory_estimate_against_hand_computed_bytes(tmp_path):
                                   'available; the largest long edge that fits is about 591 (or lower --style-scale)')
 
 
+def test_a_runs_pictures_read_the_content_header_once_and_check_memory_before_decoding(tmp_path, monkeypatch):
+    """read_pictures with memory: the content's header read once for both the memory check and the
+    original's size line; a size too large is refused before any image is decoded."""
+    from neural_style.errors import NstyleError
+    from neural_style.files import images
+    from neural_style.gatys.run import read_pictures
+    from neural_style.gatys.settings import GatysSettings
+    Image.new('RGB', (600, 400)).save(tmp_path / 'content.png')
+    Image.new('RGB', (60, 40)).save(tmp_path / 'style.png')
+    settings = GatysSettings(content_image=str(tmp_path / 'content.png'), style_image=str(tmp_path / 'style.png'),
+                             max_long_edge=600)
+    headers, decoded = [], []
+    monkeypatch.setattr(images, 'image_size', lambda path, flag, read=images.image_size: headers.append(path) or
+                        read(path, flag))
+    monkeypatch.setattr(images, 'read_rgb_image', lambda path, *rest, read=images.read_rgb_image: decoded.append(path)
+                        or read(path, *rest))
+    pictures = read_pictures(settings, memory=(1235430400, 'a test machine'))  # 600x400 just fits
+    assert pictures.content[1].shape == (400, 600, 3)
+    assert headers.count(settings.content_image) == 1 and decoded == [settings.content_image, settings.style_image]
+    headers.clear(), decoded.clear()
+    with pytest.raises(NstyleError, match='^--max-long-edge 600: a 600x400 image needs about 1.24 GB'):
+        read_pictures(settings, memory=(1235430399, 'a test machine'))
+    assert headers.count(settings.content_image) == 1 and decoded == []
+
+
 def test_the_memory_estimate_counts_the_lbfgs_history(tmp_path):
     """With --optimizer lbfgs the estimate adds scipy's L-BFGS-B work array, float64, 2mn + 5n + 11m^2 +
     8m values for n = 3 values a pixel and m corrections (scipy.optimize._lbfgsb_py): for 600x400 and

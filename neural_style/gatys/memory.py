@@ -50,13 +50,14 @@ def gigabytes(count):
     return '%.3g GB' % (count / 1e9) if count < 1e12 else '%.3g TB' % (count / 1e12)
 
 
-def check_sizes_fit(args, long_edges, long_edge_flag, memory=None):
+def check_sizes_fit(args, long_edges, long_edge_flag, memory=None, size=None):
     """A one-line NstyleError when the largest of these long edges (one per stage) needs more memory
     than is available; only the images' headers are read. memory: (bytes available, where in words),
-    device.available_memory's, default this machine's (available_bytes)."""
+    device.available_memory's, default this machine's (available_bytes). size: the content's (h, w)
+    when its header is read already (gatys/run.read_pictures)."""
     if (memory or (available_bytes(), None))[0] is None:
         return
-    size = image_size(args.content_image, '--content-image')
+    size = size or image_size(args.content_image, '--content-image')
     for path in style_image_paths(args.style_image):
         image_size(path, '--style-image')  # a bad or too large style image is named now too
     check_size_fits(size, args.style_scale, long_edges, long_edge_flag, memory, lbfgs_history(args))

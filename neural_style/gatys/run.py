@@ -18,14 +18,19 @@ from neural_style.machine import return_freed_memory
 from neural_style.mxnet_runtime import available_memory, context_for, mx
 
 
-def read_pictures(settings, content=None):
+def read_pictures(settings, content=None, memory=None):
     """The run's Pictures read from its files (--content-image, --style-image, --init), before any
     work, so that a bad file fails fast; a large one is decoded reduced to about the size it is used
-    at. content: (name, pixels) of a content image already read (a video's frame) instead."""
+    at. content: (name, pixels) of a content image already read (a video's frame) instead. memory:
+    (bytes available, where), to refuse a run too large for it (gatys/memory.check_sizes_fit) from
+    the images' headers, before any is decoded; None: no check."""
     long_edge = max(edge for edge, _ in settings.stages)
     if content is None:
         path = settings.content_image
-        logging.info('load the content image, size = %s', images.image_size(path, '--content-image'))  # the original's
+        size = images.image_size(path, '--content-image')
+        if memory is not None:
+            check_sizes_fit(settings, [edge for edge, _ in settings.stages], settings.long_edge_flag, memory, size)
+        logging.info('load the content image, size = %s', size)  # the original's
         content = ('--content-image %s' % path, images.read_rgb_image(path, '--content-image', long_edge))
     style_edge = max(1, int(round(long_edge * settings.style_scale)))
     styles = [(path, images.read_rgb_image(path, '--style-image', style_edge))
@@ -211,8 +216,7 @@ def run_gatys(settings, callback=None, stop=None, reuse=None, checkpoints=True, 
         logging.info('--preset %s: %s (flags given explicitly win)', settings.preset, describe_preset(settings))
     settings = settled(settings)  # --dtype auto: this machine's choice
     dev = context_for(settings.gpu, settings.dtype)
-    check_sizes_fit(settings, [edge for edge, _ in settings.stages], settings.long_edge_flag, available_memory(dev))
-    pictures = read_pictures(settings)
+    pictures = read_pictures(settings, memory=available_memory(dev))
     module = model_module(settings)
     inputs = sized_inputs(settings, module, pictures)
     net = load_vgg(settings, module, dev, *(reuse or (None, None)))
