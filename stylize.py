@@ -22,7 +22,11 @@ from neural_style.cli.flag_types import POSITIVE_INT, blend_weights, checked, st
 from neural_style.cli.report import Phases, hold_stdout, make_report
 from neural_style.errors import NstyleError
 from neural_style.cli.tool import OneLineErrorParser, run_cli
-from neural_style.onepass.methods import METHODS
+from neural_style.onepass.methods import METHODS, arguments_problem
+
+# what onepass.methods.arguments_problem calls this tool's flags
+FLAG_NAMES = {'method': '--method', 'style': '--style-image', 'paintings': '--style-image', 'alpha': '--alpha',
+              'levels': '--levels', 'style_weights': '--style-weights'}
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 OUTPUT_EXTENSIONS = ('.jpg', '.jpeg', '.png')
@@ -99,18 +103,9 @@ def config_from_args(parser, args):
     method = args.method or ('arbitrary' if style_images else 'multistyle')
     if style_images and args.style:
         parser.error('--style (one of the 26) and --style-image (any picture) exclude each other')
-    if method in ('arbitrary', 'wct', 'adain') and not style_images:
-        parser.error('--method %s needs --style-image' % method)
-    if method not in ('wct', 'adain') and (args.alpha != 1.0 or args.levels != 5):
-        parser.error('--alpha and --levels are for --method wct or adain; leave them out')
-    if method == 'adain' and args.levels != 5:
-        parser.error('--levels is for --method wct (AdaIN works at relu4_1); leave it out')
-    if args.style_weights is not None:
-        if len(args.style_weights) != len(style_images):
-            parser.error('--style-weights has %d weights for %d --style-image'
-                         % (len(args.style_weights), len(style_images)))
-        if sum(args.style_weights) <= 0:
-            parser.error('--style-weights sum to 0; give at least one > 0')
+    problem = arguments_problem(method, len(style_images), args.alpha, args.levels, args.style_weights, FLAG_NAMES)
+    if problem:
+        parser.error(problem)
     if args.contact_sheet and (style_images or args.style):
         parser.error('--contact-sheet shows all 26 styles: give no --style or --style-image')
     if args.json and args.output == '-':

@@ -31,7 +31,6 @@ __all__ = ['GatysSettings', 'Epoch', 'Result', 'gatys', 'with_preset', 'generate
 # the one-pass networks (onepass/methods.py, no MXNet at import): the 26-style network takes a style
 # index or a blend of them, the others paintings
 ONE_PASS = tuple(ONE_PASS_METHODS)
-PAINTING_METHODS = tuple(method for method in ONE_PASS if method != 'multistyle')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,28 +170,34 @@ def is_pretrained_style(style):
     return isinstance(style, dict) or (isinstance(style, (int, np.integer)) and not isinstance(style, bool))
 
 
+# what onepass.methods.arguments_problem calls api.stylize's arguments
+ARGUMENT_NAMES = {'method': 'method', 'style': 'style', 'paintings': 'a painting (an (h, w, 3) uint8 array or a path, '
+                  'or a list of them)', 'alpha': 'alpha', 'levels': 'levels', 'style_weights': 'style_weights'}
+
+
 def one_pass_settings(style=0, method=None, strength=1.0, alpha=1.0, levels=5, style_weights=None,
                       weights_dir=None):
     """(method, onepass MethodSettings) for api.stylize's arguments, every one checked (one-line
     NstyleErrors) and the method's weights loaded once, before any work."""
     from neural_style.onepass import multistyle
-    from neural_style.onepass.methods import MethodSettings, check_weights
+    from neural_style.onepass.methods import MethodSettings, arguments_problem, check_weights
     pretrained = is_pretrained_style(style)
     method = method or ('multistyle' if pretrained else 'arbitrary')
     if method not in ONE_PASS:
         raise NstyleError('method %r: choose one of %s' % (method, ', '.join(ONE_PASS)))
-    if method == 'multistyle' and not pretrained:
-        raise NstyleError('style: the multistyle network takes one of its 26 styles (0 ... 25) or a {index: weight} '
-                          'blend; for a painting choose method arbitrary, wct or adain')
-    if method in PAINTING_METHODS and pretrained:
-        raise NstyleError('style: method %s takes a painting (an (h, w, 3) uint8 array or a path, or a list of '
-                          'them), not one of the 26 styles' % method)
     if not 0 <= strength <= 1 or not 0 <= alpha <= 1:
         raise NstyleError('strength %s, alpha %s: each must be in [0, 1]' % (strength, alpha))
-    if method not in ('wct', 'adain') and (alpha != 1 or levels != 5):
-        raise NstyleError('alpha and levels are for method wct or adain; leave them out')
-    if levels not in range(1, 6) or (method == 'adain' and levels != 5):
-        raise NstyleError('levels %r: 1 ... 5, and for wct only (AdaIN works at relu4_1)' % (levels,))
+    if levels not in range(1, 6):
+        raise NstyleError('levels %r: 1 ... 5' % (levels,))
+    if pretrained and style_weights is not None:
+        raise NstyleError('style_weights weigh paintings; a blend of the 26 styles is {index: weight}')
+    given = () if pretrained else (style if isinstance(style, (list, tuple)) else [style])
+    if not pretrained and not given:
+        raise NstyleError('style: give at least one painting')
+    style_weights = None if style_weights is None else tuple(float(weight) for weight in style_weights)
+    problem = arguments_problem(method, len(given), alpha, levels, style_weights, ARGUMENT_NAMES)
+    if problem:
+        raise NstyleError(problem)
     paintings = ()
     if pretrained:
         try:
@@ -200,17 +205,7 @@ def one_pass_settings(style=0, method=None, strength=1.0, alpha=1.0, levels=5, s
         except (ValueError, TypeError) as problem:
             raise NstyleError('style %r: %s' % (style, problem)) from None
     else:
-        given = style if isinstance(style, (list, tuple)) else [style]
-        if not given:
-            raise NstyleError('style: give at least one painting')
         paintings = tuple(as_pixels(image, 'style %d' % i)[1].astype(np.float32) for i, image in enumerate(given, 1))
-        if style_weights is not None:
-            style_weights = tuple(float(weight) for weight in style_weights)
-            if len(style_weights) != len(paintings) or min(style_weights) < 0 or not sum(style_weights) > 0:
-                raise NstyleError('style_weights %s: one weight >= 0 per painting (%d), not all 0'
-                                  % (list(style_weights), len(paintings)))
-    if pretrained and style_weights is not None:
-        raise NstyleError('style_weights weigh paintings; a blend of the 26 styles is {index: weight}')
     settings = MethodSettings(style=style if pretrained else 0, style_pixels=paintings, style_weights=style_weights,
                               strength=strength, weights_dir=weights_dir, alpha=alpha, levels=levels)
     check_weights(method, settings)
@@ -268,8 +263,7 @@ def video(frames, method='multistyle', style=0, max_long_edge=None, original_col
         raise NstyleError('method end_to_end: give model_dir, the generators\' folder')
     elif method == 'optimize':
         if is_pretrained_style(style):
-            raise NstyleError('style: method optimize takes a painting (an (h, w, 3) uint8 array or a path, or a list '
-                              'of them), not one of the 26 styles')
+            raise NstyleError('method optimize takes %s, not one of the 26 styles' % ARGUMENT_NAMES['paintings'])
         styles = [as_pixels(image, 'style %d' % i) for i, image in
                   enumerate(style if isinstance(style, (list, tuple)) else [style], 1)]
         if settings.preset:

@@ -158,13 +158,17 @@ def test_stylize_with_the_pretrained_weights_is_the_onnx_network(wheel, converte
 @pytest.mark.parametrize('arguments, message', [
     ({'style': 26}, 'style 26: style index 26 is not 0 ... 25'),
     ({'style': {3: -1}}, 'style {3: -1}: style weights must be finite'),
-    ({'style': 3, 'method': 'wct'}, 'style: method wct takes a painting'),
+    ({'style': 3, 'method': 'wct'}, 'method wct takes a painting (an (h, w, 3) uint8 array or a path, or a list of '
+                                    'them), not one of the 26 styles'),
     ({'style': np.zeros((20, 20, 3), np.uint8), 'method': 'multistyle'}, 'style: the multistyle network takes'),
     ({'style': np.zeros((20, 20), np.uint8)}, 'style 1: expected an (h, w, 3) uint8 array'),
     ({'style': 3, 'method': 'gatys'}, "method 'gatys': choose one of multistyle, arbitrary, wct, adain"),
     ({'style': 3, 'strength': 1.5}, 'strength 1.5, alpha 1.0: each must be in [0, 1]'),
     ({'style': 3, 'alpha': 0.5}, 'alpha and levels are for method wct or adain'),
-    ({'style': [np.zeros((20, 20, 3), np.uint8)] * 2, 'style_weights': [1]}, 'style_weights [1.0]: one weight'),
+    ({'style': [np.zeros((20, 20, 3), np.uint8)] * 2, 'style_weights': [1]},
+     'style_weights 1: one weight >= 0 per painting (2), not all 0'),
+    ({'style': np.zeros((20, 20, 3), np.uint8), 'method': 'adain', 'levels': 3},
+     'levels is for method wct (AdaIN works at relu4_1); leave it out'),
     ({'style': '/nowhere/painting.jpg'}, 'style 1 /nowhere/painting.jpg'),
 ])
 def test_bad_stylize_arguments_are_one_line(model_dir, arguments, message):
@@ -225,7 +229,8 @@ def test_video_bad_arguments_are_one_line():
         api.video([], 'gatys')
     with pytest.raises(NstyleError, match=r'^method end_to_end: give model_dir'):
         api.video([], 'end_to_end')
-    with pytest.raises(NstyleError, match=r'^style: method optimize takes a painting'):
+    with pytest.raises(NstyleError, match=r'^method optimize takes a painting \(an \(h, w, 3\) uint8 array or a '
+                                          r'path, or a list of them\), not one of the 26 styles$'):
         api.video([], 'optimize', 3)
     with pytest.raises(NstyleError, match=r"^settings.multires: a video's frames are stylised at one size"):
         api.video([], 'optimize', STYLE, settings=api.GatysSettings(multires=((16, 2), (32, 2))))

@@ -132,7 +132,15 @@ def test_any_painting_and_the_contact_sheet(converted, tmp_path):
     (['--style', '3:x'], 'expected a style index (0 ... 25) or a blend'),
     (['--style', '3:0,4:0'], 'sum to 0'),
     (['--style', '-1'], 'no style -1'),
-    (['--style-image', 'a.jpg,b.jpg', '--style-weights', '1'], 'has 1 weights for 2 --style-image'),
+    (['--style-image', 'a.jpg,b.jpg', '--style-weights', '1'],
+     '--style-weights 1: one weight >= 0 per painting (2), not all 0'),
+    (['--style-image', 'a.jpg', '--method', 'multistyle'],
+     '--style-image: the multistyle network takes one of its 26 styles or a blend of them; for a painting choose '
+     '--method arbitrary, wct or adain'),
+    (['--method', 'wct'], '--method wct takes --style-image, not one of the 26 styles'),
+    (['--style', '3', '--alpha', '0.5'], '--alpha and --levels are for --method wct or adain; leave them out'),
+    (['--style-image', 'a.jpg', '--method', 'adain', '--levels', '3'],
+     '--levels is for --method wct (AdaIN works at relu4_1); leave it out'),
     (['--strength', '2'], 'must be in [0, 1]'),
     (['--style', '3', '--style-image', 'a.jpg'], 'exclude each other'),
 ])

@@ -76,6 +76,30 @@ METHODS = {'multistyle': multistyle_method, 'arbitrary': arbitrary_method,
            'wct': universal_method('wct'), 'adain': universal_method('adain')}
 
 
+PAINTING_METHODS = ('arbitrary', 'wct', 'adain')  # those that take paintings; multistyle takes its 26 styles
+
+
+def arguments_problem(method, paintings, alpha, levels, style_weights, names):
+    """The first rule a method's arguments break, in words, or None: one set of rules for stylize.py's
+    flags and api.stylize's arguments. paintings: how many are given (0: one of the 26 styles);
+    names: what the caller calls method, style (where paintings are given), paintings, alpha, levels
+    and style_weights (stylize.py's flags, or the API's arguments)."""
+    if method == 'multistyle' and paintings:
+        return ('%(style)s: the multistyle network takes one of its 26 styles or a blend of them; for a painting '
+                'choose %(method)s arbitrary, wct or adain' % names)
+    if method in PAINTING_METHODS and not paintings:
+        return '%s %s takes %s, not one of the 26 styles' % (names['method'], method, names['paintings'])
+    if method not in ('wct', 'adain') and (alpha != 1 or levels != 5):
+        return '%(alpha)s and %(levels)s are for %(method)s wct or adain; leave them out' % names
+    if method == 'adain' and levels != 5:
+        return '%(levels)s is for %(method)s wct (AdaIN works at relu4_1); leave it out' % names
+    if style_weights is not None and (len(style_weights) != paintings or min(style_weights) < 0
+                                      or not sum(style_weights) > 0):
+        return ('%s %s: one weight >= 0 per painting (%d), not all 0'
+                % (names['style_weights'], ','.join('%g' % weight for weight in style_weights), paintings))
+    return None
+
+
 def to_uint8(image):
     return np.clip(np.round(image), 0, 255).astype(np.uint8)
 
