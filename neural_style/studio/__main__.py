@@ -9,16 +9,10 @@ import tempfile
 
 from neural_style.cli.flag_types import POSITIVE_INT, checked
 from neural_style.errors import NstyleError
+from neural_style.machine import usable_cpu_count
 from neural_style.cli.tool import OneLineErrorParser, run_cli
 
 PROG = 'python -m neural_style.studio'
-
-
-def usable_cpu_count():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def get_args(arglist=None):
