@@ -87,6 +87,33 @@ def test_warp_by_a_whole_pixel_shift_is_the_shifted_image(clip_frames):
     np.testing.assert_array_equal(warped[:-STEP[0], :-STEP[1]], clip_frames[1][:-STEP[0], :-STEP[1]])
 
 
+def test_the_frames_loop_hands_each_frame_the_result_and_flow_before_it(clip_frames):
+    """video/frame_methods.in_turn, the loop of the API and of stylize_video.py: frame k gets frame k-1's
+    output and, where asked for, the backward flow of frame k onto frame k-1 with its mask (as
+    flow_and_mask computes them); the first frame gets nothing."""
+    from neural_style.video import flow as flows
+    from neural_style.video.frame_methods import in_turn
+    seen = []
+
+    def result(index, frame, previous):
+        seen.append((index, previous))
+        return frame[::-1] + index  # any output that differs from the frame
+
+    outputs = list(in_turn(enumerate(clip_frames), result, lambda index: index != 2))
+    assert [index for index, _, _ in outputs] == [0, 1, 2, 3] and [index for index, _ in seen] == [0, 1, 2, 3]
+    assert seen[0][1] is None and outputs[0][2] is None
+    for index in (1, 2, 3):
+        previous = seen[index][1]
+        assert previous is outputs[index][2]
+        np.testing.assert_array_equal(previous.output, outputs[index - 1][1])
+        if index == 2:
+            assert previous.backward is None and previous.mask is None
+        else:
+            backward, mask = flows.flow_and_mask(clip_frames[index], clip_frames[index - 1])
+            np.testing.assert_array_equal(previous.backward, backward)
+            np.testing.assert_array_equal(previous.mask, mask)
+
+
 def test_warping_by_the_flow_reproduces_the_next_frame_where_the_mask_is_1(clip_frames):
     from neural_style.video import flow as flows
     backward, mask = flows.flow_and_mask(clip_frames[1], clip_frames[0])

@@ -108,16 +108,25 @@ class FramesByOnePass:
         return images.original_colors(pixels, frame) if self.original_colors else pixels
 
 
-def one_after_another(stylizer, frames, warps):
-    """Each frame's result in turn (frames: (h, w, 3) uint8 of one size; warps: the temporal term's
-    optical flow is computed, the optimisation with a temporal weight): the API's loop. run.py's
-    stylize_frames is this loop with the frames folder, resuming and the temporal error added."""
+def in_turn(indexed_frames, result, needs_flow):
+    """The frames' loop: for each (index, frame) in turn (frames: (h, w, 3) uint8 of one size), its
+    output = result(index, frame, previous), yielded as (index, output, previous). previous: None
+    for the first frame, else a Previous of the frame before's output and, where needs_flow(index),
+    this frame's backward flow onto it and its mask (the temporal term's, the temporal error's)."""
     previous_in = previous_out = None
-    for index, frame in enumerate(frames):
+    for index, frame in indexed_frames:
         previous = None
         if previous_in is not None:
-            backward, mask = flows.flow_and_mask(frame, previous_in) if warps else (None, None)
+            backward, mask = flows.flow_and_mask(frame, previous_in) if needs_flow(index) else (None, None)
             previous = Previous(previous_out, backward, mask)
-        output = stylizer.stylize(index, frame, previous)
+        output = result(index, frame, previous)
         previous_in, previous_out = frame, output
+        yield index, output, previous
+
+
+def one_after_another(stylizer, frames, warps):
+    """Each frame's result in turn (warps: the temporal term's optical flow is computed, the
+    optimisation with a temporal weight): the API's loop. run.py's stylize_frames is the same loop
+    with the frames folder, resuming and the temporal error."""
+    for _, output, _ in in_turn(enumerate(frames), stylizer.stylize, lambda index: warps):
         yield output

@@ -24,7 +24,7 @@ from neural_style.mxnet_runtime import context_for
 from neural_style.video import clips as video_io
 from neural_style.video import flow as flows
 from neural_style.video import frames_folder
-from neural_style.video.frame_methods import FramesByGenerators, FramesByOnePass, FramesByOptimisation, Previous
+from neural_style.video.frame_methods import FramesByGenerators, FramesByOnePass, FramesByOptimisation, in_turn
 from neural_style.video.temporal import masked_mse
 
 # settings that do not change the frames: a rerun with other values of these still resumes
@@ -134,37 +134,41 @@ def stylize_frames(args, clip, layout, stylizer, bounds):
     done = frames_folder.finished_count(layout, start, stop)
     progress = Progress()
     want_error = args.json
-    previous_in = previous_out = None
+    # the optical flow: for the temporal term (the optimisation with a temporal weight) and for the
+    # error --json reports; a forward pass per frame needs none, a finished frame is read back
+    warps = args.method == 'optimize' and args.temporal_weight > 0
+
+    def needs_flow(index):
+        return want_error or (warps and index >= start + done)
+
+    def result(index, frame, previous):
+        """A finished frame read back, or the frame stylised and written."""
+        if index < start + done:
+            output = frames_folder.read_frame(layout, index)
+            if output.shape != frame.shape:
+                raise NstyleError('--output %s: frame %d is %dx%d, not the run\'s %dx%d; pass --overwrite to '
+                                  'start again' % (layout.frames_dir, index, output.shape[1], output.shape[0],
+                                                   frame.shape[1], frame.shape[0]))
+            return output
+        began = time.time()
+        output = stylizer.stylize(index, frame, previous)
+        frames_folder.write_frame(layout, index, output)
+        progress.seconds.append(time.time() - began)
+        bar.update(1)  # the progress bar of the `with` below
+        return output
+
     with stop_signals_between_epochs() as interrupted, logging_redirect_tqdm(), \
             tqdm(total=stop - start, initial=done, unit='frame', desc='stylize', file=sys.stderr,
                  dynamic_ncols=True) as bar:
         if done:
             logging.info('resuming after frame %d (%d finished)', start + done - 1, done)
-        for index, raw in video_io.read_frames(clip, start, stop):
-            began = time.time()
-            frame = video_io.resized_frame(raw, args.size)
-            finished = index < start + done
-            backward = mask = None
-            # the optical flow: for the temporal term (the optimisation with a temporal weight) and for
-            # the error --json reports; a forward pass per frame needs none
-            warps = args.method == 'optimize' and args.temporal_weight > 0
-            if previous_in is not None and (want_error or (warps and not finished)):
-                backward, mask = flows.flow_and_mask(frame, previous_in)
-            if finished:
-                output = frames_folder.read_frame(layout, index)
-                if output.shape != frame.shape:
-                    raise NstyleError('--output %s: frame %d is %dx%d, not the run\'s %dx%d; pass --overwrite to '
-                                      'start again' % (layout.frames_dir, index, output.shape[1], output.shape[0],
-                                                       frame.shape[1], frame.shape[0]))
-            else:
-                output = stylizer.stylize(index, frame,
-                                          None if previous_in is None else Previous(previous_out, backward, mask))
-                frames_folder.write_frame(layout, index, output)
-                progress.seconds.append(time.time() - began)
-                bar.update(1)
-            if backward is not None and want_error:
-                progress.errors.append(masked_mse(output, flows.warp(previous_out, backward), mask))
-            previous_in, previous_out, progress.last_done = frame, output, index
+        frames = ((index, video_io.resized_frame(raw, args.size))
+                  for index, raw in video_io.read_frames(clip, start, stop))
+        for index, output, previous in in_turn(frames, result, needs_flow):
+            if previous is not None and want_error:
+                warped = flows.warp(previous.output, previous.backward)
+                progress.errors.append(masked_mse(output, warped, previous.mask))
+            progress.last_done = index
             if interrupted:
                 logging.warning('interrupted: stopping after frame %d', index)
                 break
