@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import CONTENT, PROJECT, STYLE
+from conftest import CONTENT, PROJECT, STYLE, assert_one_line_error
 import onepass_reference as reference
 
 from neural_style.onepass import multistyle, weights
@@ -144,9 +144,10 @@ def test_any_painting_and_the_contact_sheet(converted, tmp_path):
     (['--strength', '2'], 'must be in [0, 1]'),
     (['--style', '3', '--style-image', 'a.jpg'], 'exclude each other'),
 ])
-def test_bad_flags_get_one_line(tmp_path, args, message):
-    result = stylize(CONTENT, *args, '-o', tmp_path / 'x.jpg')
-    assert result.returncode == 2 and message in one_error_line(result)
+def test_bad_flags_get_one_line(tmp_path, run_tool, args, message):
+    import stylize as stylize_tool
+    result = run_tool(stylize_tool.main, [CONTENT] + args + ['-o', tmp_path / 'x.jpg'], 'stylize.py')
+    assert_one_line_error(result, message, code=2, prog='stylize.py')
     assert not (tmp_path / 'x.jpg').exists()
 
 
