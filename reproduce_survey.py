@@ -94,13 +94,8 @@ def get_args(arglist=None):
 
 def resized(pixels, long_edge):
     """uint8 pixels with their long edge at most long_edge (never enlarged), as float32 0 ... 255."""
-    from PIL import Image
-    img = Image.fromarray(pixels)
-    factor = long_edge / max(img.size)
-    if factor < 1:
-        img = img.resize((max(1, round(img.width * factor)), max(1, round(img.height * factor))),
-                         Image.Resampling.LANCZOS)
-    return np.asarray(img, dtype=np.float32)
+    from neural_style.files.images import shrunk_to_long_edge
+    return shrunk_to_long_edge(pixels, long_edge).astype(np.float32)
 
 
 def reproduce(args):

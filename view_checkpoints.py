@@ -21,7 +21,7 @@ with quiet_ctrl_c_while_importing():  # scikit-image takes a second or two to lo
     from neural_style.cli.report import Phases, hold_stdout, make_report
     from neural_style.cli.tool import OneLineErrorParser, run_cli
     from neural_style.errors import NstyleError
-    from neural_style.files.images import read_rgb_image
+    from neural_style.files.images import read_rgb_image, shrunk_to_long_edge
     from neural_style.files.output_folder import write_atomically, write_image_atomically
 
 PANEL_LONG_EDGE = 300  # contact-sheet panels are shrunk to this; the GIF keeps the full size
@@ -51,11 +51,7 @@ def checkpoints(folder):
 
 def shrink(img, long_edge=PANEL_LONG_EDGE):
     """The PIL image with its long edge at most long_edge (never enlarged)."""
-    factor = long_edge / max(img.size)
-    if factor < 1:
-        img = img.resize((max(1, round(img.width * factor)), max(1, round(img.height * factor))),
-                         Image.Resampling.LANCZOS)
-    return img
+    return Image.fromarray(shrunk_to_long_edge(np.asarray(img), long_edge))
 
 
 def text_width(text):

@@ -42,6 +42,18 @@ def test_content_size_is_truncated_not_rounded():
     assert PreprocessContentImage(CONTENT, 599).shape == (1, 3, 399, 599)
 
 
+def test_shrunk_to_long_edge_rounds_and_never_enlarges():
+    """The one-pass photos' rule, unlike the content's above: 100x37 to long edge 40 is 40x15
+    (37 * 0.4 = 14.8, rounded), a Lanczos resize by PIL; a smaller image, or no long edge, is
+    returned as it is; a side never drops to 0 (1000x1 to 10: 10x1)."""
+    pixels = np.random.RandomState(0).randint(0, 256, (37, 100, 3)).astype(np.uint8)
+    shrunk = images.shrunk_to_long_edge(pixels, 40)
+    assert shrunk.shape == (15, 40, 3) and shrunk.dtype == np.uint8
+    np.testing.assert_array_equal(shrunk, np.asarray(Image.fromarray(pixels).resize((40, 15), Image.LANCZOS)))
+    assert images.shrunk_to_long_edge(pixels, 100) is pixels and images.shrunk_to_long_edge(pixels, None) is pixels
+    assert images.shrunk_to_long_edge(np.zeros((1, 1000, 3), np.uint8), 10).shape == (1, 10, 3)
+
+
 def test_content_is_resized_up_as_well(tmp_path):
     path = save_png(tmp_path, 'small.png', gradient_image(10, 16))
     assert PreprocessContentImage(path, 64).shape == (1, 3, 40, 64)

@@ -259,6 +259,19 @@ def size_at_long_edge(size, long_edge, multiple=1):
     return tuple(int(side * factor) // multiple * multiple for side in size)
 
 
+def shrunk_to_long_edge(pixels, long_edge):
+    """(h, w, 3) uint8 pixels with their long edge at most long_edge (None: as they are), each side
+    rounded (at least 1), Lanczos; never enlarged: the one-pass networks' photos, reproduce_survey's
+    images and view_checkpoints' panels. (The optimisation, the video and the generators size by
+    size_at_long_edge, the original's truncation.)"""
+    h, w = pixels.shape[:2]
+    if not long_edge or max(h, w) <= long_edge:
+        return pixels
+    factor = long_edge / max(h, w)
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
+
+
 def content_size(size, long_edge, min_side, long_edge_flag, name):
     """The (h, w) of an image of this size with its long edge at long_edge; name (such as
     '--content-image PATH') and long_edge_flag are what the error of too small a result names."""

@@ -110,13 +110,9 @@ MIN_SIDE = 16  # the networks' smallest side (WCT's relu5_1 halves four times)
 def photo_at_long_edge(pixels, long_edge, name):
     """A photo as the networks take it: (H, W, 3) uint8 -> float32 0-255, the long edge at most
     long_edge (Lanczos; None: as it is); a side under MIN_SIDE pixels is one line naming `name`."""
-    from PIL import Image
     from neural_style.errors import NstyleError
-    h, w = pixels.shape[:2]
-    if long_edge and max(h, w) > long_edge:
-        scale = long_edge / max(h, w)
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.LANCZOS))
+    from neural_style.files.images import shrunk_to_long_edge
+    pixels = shrunk_to_long_edge(pixels, long_edge)
     if min(pixels.shape[:2]) < MIN_SIDE:
         raise NstyleError('%s: %dx%d is too small; both sides need at least %d pixels'
                           % (name, pixels.shape[1], pixels.shape[0], MIN_SIDE))
