@@ -6,6 +6,7 @@ import functools
 import http.server
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ import t7_writer
 from conftest import PROJECT
 from universal_reference import reference_wct
 
+from neural_style.long_work import StopFlag
 from neural_style.universal import networks, transforms
 
 
@@ -390,6 +392,73 @@ def test_training_resumes_where_it_stopped(tmp_path):
     halves = networks.load_params(str(tmp_path / 'halves' / 'decoder1.params'), 1, 'decoder')
     for name in straight:
         assert np.allclose(straight[name], halves[name], rtol=0, atol=1e-6), name
+
+
+class StopDuringStep(StopFlag):
+    """A stop (as Ctrl-C's handler sets it) that arrives while the given step runs: the flag is read
+    once after each step."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.reads, self.step = 0, step
+
+    def __bool__(self):
+        self.reads += 1
+        if self.reads == self.step:
+            self.set(signal.SIGINT)
+        return super().__bool__()
+
+
+def test_an_interrupted_training_saves_its_step_and_resumes_exactly(tmp_path):
+    """Stopped during step 2 of 6, long before the first periodic save (save_every 100): step 2 is saved,
+    and --resume runs steps 3 ... 6 to the weights of 6 steps straight."""
+    from neural_style.errors import Interrupted
+    from neural_style.universal import training
+    write_images(tmp_path / 'photos', 3, 20, 0)
+    encoder = networks.random_params(1, 'encoder', 0)
+    common = dict(method='wct', level=1, content_dir=str(tmp_path / 'photos'), size=16, batch_size=2, lr=1e-5,
+                  save_every=100, seed=4, steps=6)
+    training.train(training.TrainConfig(model_dir=str(tmp_path / 'straight'), **common), encoder, log=str)
+    lines = []
+    with pytest.raises(Interrupted):
+        training.train(training.TrainConfig(model_dir=str(tmp_path / 'stopped'), **common), encoder, log=lines.append,
+                       stop=StopDuringStep(2))
+    assert 'interrupted at step 2' in lines[-1] and '--resume' in lines[-1]
+    losses = training.train(training.TrainConfig(model_dir=str(tmp_path / 'stopped'), resume=True, **common),
+                            encoder, log=str)
+    assert len(losses) == 4
+    straight = networks.load_params(str(tmp_path / 'straight' / 'decoder1.params'), 1, 'decoder')
+    resumed = networks.load_params(str(tmp_path / 'stopped' / 'decoder1.params'), 1, 'decoder')
+    for name in straight:
+        assert np.allclose(straight[name], resumed[name], rtol=0, atol=1e-6), name
+
+
+def test_ctrl_c_stops_the_training_tool_after_a_saved_step(tmp_path):
+    """python -m neural_style.universal.training, SIGINT once it has logged step 10: exit 130, one line on
+    stderr, and the step it stopped after saved (the periodic save, every 1000, never came)."""
+    import pickle
+    write_images(tmp_path / 'photos', 3, 20, 0)
+    networks.save_params(str(tmp_path / 'encoder1.params'), networks.random_params(1, 'encoder', 0))
+    env = dict(os.environ, PYTHONPATH=PROJECT, PYTHONUNBUFFERED='1')
+    process = subprocess.Popen([sys.executable, '-m', 'neural_style.universal.training', '--level', '1',
+                                '--content-dir', str(tmp_path / 'photos'), '--encoder', str(tmp_path / 'encoder1.params'),
+                                '--model-dir', str(tmp_path / 'decoders'), '--size', '16', '--batch-size', '2',
+                                '--steps', '100000', '--save-every', '1000'],
+                               cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stdout:
+            if line.startswith('step 10:'):
+                process.send_signal(signal.SIGINT)
+                break
+        rest, stderr = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGINT, stderr
+    assert stderr.strip().count('\n') == 0 and 'interrupted' in stderr
+    with open(tmp_path / 'decoders' / 'decoder1.state', 'rb') as f:
+        step = pickle.load(f)['step']
+    assert step >= 10 and 'interrupted at step %d' % step in rest
+    assert networks.load_params(str(tmp_path / 'decoders' / 'decoder1.params'), 1, 'decoder')
 
 
 # ---------------------------------------------------------------- the tools
