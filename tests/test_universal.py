@@ -369,6 +369,55 @@ def test_a_few_training_steps_lower_the_decoders_loss(method, level, factor):
     assert trainer.loss(inputs) < before / factor
 
 
+def numpy_training_loss(method, level, encoder, decoder, inputs, feature_weight=1.0, style_weight=1e-2):
+    """The decoders' training losses written out in numpy float64 with the numpy networks above: WCT's
+    pixel + feature reconstruction, AdaIN's content + style (channel means and stds at relu1_1 ... relu4_1)."""
+    total = []
+    for index, features in enumerate(inputs['features'].astype(np.float64)):
+        decoded = np_decoder(features, decoder, level)
+        if method == 'wct':
+            total.append(np.mean((decoded - inputs['image'][index]) ** 2) +
+                         feature_weight * np.mean((np_encoder(decoded, encoder, level) - features) ** 2))
+            continue
+        loss = np.mean((np_encoder(decoded, encoder, level) - features) ** 2)
+        for k in range(1, level + 1):
+            tap = np_encoder(decoded, encoder, k)
+            tap = tap.reshape(tap.shape[0], -1)
+            std = np.sqrt(tap.var(axis=1) + transforms.ADAIN_EPSILON)
+            loss += style_weight * (np.mean((tap.mean(axis=1) - inputs['style_mean%d' % k][index]) ** 2) +
+                                    np.mean((std - inputs['style_std%d' % k][index]) ** 2))
+        total.append(loss)
+    return np.mean(total)  # every image the same size: the mean over the batch's elements
+
+
+@pytest.mark.parametrize('method, level, size', [('wct', 2, 8), ('adain', 4, 16)])
+def test_the_training_loss_is_the_papers_loss_in_numpy(method, level, size):
+    """DecoderTrainer.loss against numpy_training_loss on random inputs (seeded random networks); AdaIN's
+    style weight raised so that its style term is a good part of the loss, not lost in the tolerance."""
+    from neural_style.universal import training
+    weights = dict(feature_weight=0.7, style_weight=30.0)
+    config = training.TrainConfig(method, level, content_dir='', model_dir='', size=size, batch_size=2, seed=1,
+                                  **weights)
+    encoder = with_random_biases(networks.random_params(level, 'encoder', 0), 2)
+    encoder['preprocess_bias'] = networks.vgg19_preprocess()['preprocess_bias']
+    decoder = networks.random_params(level, 'decoder', 3)
+    trainer = training.DecoderTrainer(config, encoder, decoder)
+    rng = np.random.RandomState(4)
+    # features large enough that the decoded image varies (the decoders' last layer starts / 255)
+    inputs = {'features': np.abs(rng.normal(0, 100, size=trainer.feature_shape)).astype(np.float32)}
+    if method == 'wct':
+        inputs['image'] = rng.rand(2, 3, size, size).astype(np.float32)
+    else:
+        for k, (_, channels) in enumerate(networks.encoder_taps_channels(level), 1):
+            inputs['style_mean%d' % k] = np.abs(rng.normal(0, 10, size=(2, channels))).astype(np.float32)
+            inputs['style_std%d' % k] = np.abs(rng.normal(0, 10, size=(2, channels))).astype(np.float32)
+    expected = numpy_training_loss(method, level, encoder, decoder, inputs, **weights)
+    assert abs(trainer.loss(inputs) - expected) <= 1e-4 * expected
+    # each term counts: without the feature (WCT) or style (AdaIN) term the loss is another
+    alone = numpy_training_loss(method, level, encoder, decoder, inputs, feature_weight=0, style_weight=0)
+    assert expected - alone > 0.1 * expected
+
+
 def write_images(folder, count, size, seed):
     os.makedirs(folder, exist_ok=True)
     rng = np.random.RandomState(seed)
