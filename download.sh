@@ -437,7 +437,9 @@ get_adain() {
 remove_empty() {
     local dir
     for dir; do
-        [[ -d $dir ]] && rmdir -- "$dir" 2>/dev/null || true
+        if [[ -d $dir ]]; then
+            rmdir -- "$dir" 2>/dev/null || true
+        fi
     done
 }
 
