@@ -82,6 +82,7 @@ BASE=${BASE%/}
 ART_BASE=${NSTYLE_ART_URL:-https://github.com/dmlc/web-data/raw/master/mxnet/art}
 ART_BASE=${ART_BASE%/}
 UNREACHABLE=""  # once a download fails for want of a network: what failed, for the one error line
+MIRROR_VAR=NSTYLE_BASE_URL  # and the variable that points that download at a mirror
 
 err() { echo "error: $*" >&2; }
 
@@ -171,7 +172,7 @@ fetch() {
 # $BASE/FILE. Returns 1 on failure.
 get() {
     local file=$1 want=$2 approx=$3
-    local url=${4:-$BASE/$file} part="$file.part" got rc=0
+    local url=${4:-$BASE/$file} mirror=${5:-NSTYLE_BASE_URL} part="$file.part" got rc=0
 
     if [[ -f $file ]]; then
         got=$(blob_id "$file")
@@ -218,13 +219,14 @@ get() {
     if (( rc != 0 )); then
         # curl 22 / wget 8: the server answered with an HTTP error (e.g. 404).
         if [[ ($DOWNLOADER == curl && $rc -eq 22) || ($DOWNLOADER == wget && $rc -eq 8) ]]; then
-            err "the server refused $url (HTTP error); check the URL, or set NSTYLE_BASE_URL to a mirror"
+            err "the server refused $url (HTTP error); check the URL, or set $mirror to a mirror"
         # curl 5/6/7/28: proxy or host not resolved, connection failed,
         # timed out; wget 4: network failure. Reported once, by main.
         elif [[ ($DOWNLOADER == curl && $rc =~ ^(5|6|7|28)$) || ($DOWNLOADER == wget && $rc -eq 4) ]]; then
             UNREACHABLE="could not download $url ($DOWNLOADER exit $rc: $(network_failure "$rc"))"
+            MIRROR_VAR=$mirror
         else
-            err "could not download $url ($DOWNLOADER exit $rc); check your network connection, or set NSTYLE_BASE_URL to a mirror"
+            err "could not download $url ($DOWNLOADER exit $rc); check your network connection, or set $mirror to a mirror"
         fi
         # An empty .part is useless; a non-empty one is kept to resume from.
         if [[ -s $part ]]; then
@@ -357,9 +359,10 @@ print(h.hexdigest())' "$1")
 }
 
 # Fetch URL to FILE (through FILE.part) unless FILE is there; then check it against SHA-256 WANT, or,
-# when WANT is empty, print its SHA-256 and record that it is unverified. Returns 1 on failure.
+# when WANT is empty, print its SHA-256 and record that it is unverified. MIRROR: the variable that
+# overrides URL, named when it cannot be reached. Returns 1 on failure.
 get_model() {
-    local file=$1 url=$2 want=$3 got rc=0
+    local file=$1 url=$2 want=$3 mirror=$4 got rc=0
     if [[ ! -f $file ]]; then
         [[ -n $UNREACHABLE ]] && return 1
         echo "fetching $file ..."
@@ -367,8 +370,9 @@ get_model() {
         if (( rc != 0 )); then
             if [[ ($DOWNLOADER == curl && $rc =~ ^(5|6|7|28)$) || ($DOWNLOADER == wget && $rc -eq 4) ]]; then
                 UNREACHABLE="could not download $url ($DOWNLOADER exit $rc: $(network_failure "$rc"))"
+                MIRROR_VAR=$mirror
             else
-                err "could not download $url ($DOWNLOADER exit $rc)"
+                err "could not download $url ($DOWNLOADER exit $rc); check the URL, or set $mirror"
             fi
             [[ -s $file.part ]] || rm -f -- "$file.part"
             return 1
@@ -402,7 +406,7 @@ get_wct() {
     local src=model/wct/t7 zip=model/wct/t7/models.zip found
     UNVERIFIED=()
     mkdir -p "$src"
-    get_model "$zip" "$WCT_URL" "$WCT_ZIP_SHA256" || return 1
+    get_model "$zip" "$WCT_URL" "$WCT_ZIP_SHA256" NSTYLE_WCT_URL || return 1
     if ! compgen -G "$src/feature_invertor_conv1_1.t7" >/dev/null; then
         rm -rf -- "$src/unpacked"
         mkdir -p "$src/unpacked"
@@ -423,9 +427,20 @@ get_adain() {
     local src=model/adain/t7
     UNVERIFIED=()
     mkdir -p "$src"
-    get_model "$src/vgg_normalised.t7" "$ADAIN_BASE/vgg_normalised.t7" "$ADAIN_VGG_SHA256" || return 1
-    get_model "$src/decoder.t7" "$ADAIN_BASE/decoder.t7" "$ADAIN_DECODER_SHA256" || return 1
+    get_model "$src/vgg_normalised.t7" "$ADAIN_BASE/vgg_normalised.t7" "$ADAIN_VGG_SHA256" NSTYLE_ADAIN_URL || return 1
+    get_model "$src/decoder.t7" "$ADAIN_BASE/decoder.t7" "$ADAIN_DECODER_SHA256" NSTYLE_ADAIN_URL || return 1
     convert_models adain "$src" model/adain
+}
+
+# After a failed --wct or --adain: the folders it made, if nothing is in them (a model folder is
+# not left behind empty, as if something had been fetched).
+remove_empty() {
+    local dir
+    for dir; do
+        if [[ -d $dir ]]; then
+            rmdir -- "$dir" 2>/dev/null || true
+        fi
+    done
 }
 
 main() {
@@ -463,23 +478,23 @@ main() {
     if [[ -n $end_to_end ]]; then
         total=4
         # dmlc/web-data mxnet/art/model.zip: the end_to_end example's published generators
-        { get model/end_to_end.zip d3b913262c5a00716d0d1b58633b3478ced15480 "~30 MB" "$ART_BASE/model.zip" \
+        { get model/end_to_end.zip d3b913262c5a00716d0d1b58633b3478ced15480 "~30 MB" "$ART_BASE/model.zip" NSTYLE_ART_URL \
             && unpack_generators model/end_to_end.zip model/end_to_end; } \
             || failed+=(model/end_to_end.zip)
     fi
     if [[ -n $wct ]]; then
         total=$((total + 1))
-        get_wct || failed+=(model/wct)
+        get_wct || { failed+=(model/wct); remove_empty model/wct/t7 model/wct; }
     fi
     if [[ -n $adain ]]; then
         total=$((total + 1))
-        get_adain || failed+=(model/adain)
+        get_adain || { failed+=(model/adain); remove_empty model/adain/t7 model/adain; }
     fi
 
     # ${failed[*]:-} keeps bash 3.2 (macOS) happy with an empty array under -u.
     if (( ${#failed[@]} > 0 )); then
         if [[ -n $UNREACHABLE ]]; then
-            err "$UNREACHABLE; check your network connection, or set NSTYLE_BASE_URL to a mirror; ${#failed[@]} of $total files failed: ${failed[*]:-}"
+            err "$UNREACHABLE; check your network connection, or set $MIRROR_VAR to a mirror; ${#failed[@]} of $total files failed: ${failed[*]:-}"
         else
             err "${#failed[@]} of $total files failed: ${failed[*]:-}"
         fi

@@ -649,3 +649,20 @@ def test_make_run_stops_at_unusable_weights_in_one_line(proj, tmp_path):
     assert len(errors) == 1 and "not an MXNet params file" in errors[0], r.stderr[-3000:]
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("dl", DOWNLOADERS)
+def test_universal_models_unreachable_is_one_line_naming_their_variable(proj, full_server, dl):
+    """--wct --adain with the other files served but the authors' models' hosts unreachable: one line
+    that names NSTYLE_WCT_URL (the first to fail), exit 1, and no model/wct or model/adain left behind,
+    not even empty."""
+    expecting(proj, {BLOB[MODEL]: blob_id(FAKE_WEIGHTS)})
+    down = f"http://127.0.0.1:{free_port()}"
+    r = run(proj, full_server.url, dl, args=["--wct", "--adain"],
+            env={"NSTYLE_WCT_URL": down + "/models.zip", "NSTYLE_ADAIN_URL": down + "/adain"})
+    assert r.returncode == 1
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert f"could not download {down}/models.zip ({dl} exit " in r.stderr
+    assert "set NSTYLE_WCT_URL to a mirror; 2 of 5 files failed: model/wct model/adain" in r.stderr
+    assert sorted(p.name for p in (proj / "model").iterdir()) == ["vgg19.params"]
+    assert parts(proj) == []

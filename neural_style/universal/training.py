@@ -9,7 +9,8 @@
 The encoder's weights stay fixed (the converted ones, or the project's VGG-19 with its fixed
 preprocessing); only the decoder learns, with Adam. Every save_every steps, and at the end, the folder
 gets decoder<N>.params (what stylize_universal loads) and decoder<N>.state (the step, Adam's state, the
-random state): --resume continues from there, exactly where it stopped.
+random state): --resume continues from there, exactly where it stopped. Ctrl-C saves the step it
+stops after, so that nothing since the last periodic save is lost.
 
     python -m neural_style.universal.training --method wct --level 1 --content-dir photos/ \
         --encoder model/vgg19.params --model-dir model/wct --steps 2000
@@ -20,6 +21,9 @@ import pickle
 import sys
 
 import numpy as np
+
+from neural_style.errors import Interrupted
+from neural_style.long_work import stop_signals_between_epochs
 
 from . import networks, transforms
 
@@ -253,8 +257,10 @@ def load_checkpoint(config):
     return networks.load_params(params_path, config.level, 'decoder'), state
 
 
-def train(config, encoder_params=None, log=print):
-    """Train (or resume) the decoder of config; returns the losses of the steps run."""
+def train(config, encoder_params=None, log=print, stop=None):
+    """Train (or resume) the decoder of config; returns the losses of the steps run. A stop signal, or
+    stop (a long_work.StopFlag a caller sets), ends the run after the current step: it is saved as the
+    periodic checkpoints are, then errors.Interrupted is raised."""
     level = networks.ADAIN_LEVEL if config.method == 'adain' else config.level
     if level != config.level:
         raise TrainingError('AdaIN\'s decoder is level %d, not %d' % (level, config.level))
@@ -271,18 +277,23 @@ def train(config, encoder_params=None, log=print):
         first = state['step']
         log('resuming at step %d' % first)
     losses = []
-    step = first
-    for step in range(first + 1, config.steps + 1):
-        inputs = trainer.targets(batch_of(contents, config, rng), batch_of(styles, config, rng) if styles else None)
-        losses.append(trainer.step(inputs))
-        if not np.isfinite(losses[-1]):
-            raise TrainingError('the loss became %s at step %d: try a lower --lr' % (losses[-1], step))
-        if step % 10 == 0 or step == config.steps:
-            log('step %d: loss %.5g' % (step, losses[-1]))
-        if step % config.save_every == 0:
-            save_checkpoint(config, trainer, step, rng)
-    if step != first and step % config.save_every:
-        save_checkpoint(config, trainer, step, rng)
+    # Ctrl-C (or SIGTERM, SIGHUP) only sets the flag: the step ends, is saved, and --resume goes on from it
+    with stop_signals_between_epochs(stop) as stop:
+        for step in range(first + 1, config.steps + 1):
+            inputs = trainer.targets(batch_of(contents, config, rng),
+                                     batch_of(styles, config, rng) if styles else None)
+            losses.append(trainer.step(inputs))
+            if not np.isfinite(losses[-1]):
+                raise TrainingError('the loss became %s at step %d: try a lower --lr' % (losses[-1], step))
+            if step % 10 == 0 or step == config.steps:
+                log('step %d: loss %.5g' % (step, losses[-1]))
+            stopping = bool(stop)
+            if step % config.save_every == 0 or step == config.steps or stopping:
+                save_checkpoint(config, trainer, step, rng)
+            if stopping:
+                log('interrupted at step %d: saved %s; run again with --resume to continue'
+                    % (step, state_paths(config)[0]))
+                raise Interrupted(stop.signum)
     return losses
 
 
