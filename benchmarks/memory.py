@@ -132,12 +132,11 @@ def main():
                 print('\n'.join(phases), flush=True)
                 if figures:
                     results[name].append(figures)
-        if options.repeats > 1 or options.against:
-            for name, figures in results.items():
-                if figures:
-                    print('%-40s start-up (loss executor bound) min %.2f s, peak min %.0f MB, max %.0f MB (%d runs)' % (
-                        name, min(b for b, _ in figures), min(p for _, p in figures), max(p for _, p in figures),
-                        len(figures)))
+        for name, figures in results.items():  # one summary line a checkout (benchmarks/table.py reads it)
+            if figures:
+                print('%-40s start-up (loss executor bound) min %.2f s, peak min %.0f MB, max %.0f MB (%d runs)' % (
+                    name, min(b for b, _ in figures), min(p for _, p in figures), max(p for _, p in figures),
+                    len(figures)))
 
 
 if __name__ == '__main__':

@@ -4,7 +4,8 @@
     python benchmarks/table.py --quick    # 512x512 only, 1 round, 2 Gatys epochs (a few minutes)
     python benchmarks/table.py --sizes 1024 --rounds 1 --skip video,gatys,onepass   # one part
 
-Rows: Johnson's network (neural_style.generators.inference, as boost_inference.py runs it) against the PyTorch
+Rows: start-up (every tool's --help and a refused flag; nstyle.py's first epoch and peak memory at
+600x400, benchmarks/memory.py); Johnson's network (neural_style.generators.inference, as boost_inference.py runs it) against the PyTorch
 peer (benchmarks/torch_generators.py), and the same network with MXNet's InstanceNorm (the "before"
 of issue 25's change); the original's chain of four generators against its peer; the generators'
 video frames per second at 640x480 (stylize() of a frame, pre- and post-processing included, no
@@ -162,6 +163,49 @@ def onepass_lines(args):
     return result.stdout.strip().splitlines()
 
 
+TOOLS = ['nstyle.py', 'stylize.py', 'stylize_video.py', 'compare.py', 'reproduce_chapter.py', 'reproduce_survey.py',
+         'view_checkpoints.py', 'end_to_end/boost_inference.py', 'end_to_end/boost_train.py']
+MEMORY_BENCH = os.path.join(BENCHMARKS, 'memory.py')
+
+
+def seconds_of_command(argv, runs):
+    """The least wall time of `runs` runs of argv, from the process start to its exit."""
+    best = None
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=HERE, capture_output=True)
+        best = min(best or 1e9, time.perf_counter() - start)
+    return best
+
+
+def startup_rows(args):
+    """--help and a refused flag of every tool (the slowest tool's least time of 3), and a default
+    nstyle.py run at 600x400: the start of its first epoch and its peak resident memory
+    (benchmarks/memory.py, 1 epoch, the least of its runs)."""
+    help_s = {tool: seconds_of_command([sys.executable, tool, '--help'], 3) for tool in TOOLS}
+    error_s = {tool: seconds_of_command([sys.executable, tool, '--no-such-flag'], 3) for tool in TOOLS}
+    slowest_help, slowest_error = max(help_s, key=help_s.get), max(error_s, key=error_s.get)
+    rows = [('--help of every tool (the slowest)', '-', '%.2f s' % help_s[slowest_help], '-', '-',
+             'target 0.3 s; slowest: %s' % slowest_help),
+            ('a refused flag of every tool (the slowest)', '-', '%.2f s' % error_s[slowest_error], '-', '-',
+             'target 0.3 s; slowest: %s' % slowest_error)]
+    result = subprocess.run([sys.executable, MEMORY_BENCH, '--epochs', '1', '--repeats', str(args.rounds)],
+                            cwd=HERE, capture_output=True, text=True)
+    summary = [line for line in result.stdout.splitlines() if 'start-up (loss executor bound) min' in line]
+    if summary:
+        words = summary[-1].split()
+        start, peak = words[words.index('min') + 1], words[words.index('peak') + 2]
+        rows += [('nstyle.py: the first epoch starts (imports, weights, targets, executor bound)', '600x400',
+                  '%s s' % start, '-', '-', 'target 3 s (benchmarks/memory.py)'),
+                 ('nstyle.py: peak resident memory, default run', '600x400', '%s MB' % peak, '-', '-',
+                  'target 900 MB (benchmarks/memory.py)')]
+    else:
+        rows.append(('nstyle.py start-up and peak memory', '600x400', '-', '-', '-',
+                     'benchmarks/memory.py failed: %s' % (result.stderr.strip().splitlines() or ['?'])[-1]))
+    print_rows(rows)
+    return rows
+
+
 def print_rows(rows):
     for row in rows:
         print('| %s |' % ' | '.join(row), flush=True)
@@ -175,7 +219,8 @@ def main():
     parser.add_argument('--epochs', type=int, default=3, help='timed Gatys epochs, after a warm-up')
     parser.add_argument('--peer-python', help='a Python with torch==2.13.0 (default: this one, else .venv-torch)')
     parser.add_argument('--sizes', help='square sides of the generator rows (default: 512,1024; --quick: 512)')
-    parser.add_argument('--skip', default='', help='comma-separated parts to leave out: generators,video,gatys,onepass')
+    parser.add_argument('--skip', default='',
+                        help='comma-separated parts to leave out: startup,generators,video,gatys,onepass')
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.repeats, args.epochs = 1, 2, 2
@@ -189,6 +234,8 @@ def main():
              'PyTorch (%s)' % peer_python if peer_python else 'none (torch is not installed)'), flush=True)
     print('| what | size | ours | peer | ours/peer | note |')
     print('|---|---|---|---|---|---|', flush=True)
+    if 'startup' not in skip:
+        startup_rows(args)
     if 'generators' not in skip:
         sides = [int(side) for side in (args.sizes or ('512' if args.quick else '512,1024')).split(',')]
         generator_rows(args, peer_python, [(side, side) for side in sides])
