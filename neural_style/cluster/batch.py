@@ -13,7 +13,6 @@ from typing import Optional
 
 from neural_style.cli.tool import OneLineErrorParser
 from neural_style.errors import NstyleError
-from neural_style.files.images import input_file_problem
 from neural_style.files.output_folder import INTERRUPTED_NOTE, write_atomically
 from neural_style.flag_values import FromFlags
 from neural_style.long_work import duration
@@ -25,6 +24,7 @@ def read_csv_lines(path):
     """The cells of each line of a CSV file as a spreadsheet saves it: UTF-8 with or without a byte
     order mark, UTF-16 (Excel's "Unicode text"), CRLF line ends, and ',' or, where the header has
     none, ';' (locales whose decimal mark is a comma) or a tab between the cells."""
+    from neural_style.files.images import input_file_problem  # here: it loads numpy, which --help need not
     problem = input_file_problem(path)
     if problem:
         raise NstyleError('--jobs %s: %s' % (path, problem))
