@@ -100,6 +100,19 @@ def arguments_problem(method, paintings, alpha, levels, style_weights, names):
     return None
 
 
+def stylize_photo(content, method, settings, original_colors=False, contact=False):
+    """One photo as stylize.py writes it, (H, W, 3) uint8: METHODS[method] (with the photo's colours
+    under original_colors), or with contact the sheet of the 26 styles. The same here and on a Ray
+    worker (onepass/on_ray.py)."""
+    if contact:
+        return contact_sheet(content, settings.weights_dir)
+    result = to_uint8(METHODS[method](content, settings))
+    if original_colors:
+        from neural_style.files.images import original_colors as with_colors_of
+        result = with_colors_of(result, to_uint8(content))
+    return result
+
+
 def to_uint8(image):
     return np.clip(np.round(image), 0, 255).astype(np.uint8)
 
