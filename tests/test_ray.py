@@ -1,7 +1,7 @@
 """--ray: a local Ray of 2 CPUs, started once for the module. Batch mode's results against batch mode
 without Ray (the same bytes), a bad row that fails alone, a worker killed in the middle of a job (its
-job runs again and finishes), Ctrl-C, Ray missing; end_to_end's folder inference and stylize_video.py
---method end_to_end against the same without Ray."""
+job runs again and finishes), Ctrl-C, Ray missing; end_to_end's folder inference, stylize_video.py
+--method end_to_end and stylize.py's folders (the one-pass networks) against the same without Ray."""
 import logging
 import os
 import re
@@ -286,3 +286,78 @@ def test_two_rows_into_one_folder_are_refused_before_ray_starts(tmp_path, vgg_pa
         'nstyle.py: error: --jobs %s: lines 2 and 3 both write into %s; give each job its own output folder'
         % (jobs, tmp_path / 'same'))
     assert 'Traceback' not in proc.stderr and not (tmp_path / 'same').exists()
+
+
+# ---- stylize.py --ray: the one-pass networks, seeded random weights (tests/onepass_weights.py) ---------------
+
+@pytest.fixture(scope='module')
+def onepass_folder(tmp_path_factory):
+    """Seeded random weights of the one-pass networks, NOT the pretrained ones; and three photos of
+    different sizes (a worker binds each size), parts of the sample photo."""
+    import numpy as np
+    from PIL import Image
+    from onepass_weights import save_random_onepass_weights
+    tmp = tmp_path_factory.mktemp('onepass')
+    photo = Image.open(CONTENT).convert('RGB')
+    (tmp / 'photos').mkdir()
+    for index, (w, h) in enumerate([(64, 48), (40, 56), (48, 48)]):
+        part = photo.crop((index * 60, index * 40, index * 60 + 300, index * 40 + 300)).resize((w, h), Image.LANCZOS)
+        part.save(tmp / 'photos' / ('p%d.png' % index))
+    assert len({np.asarray(Image.open(tmp / 'photos' / n)).shape for n in os.listdir(tmp / 'photos')}) == 3
+    return tmp, save_random_onepass_weights(tmp / 'weights')
+
+
+@pytest.mark.parametrize('style', [['--style', '3:0.5,12:0.5', '--original-colors'],
+                                   ['--style-image', STYLE, '--strength', '0.7']])
+def test_stylize_folder_through_ray_equals_the_serial_one(local_ray, onepass_folder, tmp_path, style):
+    """A folder through the 26-style network (a blend, the photos' colours) and the arbitrary network
+    (a painting): the same files with and without Ray; a damaged photo in the folder fails alone."""
+    import shutil
+    import stylize
+    tmp, weights = onepass_folder
+    flags = style + ['--weights-dir', weights]
+    serial = run_without_ray(os.path.join(PROJECT, 'stylize.py'), [tmp / 'photos', '-o', tmp_path / 's'] + flags)
+    assert serial.returncode == 0, serial.stderr[-2000:]
+    photos = tmp_path / 'photos'
+    shutil.copytree(tmp / 'photos', photos)
+    (photos / 'p1_damaged.jpg').write_bytes(b'not a JPEG')
+    status = stylize.main([str(a) for a in [photos, '-o', tmp_path / 'ray'] + flags + ['--ray']])
+    assert status == 1  # the damaged photo failed, the others are written
+    written = sorted(os.listdir(tmp_path / 's'))
+    assert len(written) == 3 and sorted(os.listdir(tmp_path / 'ray')) == written
+    for name in written:
+        assert (tmp_path / 'ray' / name).read_bytes() == (tmp_path / 's' / name).read_bytes(), name
+    assert len({(tmp_path / 'ray' / name).read_bytes() for name in written}) == 3
+
+
+def test_a_stylize_worker_uses_the_weights_it_is_sent(local_ray, onepass_folder):
+    """The worker's arrays come from the driver: with --weights-dir naming a folder the worker does not
+    have, it gives what a run here gives with the files."""
+    import dataclasses
+    import numpy as np
+    from PIL import Image
+    from neural_style.onepass import methods
+    from neural_style.onepass.on_ray import StylizeOnWorker, put_stylization
+    tmp, weights = onepass_folder
+    settings = methods.MethodSettings(style={2: 1.0, 20: 3.0}, weights_dir=weights)
+    content = np.asarray(Image.open(tmp / 'photos' / 'p0.png'), np.float32)
+    expected = methods.stylize_photo(content, 'multistyle', settings)
+    sent = put_stylization(local_ray, 'multistyle', settings, False, False)
+    elsewhere = sent._replace(settings=dataclasses.replace(settings, weights_dir=str(tmp / 'not_on_this_worker')))
+    result, seconds = StylizeOnWorker(elsewhere)({}, content, None)
+    assert seconds >= 0 and np.array_equal(result, expected)
+
+
+@pytest.mark.parametrize('flags, needle', [
+    (['-', '--ray'], '--json and - are for a run in this process'),
+    (['PHOTOS', '--ray', '--json'], '--json and - are for a run in this process'),
+    (['PHOTOS', '--ray', '--method', 'wct', '--style-image', STYLE], '--method wct runs in this process'),
+    (['PHOTOS', '--ray', '--gpus-per-job', '1'], '--gpus-per-job: the one-pass networks run on the CPU'),
+])
+def test_stylize_ray_refuses_what_runs_in_this_process(onepass_folder, run_tool, tmp_path, flags, needle):
+    from conftest import assert_one_line_error
+    import stylize
+    tmp, _ = onepass_folder
+    args = [str(tmp / 'photos') if a == 'PHOTOS' else a for a in flags] + ['-o', str(tmp_path / 'out')]
+    assert_one_line_error(run_tool(stylize.main, args, 'stylize.py'), needle, code=2, prog='stylize.py')
+    assert not (tmp_path / 'out').exists()

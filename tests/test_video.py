@@ -420,7 +420,8 @@ def test_end_to_end_method_runs_the_generators_on_every_frame(inputs, tmp_path, 
 
 def test_one_pass_method_runs_the_network_on_every_frame(inputs, tmp_path, clip_frames):
     """--method adain (stylize.py's networks through the video tool), seeded random weights saved where
-    --weights-dir points: each written frame is stylize_universal's result for that input frame."""
+    --weights-dir points, --temporal-blend 0: each written frame is stylize_universal's result for that
+    input frame."""
     from neural_style.universal import UniversalSettings, networks, stylize_universal
     from neural_style.universal.stylize import random_weights
     weights_dir = tmp_path / 'adain'
@@ -430,7 +431,7 @@ def test_one_pass_method_runs_the_network_on_every_frame(inputs, tmp_path, clip_
         networks.save_params(str(weights_dir / (networks.DECODER_FILE % level)), decoder)
     proc = run_video([inputs['frames'], '--method', 'adain', '--style-image', inputs['style'], '--alpha', '0.7',
                       '--weights-dir', weights_dir, '--output', tmp_path / 'adain', '--gpu', '-1',
-                      '--max-long-edge', '48', '--json'])
+                      '--max-long-edge', '48', '--temporal-blend', '0', '--json'])
     report = report_of(proc)
     assert report['frames'] == 4 and report['method'] == 'adain'
     from neural_style.files.images import read_rgb_image
@@ -441,6 +442,36 @@ def test_one_pass_method_runs_the_network_on_every_frame(inputs, tmp_path, clip_
         assert np.abs(result.astype(np.float32) - expected).max() <= 1
     proc = run_video([inputs['frames'], '--method', 'adain', '--style', '3', '--output', tmp_path / 'x'])
     assert proc.returncode == 2 and '--style picks one of the 26 styles' in proc.stderr
+
+
+def test_one_pass_frames_are_blended_with_the_previous_result_along_the_flow(inputs, tmp_path, clip_frames):
+    """--method multistyle (seeded random weights, tests/onepass_weights.py, NOT the pretrained ones): frame 0
+    is the network's picture; each later frame is (1 - b) * the network's + b * the previous written frame
+    warped by the input's backward flow where the consistency mask is 1, the network's elsewhere (+-1 for
+    the 8-bit rounding). The temporal error --json reports is lower with the blend than without."""
+    from onepass_weights import save_random_onepass_weights
+    from neural_style.onepass import multistyle, weights
+    from neural_style.onepass.methods import to_uint8
+    from neural_style.video import flow as flows
+    folder = save_random_onepass_weights(tmp_path / 'styles')
+    errors = {}
+    for share in ('0', '0.6'):
+        proc = run_video([inputs['frames'], '--method', 'multistyle', '--style', '3', '--weights-dir', folder,
+                          '--gpu', '-1', '--max-long-edge', '48', '--output', tmp_path / ('blend' + share.replace('.', '_')), '--temporal-blend', share,
+                          '--json'])
+        errors[share] = report_of(proc)['temporal_error']
+    params = weights.load('multistyle26', folder)
+    written = frames_in(tmp_path / 'blend0_6')
+    alone = [to_uint8(multistyle.stylize_multistyle(frame.astype(np.float32), 3, params)) for frame in clip_frames]
+    assert np.array_equal(written[0], alone[0]) and np.array_equal(frames_in(tmp_path / 'blend0'), alone)
+    for index in range(1, len(clip_frames)):
+        backward, mask = flows.flow_and_mask(clip_frames[index], clip_frames[index - 1])
+        warped = flows.warp(written[index - 1], backward)
+        expected = np.where(mask[..., None] > 0, 0.4 * alone[index] + 0.6 * warped, alone[index])
+        assert 0.3 < mask.mean() and np.abs(written[index] - expected).max() <= 1, index
+        assert np.abs(written[index].astype(float) - alone[index]).max() > 8  # the blend changed it
+    print('temporal error: blend 0.6 %.3f, none %.3f' % (errors['0.6'], errors['0']))
+    assert errors['0.6'] < 0.5 * errors['0']
 
 
 def test_a_clip_of_variable_frame_rate_is_read_at_its_average_rate_in_step_with_time(tmp_path):

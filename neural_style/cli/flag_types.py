@@ -132,6 +132,12 @@ def style_spec(text):
     return tuple(pairs)
 
 
+def style_or_file(text):
+    """stylize.py's --style: style_spec's pairs, or the path of a trained style file (FILE.params,
+    from python -m neural_style.onepass.finetune) as a str."""
+    return text if text.lower().endswith('.params') else style_spec(text)
+
+
 def strength(text):
     try:
         value = float(text)

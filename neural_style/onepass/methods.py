@@ -16,11 +16,16 @@ class MethodSettings:
     weights_dir: Optional[str] = None  # the converted weights (None: model/styles, model/wct, model/adain)
     alpha: float = 1.0  # wct, adain: the transformed features' share, the content's the rest
     levels: int = 5  # wct: relu N_1 ... relu1_1, coarse to fine
+    trained_style: Optional[dict] = None  # multistyle: a trained style's gammas and betas instead of style
 
 
 def multistyle_method(content, settings):
     from neural_style.onepass import multistyle, weights
-    result = multistyle.stylize_multistyle(content, settings.style, weights.load('multistyle26', settings.weights_dir))
+    params = weights.load('multistyle26', settings.weights_dir)
+    if settings.trained_style is not None:  # onepass/finetune.py's
+        result = multistyle.stylize_with_norm(content, settings.trained_style, params)
+    else:
+        result = multistyle.stylize_multistyle(content, settings.style, params)
     if settings.strength < 1:  # as the package does: a mix with the photo
         result = settings.strength * result + (1 - settings.strength) * np.asarray(content, np.float32)
     return result
@@ -98,6 +103,19 @@ def arguments_problem(method, paintings, alpha, levels, style_weights, names):
         return ('%s %s: one weight >= 0 per painting (%d), not all 0'
                 % (names['style_weights'], ','.join('%g' % weight for weight in style_weights), paintings))
     return None
+
+
+def stylize_photo(content, method, settings, original_colors=False, contact=False):
+    """One photo as stylize.py writes it, (H, W, 3) uint8: METHODS[method] (with the photo's colours
+    under original_colors), or with contact the sheet of the 26 styles. The same here and on a Ray
+    worker (onepass/on_ray.py)."""
+    if contact:
+        return contact_sheet(content, settings.weights_dir)
+    result = to_uint8(METHODS[method](content, settings))
+    if original_colors:
+        from neural_style.files.images import original_colors as with_colors_of
+        result = with_colors_of(result, to_uint8(content))
+    return result
 
 
 def to_uint8(image):

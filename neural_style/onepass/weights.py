@@ -190,7 +190,17 @@ def convert_wheel(wheel_path, out_dir):
 
 # ---- loading (no onnx) -------------------------------------------------------------------------
 
-_loaded = {}
+_loaded = {}  # loaded_key -> {our name: array}
+
+
+def loaded_key(name, weights_dir=None):
+    return os.path.abspath(os.path.join(weights_dir or DEFAULT_DIR, name + '.params'))
+
+
+def remember(name, weights_dir, params):
+    """Network NAME's arrays, as load(name, weights_dir) gave them elsewhere: load returns them from
+    now on without reading the file (a Ray worker gets them from the driver; no shared filesystem)."""
+    _loaded[loaded_key(name, weights_dir)] = params
 
 
 def problem(name, weights_dir=None):
@@ -227,7 +237,7 @@ def load(name, weights_dir=None):
     from neural_style.mxnet_runtime import mx
     weights_dir = weights_dir or DEFAULT_DIR
     path = os.path.join(weights_dir, name + '.params')
-    key = os.path.abspath(path)
+    key = loaded_key(name, weights_dir)
     if key in _loaded:
         return _loaded[key]
     trouble = problem(name, weights_dir)

@@ -99,13 +99,42 @@ class FramesByOnePass:
         self.settings = method_settings
         check_weights(settings.method, self.settings)  # before any frame is written
         self.method, self.original_colors = METHODS[settings.method], settings.original_colors
+        self.temporal_blend = settings.temporal_blend
 
     def stylize(self, index, frame, previous):
         import numpy as np
 
         from neural_style.onepass.methods import to_uint8
         pixels = to_uint8(self.method(frame.astype(np.float32), self.settings))
-        return images.original_colors(pixels, frame) if self.original_colors else pixels
+        pixels = images.original_colors(pixels, frame) if self.original_colors else pixels
+        if previous is not None and previous.backward is not None and self.temporal_blend > 0:
+            pixels = blended_with_previous(pixels, previous, self.temporal_blend)
+        return pixels
+
+
+def blended_with_previous(pixels, previous, share):
+    """A forward pass's frame held near the previous result (the flicker of a network run a frame at a
+    time: its small changes of the input change the strokes): where the consistency mask trusts the
+    optical flow, (1 - share) * this frame's result + share * the previous result warped onto it;
+    elsewhere (disocclusions, motion boundaries, the edges) this frame's result alone. Along the
+    flow, an exponential moving average of the results; the same flow and mask as the temporal term."""
+    import numpy as np
+
+    from neural_style.onepass.methods import to_uint8
+    warped = flows.warp(previous.output, previous.backward)
+    weight = share * previous.mask[..., np.newaxis]
+    return to_uint8((1 - weight) * pixels + weight * warped)
+
+
+def flow_between_frames(settings):
+    """Whether each frame needs the optical flow onto the one before: the optimisation's temporal term,
+    or a one-pass method's blend with the previous result."""
+    if settings.method == 'optimize':
+        return settings.temporal_weight > 0
+    return settings.method in ONE_PASS_METHODS and settings.temporal_blend > 0
+
+
+ONE_PASS_METHODS = ('multistyle', 'arbitrary', 'wct', 'adain')
 
 
 def in_turn(indexed_frames, result, needs_flow):

@@ -24,7 +24,8 @@ from neural_style.mxnet_runtime import context_for
 from neural_style.video import clips as video_io
 from neural_style.video import flow as flows
 from neural_style.video import frames_folder
-from neural_style.video.frame_methods import FramesByGenerators, FramesByOnePass, FramesByOptimisation, in_turn
+from neural_style.video.frame_methods import (FramesByGenerators, FramesByOnePass, FramesByOptimisation,
+                                              flow_between_frames, in_turn)
 from neural_style.video.temporal import masked_mse
 
 # settings that do not change the frames: a rerun with other values of these still resumes
@@ -134,9 +135,9 @@ def stylize_frames(args, clip, layout, stylizer, bounds):
     done = frames_folder.finished_count(layout, start, stop)
     progress = Progress()
     want_error = args.json
-    # the optical flow: for the temporal term (the optimisation with a temporal weight) and for the
-    # error --json reports; a forward pass per frame needs none, a finished frame is read back
-    warps = args.method == 'optimize' and args.temporal_weight > 0
+    # the optical flow: for the temporal term (the optimisation with a temporal weight), a one-pass
+    # network's blend with the previous result, and the error --json reports; a finished frame is read back
+    warps = flow_between_frames(args)
 
     def needs_flow(index):
         return want_error or (warps and index >= start + done)

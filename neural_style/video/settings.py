@@ -13,6 +13,7 @@ class VideoSettings(GatysSettings):
     method: str = 'optimize'              # optimize (Gatys per frame) or end_to_end (the generators)
     model_dir: Optional[str] = None       # with end_to_end: the generators' folder
     temporal_weight: float = 100.0
+    temporal_blend: float = 0.5           # a one-pass --method: the warped previous result's share
     frames: Optional[Tuple[int, Optional[int]]] = None  # (A, B): frames A ... B-1
     fps: float = 25.0                     # a folder of frames' rate
     no_audio: bool = False

@@ -1,0 +1,60 @@
+"""stylize.py --ray: the photos of a folder on a Ray cluster's workers (cluster/ray_cluster.py), a
+job each. This process reads each photo and writes each result; a worker receives the networks'
+converted weights from it once, as arrays (no shared filesystem, nothing read from the worker's
+disk), and the photo as an array, and runs the same onepass.methods.stylize_photo as a run here."""
+import collections
+import time
+
+from neural_style.cluster import ray_cluster as cluster
+
+# What a worker runs: the method, its settings (the paintings' pixels in them), the ref of the
+# weights ({weights file name: {our name: array}}), --original-colors and --contact-sheet.
+Stylization = collections.namedtuple('Stylization', ['method', 'settings', 'weights', 'original_colors', 'contact'])
+
+
+def put_stylization(ray, method, settings, original_colors, contact):
+    """The weights of METHOD (and of the 26-style network for a contact sheet), loaded and checked
+    here once (a missing or corrupt file is one line before any job), then into the object store."""
+    from neural_style.onepass import weights
+    from neural_style.onepass.methods import WEIGHT_FILES
+    names = WEIGHT_FILES['multistyle' if contact else method]
+    arrays = {name: weights.load(name, settings.weights_dir) for name in names}
+    return Stylization(method, settings, ray.put(arrays), original_colors, contact)
+
+
+class StylizeOnWorker:
+    """What a worker runs for each photo (picklable): (the uint8 result, the seconds it took)."""
+
+    def __init__(self, stylization):
+        self.stylization = stylization
+
+    def __call__(self, state, content, progress):
+        import ray
+
+        from neural_style.onepass import weights
+        from neural_style.onepass.methods import stylize_photo
+        job = self.stylization
+        if 'weights' not in state:  # the driver's arrays stand for the files its --weights-dir names
+            state['weights'] = ray.get(job.weights)
+            for name, params in state['weights'].items():
+                weights.remember(name, job.settings.weights_dir, params)
+        start = time.time()
+        result = stylize_photo(content, job.method, job.settings, job.original_colors, job.contact)
+        return result, time.time() - start
+
+
+def run_photos_on_ray(flags, pairs, read, write, stylization_from):
+    """Each (photo, result path) of PAIRS a job: read(photo) -> its pixels here, stylised on a worker,
+    write(pixels, result path) here. flags: .ray, .cpus_per_job, .gpus_per_job;
+    stylization_from(ray) -> Stylization. Returns the exit status (1 when a photo failed)."""
+    from neural_style.generators.on_ray import run_images_on_ray
+
+    def finish(job, result):
+        pixels, elapsed = result
+        write(pixels, job.data[1])
+        return '%dx%d in %.2f s -> %s' % (pixels.shape[1], pixels.shape[0], elapsed, job.data[1])
+
+    jobs = [cluster.Job('photo %d' % index, 'photo %d of %d (%s)' % (index, len(pairs), source), output,
+                        (source, output)) for index, (source, output) in enumerate(pairs, start=1)]
+    return run_images_on_ray(flags, jobs, lambda ray: StylizeOnWorker(stylization_from(ray)),
+                             cluster.Driver(lambda job: read(job.data[0]), finish, log_each=True))
