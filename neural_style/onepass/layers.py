@@ -22,7 +22,7 @@ def instance_norm(data, gamma, beta, name, eps=1e-5, images=1):
     oneDNN 2.4 runs a JIT BatchNorm that splits each channel block's pixels between the threads
     and meets them at spin barriers: with 2 threads on a loaded 2-core AMD EPYC (Zen 4) it took 30 ms
     where one thread took 0.2 ms (128 x 128 x 32), and the 26-style network 2.6x onnxruntime's time
-    against 1.07x this way (docs/stylize.md, "Where the time goes")."""
+    against 1.07x this way (docs/stylize.md, "On an AMD EPYC (Zen 4)")."""
     def batch_norm(x, gamma, beta):
         return mx.sym.BatchNorm(x, gamma=gamma, beta=beta,
                                 moving_mean=mx.sym.Variable(name + '_moving_mean'),
@@ -43,19 +43,18 @@ OUTPUT_BLOCK = 16
 
 def reflect_conv(data, name, num_filter, kernel, stride=1, no_bias=True, in_channels=None):
     """A conv after reflection padding of kernel // 2 on each side (as both networks were trained).
-    Given in_channels, a conv of at most NARROW_OUTPUT filters runs as one of OUTPUT_BLOCK with the
-    weight padded by zero filters, then keeps its first num_filter channels (the same sums)."""
+    Given in_channels, a conv without bias of at most NARROW_OUTPUT filters runs as one of
+    OUTPUT_BLOCK with the weight padded by zero filters, then keeps its first num_filter channels
+    (the same sums)."""
     pad = kernel // 2
     padded = mx.sym.pad(data, mode='reflect', pad_width=(0, 0, 0, 0, pad, pad, pad, pad)) if pad else data
-    shape = dict(kernel=(kernel, kernel), stride=(stride, stride), no_bias=no_bias)
-    if in_channels is None or num_filter > NARROW_OUTPUT:
-        return mx.sym.Convolution(padded, name=name, num_filter=num_filter, **shape)
+    shape = dict(kernel=(kernel, kernel), stride=(stride, stride))
+    if in_channels is None or not no_bias or num_filter > NARROW_OUTPUT:
+        return mx.sym.Convolution(padded, name=name, num_filter=num_filter, no_bias=no_bias, **shape)
     weight = mx.sym.Variable(name + '_weight', shape=(num_filter, in_channels, kernel, kernel))
     zeros = mx.sym.zeros((OUTPUT_BLOCK - num_filter, in_channels, kernel, kernel))
-    bias = {} if no_bias else {'bias': mx.sym.concat(mx.sym.Variable(name + '_bias', shape=(num_filter,)),
-                                                     mx.sym.zeros((OUTPUT_BLOCK - num_filter,)), dim=0)}
     wide = mx.sym.Convolution(padded, weight=mx.sym.concat(weight, zeros, dim=0), name=name,
-                              num_filter=OUTPUT_BLOCK, **bias, **shape)
+                              num_filter=OUTPUT_BLOCK, no_bias=True, **shape)
     return mx.sym.slice_axis(wide, axis=1, begin=0, end=num_filter)
 
 
