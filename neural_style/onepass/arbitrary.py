@@ -89,10 +89,10 @@ def transform_symbol():
     from neural_style.mxnet_runtime import mx
     from .layers import instance_norm, reflect_conv, upsample2
 
-    def normalised(data, name, channels, kernel, relu, upsample=False):
+    def normalised(data, name, in_channels, channels, kernel, relu, upsample=False):
         if upsample:
             data = upsample2(data)
-        data = reflect_conv(data, name, channels, kernel)
+        data = reflect_conv(data, name, channels, kernel, in_channels=in_channels)
         data = instance_norm(data, mx.sym.Variable(name + '_gamma'), mx.sym.Variable(name + '_beta'), name + '_norm')
         return mx.sym.Activation(data, act_type='relu') if relu else data
 
@@ -101,11 +101,11 @@ def transform_symbol():
     for name, channels, kernel, stride in [('contract1', 8, 9, 1), ('contract2', 16, 3, 2), ('contract3', 32, 3, 2)]:
         data = mx.sym.Activation(reflect_conv(data, name, channels, kernel, stride, no_bias=False), act_type='relu')
     for block in range(1, 6):
-        inner = normalised(data, 'res%d_conv1' % block, 32, 3, relu=True)
-        data = data + normalised(inner, 'res%d_conv2' % block, 32, 3, relu=False)
-    data = normalised(data, 'expand1', 16, 3, relu=True, upsample=True)
-    data = normalised(data, 'expand2', 8, 3, relu=True, upsample=True)
-    data = normalised(data, 'expand3', 3, 9, relu=False)
+        inner = normalised(data, 'res%d_conv1' % block, 32, 32, 3, relu=True)
+        data = data + normalised(inner, 'res%d_conv2' % block, 32, 32, 3, relu=False)
+    data = normalised(data, 'expand1', 32, 16, 3, relu=True, upsample=True)
+    data = normalised(data, 'expand2', 16, 8, 3, relu=True, upsample=True)
+    data = normalised(data, 'expand3', 8, 3, 9, relu=False)
     return mx.sym.Activation(data, act_type='sigmoid', name='stylized')
 
 

@@ -27,10 +27,10 @@ def conditional_layer(data, spec):
     """One row of LAYERS: [upsampling,] reflect-padded conv, conditional instance norm[, ReLU]."""
     from neural_style.mxnet_runtime import mx
     from .layers import instance_norm, reflect_conv, upsample2
-    layer, _, out_channels, kernel, stride, upsample, relu = spec  # the input channels: the weight's shape
+    layer, in_channels, out_channels, kernel, stride, upsample, relu = spec
     if upsample:
         data = upsample2(data)
-    data = reflect_conv(data, layer, out_channels, kernel, stride)
+    data = reflect_conv(data, layer, out_channels, kernel, stride, in_channels=in_channels)
     data = instance_norm(data, mx.sym.Variable(layer + '_gamma'), mx.sym.Variable(layer + '_beta'), layer + '_norm')
     return mx.sym.Activation(data, act_type='relu') if relu else data
 
