@@ -123,9 +123,6 @@ def config_from_args(parser, args):
     if args.ray is not None:
         if args.json or args.input == '-' or args.output == '-':
             parser.error('--ray runs the photos of a folder on a cluster; --json and - are for a run in this process')
-        if method in ('wct', 'adain'):
-            parser.error('--ray runs the pretrained networks (multistyle, arbitrary); --method %s runs in this '
-                         'process: leave out --ray' % method)
         if args.gpus_per_job:
             parser.error('--gpus-per-job: the one-pass networks run on the CPU; leave it out (0)')
     style_file = args.style if isinstance(args.style, str) else None

@@ -68,12 +68,13 @@ def save_random_onepass_weights(folder, seed=0):
     return str(folder)
 
 
-def save_random_universal_weights(folder, method, seed=5):
-    """WCT's (five levels) or AdaIN's (relu4_1) seeded random encoders and decoders in FOLDER (made)."""
+def save_random_universal_weights(folder, method, seed=5, levels=5):
+    """WCT's (levels relu N_1 ... relu1_1, five by default) or AdaIN's (relu4_1) seeded random encoders
+    and decoders in FOLDER (made)."""
     from neural_style.universal import networks
     from neural_style.universal.stylize import random_weights
     os.makedirs(str(folder), exist_ok=True)
-    for level, (encoder, decoder) in random_weights(method, 5, seed=seed).items():
+    for level, (encoder, decoder) in random_weights(method, levels, seed=seed).items():
         networks.save_params(os.path.join(str(folder), networks.ENCODER_FILE % level), encoder)
         networks.save_params(os.path.join(str(folder), networks.DECODER_FILE % level), decoder)
     return str(folder)

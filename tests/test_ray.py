@@ -1,7 +1,8 @@
 """--ray: a local Ray of 2 CPUs, started once for the module. Batch mode's results against batch mode
 without Ray (the same bytes), a bad row that fails alone, a worker killed in the middle of a job (its
 job runs again and finishes), Ctrl-C, Ray missing; end_to_end's folder inference, stylize_video.py
---method end_to_end and stylize.py's folders (the one-pass networks) against the same without Ray."""
+--method end_to_end and stylize.py's folders (the one-pass networks, WCT, AdaIN) against the same
+without Ray."""
 import logging
 import os
 import re
@@ -307,15 +308,48 @@ def onepass_folder(tmp_path_factory):
     return tmp, save_random_onepass_weights(tmp / 'weights')
 
 
-@pytest.mark.parametrize('style', [['--style', '3:0.5,12:0.5', '--original-colors'],
-                                   ['--style-image', STYLE, '--strength', '0.7']])
-def test_stylize_folder_through_ray_equals_the_serial_one(local_ray, onepass_folder, tmp_path, style):
-    """A folder through the 26-style network (a blend, the photos' colours) and the arbitrary network
-    (a painting): the same files with and without Ray; a damaged photo in the folder fails alone."""
+@pytest.fixture(scope='module')
+def universal_weights(tmp_path_factory):
+    """{method: folder}: WCT's (relu2_1, relu1_1) and AdaIN's seeded random encoders and decoders, NOT
+    the authors' models, where ./download.sh --wct / --adain leaves them; 'paintings': two small
+    pictures to take the style of (the sample painting and a part of the sample photo)."""
+    from PIL import Image
+    from onepass_weights import save_random_universal_weights
+    tmp = tmp_path_factory.mktemp('universal')
+    folders = {method: save_random_universal_weights(tmp / method, method, levels=levels)
+               for method, levels in (('wct', 2), ('adain', 5))}
+    Image.open(STYLE).convert('RGB').resize((64, 40), Image.LANCZOS).save(tmp / 'painting.png')
+    Image.open(CONTENT).convert('RGB').crop((600, 200, 900, 500)).resize((36, 36), Image.LANCZOS).save(tmp / 'part.png')
+    return dict(folders, paintings=(str(tmp / 'painting.png'), str(tmp / 'part.png')))
+
+
+STYLE_FLAGS = {  # a folder's flags; PAINTING(S): universal_weights' paintings
+    'multistyle': ['--style', '3:0.5,12:0.5', '--original-colors'],
+    'arbitrary': ['--style-image', STYLE, '--strength', '0.7'],
+    'wct': ['--method', 'wct', '--style-image', 'PAINTINGS', '--style-weights', '0.7,0.3', '--alpha', '0.8',
+            '--levels', '2'],
+    'adain': ['--method', 'adain', '--style-image', 'PAINTING', '--alpha', '0.6'],
+}
+
+
+def folder_flags(method, onepass_folder, universal_weights):
+    """STYLE_FLAGS[method] with the paintings' paths, and --weights-dir the method's random weights."""
+    paintings = universal_weights['paintings']
+    named = {'PAINTINGS': ','.join(paintings), 'PAINTING': paintings[0]}
+    return [named.get(flag, flag) for flag in STYLE_FLAGS[method]] + [
+        '--weights-dir', universal_weights.get(method, onepass_folder[1])]
+
+
+@pytest.mark.parametrize('method', sorted(STYLE_FLAGS))
+def test_stylize_folder_through_ray_equals_the_serial_one(local_ray, onepass_folder, universal_weights, tmp_path,
+                                                          method):
+    """A folder through the 26-style network (a blend, the photos' colours), the arbitrary network (a
+    painting), WCT (two levels, two pictures blended, alpha) and AdaIN: the same files with and without
+    Ray; a damaged photo in the folder fails alone."""
     import shutil
     import stylize
-    tmp, weights = onepass_folder
-    flags = style + ['--weights-dir', weights]
+    tmp, _ = onepass_folder
+    flags = folder_flags(method, onepass_folder, universal_weights)
     serial = run_without_ray(os.path.join(PROJECT, 'stylize.py'), [tmp / 'photos', '-o', tmp_path / 's'] + flags)
     assert serial.returncode == 0, serial.stderr[-2000:]
     photos = tmp_path / 'photos'
@@ -330,19 +364,25 @@ def test_stylize_folder_through_ray_equals_the_serial_one(local_ray, onepass_fol
     assert len({(tmp_path / 'ray' / name).read_bytes() for name in written}) == 3
 
 
-def test_a_stylize_worker_uses_the_weights_it_is_sent(local_ray, onepass_folder):
+@pytest.mark.parametrize('method', ['multistyle', 'wct', 'adain'])
+def test_a_stylize_worker_uses_the_weights_it_is_sent(local_ray, onepass_folder, universal_weights, method):
     """The worker's arrays come from the driver: with --weights-dir naming a folder the worker does not
     have, it gives what a run here gives with the files."""
     import dataclasses
     import numpy as np
     from PIL import Image
+    from neural_style.files.images import read_rgb_image
     from neural_style.onepass import methods
     from neural_style.onepass.on_ray import StylizeOnWorker, put_stylization
-    tmp, weights = onepass_folder
-    settings = methods.MethodSettings(style={2: 1.0, 20: 3.0}, weights_dir=weights)
+    tmp, _ = onepass_folder
+    paintings = tuple(read_rgb_image(path, 'style').astype(np.float32) for path in universal_weights['paintings'])
+    settings = {'multistyle': methods.MethodSettings(style={2: 1.0, 20: 3.0}),
+                'wct': methods.MethodSettings(style_pixels=paintings, style_weights=(0.4, 0.6), alpha=0.7, levels=2),
+                'adain': methods.MethodSettings(style_pixels=paintings[:1], alpha=0.5)}[method]
+    settings = dataclasses.replace(settings, weights_dir=universal_weights.get(method, onepass_folder[1]))
     content = np.asarray(Image.open(tmp / 'photos' / 'p0.png'), np.float32)
-    expected = methods.stylize_photo(content, 'multistyle', settings)
-    sent = put_stylization(local_ray, 'multistyle', settings, False, False)
+    expected = methods.stylize_photo(content, method, settings)
+    sent = put_stylization(local_ray, method, settings, False, False)
     elsewhere = sent._replace(settings=dataclasses.replace(settings, weights_dir=str(tmp / 'not_on_this_worker')))
     result, seconds = StylizeOnWorker(elsewhere)({}, content, None)
     assert seconds >= 0 and np.array_equal(result, expected)
@@ -351,7 +391,6 @@ def test_a_stylize_worker_uses_the_weights_it_is_sent(local_ray, onepass_folder)
 @pytest.mark.parametrize('flags, needle', [
     (['-', '--ray'], '--json and - are for a run in this process'),
     (['PHOTOS', '--ray', '--json'], '--json and - are for a run in this process'),
-    (['PHOTOS', '--ray', '--method', 'wct', '--style-image', STYLE], '--method wct runs in this process'),
     (['PHOTOS', '--ray', '--gpus-per-job', '1'], '--gpus-per-job: the one-pass networks run on the CPU'),
 ])
 def test_stylize_ray_refuses_what_runs_in_this_process(onepass_folder, run_tool, tmp_path, flags, needle):

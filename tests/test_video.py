@@ -418,29 +418,44 @@ def test_end_to_end_method_runs_the_generators_on_every_frame(inputs, tmp_path, 
     assert proc.returncode == 2 and '--model-dir' in proc.stderr
 
 
-def test_one_pass_method_runs_the_network_on_every_frame(inputs, tmp_path, clip_frames):
-    """--method adain (stylize.py's networks through the video tool), seeded random weights saved where
-    --weights-dir points, --temporal-blend 0: each written frame is stylize_universal's result for that
-    input frame."""
-    from neural_style.universal import UniversalSettings, networks, stylize_universal
-    from neural_style.universal.stylize import random_weights
-    weights_dir = tmp_path / 'adain'
-    weights_dir.mkdir()
-    for level, (encoder, decoder) in random_weights('adain', 5, seed=5).items():
-        networks.save_params(str(weights_dir / (networks.ENCODER_FILE % level)), encoder)
-        networks.save_params(str(weights_dir / (networks.DECODER_FILE % level)), decoder)
-    proc = run_video([inputs['frames'], '--method', 'adain', '--style-image', inputs['style'], '--alpha', '0.7',
-                      '--weights-dir', weights_dir, '--output', tmp_path / 'adain', '--gpu', '-1',
-                      '--max-long-edge', '48', '--temporal-blend', '0', '--json'])
-    report = report_of(proc)
-    assert report['frames'] == 4 and report['method'] == 'adain'
+UNIVERSAL_RUNS = {  # --method: (its alpha, --levels, the weights of the two styles or None for the painting alone)
+    'adain': (0.7, 5, None),
+    'wct': (0.8, 2, (0.6, 0.4)),
+}
+
+
+@pytest.mark.parametrize('method', sorted(UNIVERSAL_RUNS))
+def test_one_pass_method_runs_the_network_on_every_frame(inputs, tmp_path, clip_frames, method):
+    """--method adain, and wct (two levels, the painting and a picture blended by --style-blend-weights):
+    stylize.py's networks through the video tool, seeded random weights (NOT the authors' models) saved
+    where --weights-dir points, --temporal-blend 0: each written frame is stylize_universal's result for
+    that input frame."""
+    from onepass_weights import save_random_universal_weights
     from neural_style.files.images import read_rgb_image
-    style = read_rgb_image(str(inputs['style']), 'style').astype(np.float32)
-    settings = UniversalSettings('adain', 0.7, 5, str(weights_dir))
-    for frame, result in zip(clip_frames, frames_in(tmp_path / 'adain')):
-        expected = np.clip(np.round(stylize_universal(frame.astype(np.float32), [style], None, settings)), 0, 255)
+    from neural_style.universal import UniversalSettings, stylize_universal
+    alpha, levels, style_weights = UNIVERSAL_RUNS[method]
+    weights_dir = save_random_universal_weights(tmp_path / method, method, levels=levels)
+    styles = [inputs['style']]
+    flags = ['--alpha', str(alpha)] + (['--levels', str(levels)] if method == 'wct' else [])
+    if style_weights:  # a second picture to take a style from: the first frame upside down
+        io.imsave(str(tmp_path / 'second.png'), clip_frames[0][::-1], check_contrast=False)
+        styles.append(str(tmp_path / 'second.png'))
+        flags += ['--style-blend-weights', ','.join(str(w) for w in style_weights)]
+    proc = run_video([inputs['frames'], '--method', method, '--style-image', ','.join(styles), '--weights-dir',
+                      weights_dir, '--output', tmp_path / 'out', '--gpu', '-1', '--max-long-edge', '48',
+                      '--temporal-blend', '0', '--json'] + flags)
+    report = report_of(proc)
+    assert report['frames'] == 4 and report['method'] == method
+    paintings = [read_rgb_image(path, 'style').astype(np.float32) for path in styles]
+    settings = UniversalSettings(method, alpha, levels, weights_dir)
+    written = frames_in(tmp_path / 'out')
+    assert len(written) == len(clip_frames)
+    for frame, result in zip(clip_frames, written):
+        expected = np.clip(np.round(stylize_universal(frame.astype(np.float32), paintings, style_weights,
+                                                      settings)), 0, 255)
         assert np.abs(result.astype(np.float32) - expected).max() <= 1
-    proc = run_video([inputs['frames'], '--method', 'adain', '--style', '3', '--output', tmp_path / 'x'])
+    assert not np.array_equal(written[0], clip_frames[0])
+    proc = run_video([inputs['frames'], '--method', method, '--style', '3', '--output', tmp_path / 'x'])
     assert proc.returncode == 2 and '--style picks one of the 26 styles' in proc.stderr
 
 

@@ -38,6 +38,9 @@ def arbitrary_method(content, settings):
                                        weights.load('arbitrary_transform', settings.weights_dir))
 
 
+UNIVERSAL_METHODS = ('wct', 'adain')  # neural_style/universal/: the authors' models
+
+
 def universal_method(name):
     """Universal style transfer (neural_style/universal/): WCT or AdaIN with the paintings."""
     def method(content, settings):
@@ -48,11 +51,12 @@ def universal_method(name):
 
 
 def check_universal_weights(name, settings):
-    """The converted WCT or AdaIN models, before any work: one line naming ./download.sh when missing."""
+    """The converted WCT or AdaIN models, before any work: one line naming ./download.sh when missing.
+    Returns them, {level: (encoder params, decoder params)}."""
     from neural_style.errors import NstyleError
     from neural_style.universal.stylize import WeightsMissing, load_weights
     try:
-        load_weights(name, settings.levels, settings.weights_dir)
+        return load_weights(name, settings.levels, settings.weights_dir)
     except WeightsMissing as error:
         raise NstyleError(str(error)) from None
 
@@ -63,13 +67,24 @@ WEIGHT_FILES = {'multistyle': ('multistyle26',), 'arbitrary': ('arbitrary_predic
 
 def check_weights(method, settings):
     """The method's weights, loaded once before any work: a missing or corrupt file is one line
-    (naming ./download.sh --styles, --wct or --adain), not a failure after the first photo or frame."""
-    if method in ('wct', 'adain'):
-        check_universal_weights(method, settings)
+    (naming ./download.sh --styles, --wct or --adain), not a failure after the first photo or frame.
+    Returns them as remember_weights takes them (what a Ray worker is sent)."""
+    if method in UNIVERSAL_METHODS:
+        return check_universal_weights(method, settings)
+    from neural_style.onepass import weights
+    return {name: weights.load(name, settings.weights_dir) for name in WEIGHT_FILES[method]}
+
+
+def remember_weights(method, settings, arrays):
+    """ARRAYS, check_weights(method, settings)'s result elsewhere, stand from now on for the files
+    settings.weights_dir names: the method runs without reading them (a Ray worker's disk lacks them)."""
+    if method in UNIVERSAL_METHODS:
+        from neural_style.universal.stylize import remember
+        remember(method, settings.levels, settings.weights_dir, arrays)
         return
     from neural_style.onepass import weights
-    for name in WEIGHT_FILES[method]:
-        weights.load(name, settings.weights_dir)
+    for name, params in arrays.items():
+        weights.remember(name, settings.weights_dir, params)
 
 
 def chosen_style(pairs):

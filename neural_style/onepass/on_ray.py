@@ -1,25 +1,29 @@
 """stylize.py --ray: the photos of a folder on a Ray cluster's workers (cluster/ray_cluster.py), a
 job each. This process reads each photo and writes each result; a worker receives the networks'
 converted weights from it once, as arrays (no shared filesystem, nothing read from the worker's
-disk), and the photo as an array, and runs the same onepass.methods.stylize_photo as a run here."""
+disk; the 26-style and arbitrary networks' and WCT's and AdaIN's alike), and the photo as an array,
+and runs the same onepass.methods.stylize_photo as a run here."""
 import collections
 import time
 
 from neural_style.cluster import ray_cluster as cluster
 
 # What a worker runs: the method, its settings (the paintings' pixels in them), the ref of the
-# weights ({weights file name: {our name: array}}), --original-colors and --contact-sheet.
+# weights (check_weights' result: {weights file name: {our name: array}}, or WCT's and AdaIN's
+# {level: (encoder, decoder params)}), --original-colors and --contact-sheet.
 Stylization = collections.namedtuple('Stylization', ['method', 'settings', 'weights', 'original_colors', 'contact'])
 
 
 def put_stylization(ray, method, settings, original_colors, contact):
-    """The weights of METHOD (and of the 26-style network for a contact sheet), loaded and checked
-    here once (a missing or corrupt file is one line before any job), then into the object store."""
-    from neural_style.onepass import weights
-    from neural_style.onepass.methods import WEIGHT_FILES
-    names = WEIGHT_FILES['multistyle' if contact else method]
-    arrays = {name: weights.load(name, settings.weights_dir) for name in names}
-    return Stylization(method, settings, ray.put(arrays), original_colors, contact)
+    """The weights of METHOD (of the 26-style network for a contact sheet), loaded and checked here
+    once (a missing or corrupt file is one line before any job), then into the object store."""
+    from neural_style.onepass.methods import check_weights
+    return Stylization(method, settings, ray.put(check_weights(weights_method(method, contact), settings)),
+                       original_colors, contact)
+
+
+def weights_method(method, contact):
+    return 'multistyle' if contact else method
 
 
 class StylizeOnWorker:
@@ -31,13 +35,11 @@ class StylizeOnWorker:
     def __call__(self, state, content, progress):
         import ray
 
-        from neural_style.onepass import weights
-        from neural_style.onepass.methods import stylize_photo
+        from neural_style.onepass.methods import remember_weights, stylize_photo
         job = self.stylization
         if 'weights' not in state:  # the driver's arrays stand for the files its --weights-dir names
             state['weights'] = ray.get(job.weights)
-            for name, params in state['weights'].items():
-                weights.remember(name, job.settings.weights_dir, params)
+            remember_weights(weights_method(job.method, job.contact), job.settings, state['weights'])
         start = time.time()
         result = stylize_photo(content, job.method, job.settings, job.original_colors, job.contact)
         return result, time.time() - start

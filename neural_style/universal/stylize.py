@@ -42,10 +42,26 @@ def weight_paths(method, levels, weights_dir=None):
             for level in level_list(method, levels)}
 
 
+_remembered = {}  # (encoder path, decoder path), absolute -> (encoder params, decoder params)
+
+
+def remember(method, levels, weights_dir, weights):
+    """WEIGHTS as load_weights(method, levels, weights_dir) gave them elsewhere: load_weights returns
+    them from now on without reading the files (a Ray worker gets them from the driver; no shared
+    filesystem, nothing read from the worker's disk)."""
+    for level, paths in weight_paths(method, levels, weights_dir).items():
+        _remembered[tuple(os.path.abspath(path) for path in paths)] = weights[level]
+
+
 def load_weights(method, levels, weights_dir=None):
-    """{level: (encoder params, decoder params)} from a folder of converted weights (./download.sh)."""
+    """{level: (encoder params, decoder params)} from a folder of converted weights (./download.sh),
+    or as remember() was handed them."""
     weights = {}
     for level, paths in weight_paths(method, levels, weights_dir).items():
+        remembered = _remembered.get(tuple(os.path.abspath(path) for path in paths))
+        if remembered is not None:
+            weights[level] = remembered
+            continue
         for path in paths:
             if not os.path.isfile(path):
                 raise WeightsMissing('%s not found: run ./download.sh --%s to fetch and convert the authors\' '
