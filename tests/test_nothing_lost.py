@@ -531,3 +531,42 @@ def test_under_ray_one_damaged_frame_fails_alone_and_the_intact_ones_after_it_ar
     assert '1 frames failed (frame 2 first' in message
     assert sorted(name for name in os.listdir(str(out)) if name.startswith('frame_')) == \
         ['frame_%06d.png' % index for index in (0, 1, 3, 4, 5)]
+
+
+def started_with_stderr(script, args):
+    """A tool started as a user would, its stderr gathered as it comes: (process, list of characters)."""
+    process = subprocess.Popen([sys.executable, script] + [str(arg) for arg in args], cwd=PROJECT,
+                               env=dict(os.environ, PYTHONUNBUFFERED='1'), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    seen = []
+    threading.Thread(target=lambda: seen.extend(iter(lambda: process.stderr.read(1), '')), daemon=True).start()
+    return process, seen
+
+
+@pytest.mark.parametrize('signum, times', [(signal.SIGTERM, 2), (signal.SIGINT, 3)], ids=['SIGTERM x2', 'SIGINT x3'])
+def test_a_repeated_stop_signal_ends_a_video_at_once_dropping_only_the_frame_in_progress(media, tmp_path, vgg_params,
+                                                                                        signum, times):
+    """A frame of 100000 epochs (far beyond the subprocess's timeout): the first signal waits for the
+    frame, the repeated one (a scheduler's second SIGTERM, a third Ctrl-C) ends the run at once, exit
+    128 + the signal; no frame was finished, so no frame, no run.json, no temporary file, no video."""
+    out = tmp_path / 'v.mp4'
+    process, seen = started_with_stderr(VIDEO, [media['frames'], '--vgg-params', vgg_params, '--gpu', '-1',
+                                                '--max-long-edge', '32', '--max-num-epochs', '100000', '--output', out])
+    try:
+        deadline = time.time() + 200
+        while time.time() < deadline and 'stylize:' not in ''.join(seen) and process.poll() is None:
+            time.sleep(0.1)  # the frames' bar: the loop runs, its signal handlers installed
+        for _ in range(times):
+            process.send_signal(signum)
+            time.sleep(0.5)
+        process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail('the run did not end: %s' % ''.join(seen)[-1500:])
+    finally:
+        process.kill()  # a run the signals did not end must not go on computing after the test
+    err = ''.join(seen)
+    assert process.returncode == 128 + signum, err[-2000:]
+    name = signal.Signals(signum).name
+    assert '%s %d times: stopping at once' % (name, times) in err and 'Traceback' not in err
+    assert err.strip().splitlines()[-1].startswith('stylize_video.py: interrupted')
+    assert sorted(os.listdir(str(tmp_path))) == []  # neither v_frames/ (no frame done) nor v.mp4 nor a .tmp

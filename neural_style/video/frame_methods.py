@@ -29,6 +29,8 @@ class FramesByOptimisation:
     targets' images are read once; each frame binds its loss (the executors are reused: same graph,
     same size) with the frame as the content. settings: a GatysSettings; name: the input, for messages."""
 
+    at_once = None  # long_work.AtOnce of the frames loop's stop flag (video/run.py sets it)
+
     def __init__(self, settings, temporal_weight, name, model_module, first_frame, dev, styles=None):
         """styles: the style images already read, [(name, pixels)] (the API's arrays); None: read
         from settings.style_image's files."""
@@ -59,8 +61,8 @@ class FramesByOptimisation:
         else:  # the first frame, or every frame of the baseline (--temporal-weight 0): nstyle.py's --init
             img = initial_image(frame_settings(settings, index), content, self.init_pixels, self.net.dev)
         # the frame's watch writes no checkpoints (the finished frame is the result); the frames loop
-        # holds the stop signals and checks them between frames
-        optimize(settings, loss, img, (0, settings.max_num_epochs), EpochWatch(settings))
+        # holds the stop signals and checks them between frames, its epochs only a repeated one (at_once)
+        optimize(settings, loss, img, (0, settings.max_num_epochs), EpochWatch(settings, stop=self.at_once))
         pixels = images.PostprocessImage(img.asnumpy())
         return images.original_colors(pixels, frame) if settings.original_colors else pixels
 

@@ -19,7 +19,7 @@ from neural_style.dtype_choice import settled
 from neural_style.errors import Interrupted, NstyleError
 from neural_style.files.images import size_at_long_edge
 from neural_style.files.output_folder import held_folder
-from neural_style.long_work import stop_signals_between_epochs
+from neural_style.long_work import AtOnce, stop_signals_between_epochs
 from neural_style.mxnet_runtime import context_for
 from neural_style.video import clips as video_io
 from neural_style.video import flow as flows
@@ -158,9 +158,11 @@ def stylize_frames(args, clip, layout, stylizer, bounds):
         bar.update(1)  # the progress bar of the `with` below
         return output
 
-    with stop_signals_between_epochs() as interrupted, logging_redirect_tqdm(), \
+    # at_once: a third Ctrl-C (second SIGTERM) drops the frame in progress; frames are written whole
+    with stop_signals_between_epochs(at_once=True) as interrupted, logging_redirect_tqdm(), \
             tqdm(total=stop - start, initial=done, unit='frame', desc='stylize', file=sys.stderr,
                  dynamic_ncols=True) as bar:
+        stylizer.at_once = AtOnce(interrupted)  # an optimising stylizer checks it each epoch
         if done:
             logging.info('resuming after frame %d (%d finished)', start + done - 1, done)
         frames = ((index, video_io.resized_frame(raw, args.size))
