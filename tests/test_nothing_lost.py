@@ -570,3 +570,15 @@ def test_a_repeated_stop_signal_ends_a_video_at_once_dropping_only_the_frame_in_
     assert '%s %d times: stopping at once' % (name, times) in err and 'Traceback' not in err
     assert err.strip().splitlines()[-1].startswith('stylize_video.py: interrupted')
     assert sorted(os.listdir(str(tmp_path))) == []  # neither v_frames/ (no frame done) nor v.mp4 nor a .tmp
+
+
+def test_an_lbfgs_memory_beyond_the_machines_is_refused_before_any_work(media, tmp_path, vgg_params):
+    """10^11 corrections of a 32x21 image (about 8.8e23 bytes of history) are refused in one line before
+    the targets (was scipy's 'Maximum allowed dimension exceeded' traceback), nothing written."""
+    m = 10 ** 11
+    message = one_line_error(run(NSTYLE, ['--content-image', os.path.join(media['frames'], 'in_000.png'),
+                                          '--style-image', media['style'], '--vgg-params', vgg_params, '--gpu', '-1',
+                                          '--optimizer', 'lbfgs', '--lbfgs-num-correction', m, '--max-long-edge', 32,
+                                          '--output_dir', tmp_path / 'o']))
+    assert message.startswith('nstyle.py: error: --lbfgs-num-correction 100000000000: ') and 'lower it' in message
+    assert not os.path.exists(tmp_path / 'o')
