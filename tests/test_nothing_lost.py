@@ -582,3 +582,24 @@ def test_an_lbfgs_memory_beyond_the_machines_is_refused_before_any_work(media, t
                                           '--output_dir', tmp_path / 'o']))
     assert message.startswith('nstyle.py: error: --lbfgs-num-correction 100000000000: ') and 'lower it' in message
     assert not os.path.exists(tmp_path / 'o')
+
+
+def test_an_overwrite_run_that_fails_before_its_first_frame_leaves_the_earlier_run_as_it_was(media, tmp_path):
+    """A finished 2-frame video, then --overwrite with NaN generators (fails at frame 0): the video,
+    its frames and its run.json byte-identical, no earlier-run/ left, and the first command run again
+    resumes it (nothing refused, nothing redone)."""
+    out = tmp_path / 'v.mp4'
+    args = by_generators(media, media['clip'], out, '--frames', '0:2')
+    assert run(VIDEO, args).returncode == 0
+    earlier = snapshot(tmp_path)
+    broken = by_generators(media, media['clip'], out, '--frames', '0:2', '--overwrite')
+    broken[broken.index('--model-dir') + 1] = nan_generators(media, tmp_path.parent / (tmp_path.name + '_nan'))
+    assert 'NaN' in one_line_error(run(VIDEO, broken))
+    assert snapshot(tmp_path) == earlier
+    def frame_times():
+        return {name: os.stat(str(tmp_path / 'v_frames' / name)).st_mtime_ns
+                for name in ('frame_000000.png', 'frame_000001.png')}
+    before = frame_times()
+    again = run(VIDEO, args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert frame_times() == before  # resumed: its frames read back, not stylised again

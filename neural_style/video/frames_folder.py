@@ -12,7 +12,7 @@ import shutil
 
 from neural_style.errors import NstyleError
 from neural_style.files.images import read_rgb_image
-from neural_style.files.output_folder import write_atomically, write_image_atomically
+from neural_style.files.output_folder import signals_held, write_atomically, write_image_atomically
 from neural_style.video.clips import VIDEO_EXTENSIONS
 
 SETTINGS_FILE = 'run.json'
@@ -159,7 +159,18 @@ def prepare(layout, settings, overwrite):
 
 def forget_empty_run(layout):
     """A run that failed before its first frame leaves no run.json behind (nor the folder, when it
-    is then empty): nothing of it is a result to resume."""
+    is then empty): nothing of it is a result to resume. An --overwrite run that did so puts the
+    earlier run's frames and run.json back from EARLIER_RUN/: the folder is as it was before it."""
+    kept = os.path.join(layout.frames_dir, EARLIER_RUN)
+    new_frames = [name for name in earlier_results(layout) if re.fullmatch(r'frame_\d+\.png', name)]
+    if os.path.isdir(kept) and not new_frames:
+        with signals_held():
+            for name in os.listdir(kept):
+                os.replace(os.path.join(kept, name), os.path.join(layout.frames_dir, name))
+            os.rmdir(kept)
+        logging.info('--overwrite: this run ended before its first frame; the earlier run\'s frames are back in %s',
+                     layout.frames_dir)
+        return
     if finished_count(layout, 0, 1) or earlier_frames(layout):
         return
     try:
