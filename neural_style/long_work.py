@@ -40,6 +40,11 @@ class StopFlag:
         often enough (AT_ONCE_AFTER) that the user will not wait for the epoch or frame to end."""
         self.set(signum)
         self.received.append(signum)
+        if self.at_once and not self.at_once_now():  # say how to stop at once (Python sees signals that
+            # arrive during one long MXNet call as one: each press counts once it is acknowledged here)
+            left = self.AT_ONCE_AFTER.get(signum, 2) - self.received.count(signum)
+            logging.warning('%s: stopping after the work in progress; %d more to stop at once',
+                            signal.Signals(signum).name, left)
         if self.at_once_now():
             logging.warning('%s %d times: stopping at once; the work in progress is dropped, what was finished is '
                             'kept', signal.Signals(signum).name, self.received.count(signum))

@@ -556,9 +556,13 @@ def test_a_repeated_stop_signal_ends_a_video_at_once_dropping_only_the_frame_in_
         deadline = time.time() + 200
         while time.time() < deadline and 'stylize:' not in ''.join(seen) and process.poll() is None:
             time.sleep(0.1)  # the frames' bar: the loop runs, its signal handlers installed
-        for _ in range(times):
+        name = signal.Signals(signum).name
+        for left in range(times - 1, 0, -1):  # each signal once the run said it saw the one before
             process.send_signal(signum)
-            time.sleep(0.5)
+            while time.time() < deadline and '%s: stopping after the work in progress; %d more' % (name, left) \
+                    not in ''.join(seen) and process.poll() is None:
+                time.sleep(0.1)
+        process.send_signal(signum)
         process.wait(timeout=120)
     except subprocess.TimeoutExpired:
         pytest.fail('the run did not end: %s' % ''.join(seen)[-1500:])
@@ -566,7 +570,6 @@ def test_a_repeated_stop_signal_ends_a_video_at_once_dropping_only_the_frame_in_
         process.kill()  # a run the signals did not end must not go on computing after the test
     err = ''.join(seen)
     assert process.returncode == 128 + signum, err[-2000:]
-    name = signal.Signals(signum).name
     assert '%s %d times: stopping at once' % (name, times) in err and 'Traceback' not in err
     assert err.strip().splitlines()[-1].startswith('stylize_video.py: interrupted')
     assert sorted(os.listdir(str(tmp_path))) == []  # neither v_frames/ (no frame done) nor v.mp4 nor a .tmp
