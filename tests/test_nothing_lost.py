@@ -325,6 +325,23 @@ def test_under_ulimit_v_the_generators_size_is_refused_not_a_crash(media, tmp_pa
     assert not os.path.exists(tmp_path / 'o')
 
 
+@pytest.mark.parametrize('script', [NSTYLE, TRAIN])
+def test_under_ulimit_v_the_optimisation_and_training_sizes_are_refused_not_a_crash(media, tmp_path, vgg_params,
+                                                                                   script):
+    """Under a 3 GB address space nstyle.py at 1200 px (3.7 GB estimated) and training on 3000 px crops
+    are refused from the estimate, in one line and before anything is written (they were a segfault
+    and heap corruption)."""
+    out = tmp_path / 'o'
+    if script == NSTYLE:
+        flags, needle = ['--max-long-edge', '1200', '--output_dir', out, '--max-num-epochs', '1'], '--max-long-edge 1200'
+    else:
+        flags, needle = ['--data-dir', media['frames'], '--style-image', media['style'], '--model-dir', out,
+                         '--size', '3000'], '--size 3000'
+    message = one_line_error(run(script, flags + ['--vgg-params', vgg_params], preexec_fn=address_space_limit(3)))
+    assert needle in message and 'of memory' in message and 'available' in message
+    assert not os.path.exists(out)
+
+
 @pytest.mark.parametrize('script, flags, needle', [
     (TRAIN, ['--momentum', '50'], "argument --momentum: 50: SGD's momentum must be in [0, 1)"),
     (VIDEO, ['--fps', '1e-30'], 'argument --fps: 1e-30 frames per second: give a rate between'),
