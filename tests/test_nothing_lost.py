@@ -411,9 +411,10 @@ def test_one_failing_row_under_ray_gives_the_failure_summary_and_file(tmp_path, 
     assert failed[0] == 'content,style,output,error' and 'missing_style.jpg' in failed[1]
 
 
-def test_sigterm_under_ray_ends_with_143_and_leaves_no_run_json(media, tmp_path):
-    """SIGTERM to a --ray video run as its cluster starts: one line, exit 128 + 15, no run.json (no frame
-    was done)."""
+@pytest.mark.parametrize('stop', [signal.SIGTERM, signal.SIGHUP], ids=['SIGTERM', 'SIGHUP'])
+def test_sigterm_under_ray_ends_with_143_and_leaves_no_run_json(media, tmp_path, stop):
+    """SIGTERM (or SIGHUP, which exited 130) to a --ray video run as its cluster starts: one line, exit
+    128 + the signal, no run.json (no frame was done)."""
     pytest.importorskip('ray')
     out = tmp_path / 'v.mp4'
     env = dict(os.environ, PYTHONUNBUFFERED='1')
@@ -426,12 +427,12 @@ def test_sigterm_under_ray_ends_with_143_and_leaves_no_run_json(media, tmp_path)
     deadline = time.time() + 200
     while time.time() < deadline and 'jobs' not in ''.join(seen) and process.poll() is None:
         time.sleep(0.1)  # the bar of the jobs: Ray is up, its workers starting
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(stop)
     process.wait(timeout=120)
     reader.join(timeout=10)
     err = ''.join(seen)
-    assert process.returncode == 128 + signal.SIGTERM, err[-2000:]
-    assert err.strip().splitlines()[-1] == 'stylize_video.py: interrupted by SIGTERM'
+    assert process.returncode == 128 + stop, err[-2000:]
+    assert err.strip().splitlines()[-1] == 'stylize_video.py: interrupted by %s' % stop.name
     assert not os.path.exists(tmp_path / 'v_frames' / 'run.json') or \
         any(name.startswith('frame_') for name in os.listdir(str(tmp_path / 'v_frames')))
 
