@@ -8,6 +8,7 @@ numbered across the four generators in build order: chain_symbols builds them in
 a fresh NameManager, so that its parameters have the names of the published files."""
 from neural_style.files.images import MEAN_RGB
 from neural_style.mxnet_runtime import mx
+from neural_style.onepass.layers import instance_norm
 
 CHAIN = ('v4', 'v3', 'v3', 'v4')  # the original's g0 ... g3
 JOHNSON = 'johnson'
@@ -102,32 +103,31 @@ INSTANCE_NORM_EPS = 1e-3
 
 def instance_norm_of_one_image(x, name):
     """Instance normalisation of a batch of ONE image as a BatchNorm with the batch's statistics
-    (use_global_stats=False), which equal the image's own. MXNet 1.9's CPU InstanceNorm is a plain
-    loop; its BatchNorm runs in oneDNN, about twice as fast over Johnson's whole network at 512x512
-    (docs/performance.md). The same gamma and beta names as InstanceNorm(name=name), so the trained
-    weights load unchanged; its moving_mean/moving_var are never read (bind them to zeros and ones).
+    (use_global_stats=False), which equal the image's own: onepass.layers.instance_norm, shared
+    with the one-pass networks. MXNet 1.9's CPU InstanceNorm is a plain loop; its BatchNorm runs in
+    oneDNN, about twice as fast over Johnson's whole network at 512x512 (docs/performance.md), and
+    the reshape before it hands it a plain NCHW copy of the conv's blocked output, on which oneDNN's
+    BatchNorm does not stall 2 threads (onepass.layers.instance_norm). The same gamma and beta names
+    as InstanceNorm(name=name), so the trained weights load unchanged; its moving_mean/moving_var
+    are never read (bind them to zeros and ones).
     Two conditions, both kept by stylizer.bind_stylizer: the executor must run forward(is_train=True)
     (otherwise BatchNorm uses the moving statistics), and be bound with some gradient (with
     grad_req 'null' everywhere MXNet 1.9 runs oneDNN's inference BatchNorm after a oneDNN
     convolution even in training mode: the moving statistics again)."""
-    return mx.sym.BatchNorm(x, name=name, fix_gamma=False, use_global_stats=False, eps=INSTANCE_NORM_EPS)
+    return instance_norm(x, mx.sym.Variable(name + '_gamma'), mx.sym.Variable(name + '_beta'), name,
+                         eps=INSTANCE_NORM_EPS)
 
 
 def instance_norm_of_images(x, name, channels, images):
     """Instance normalisation of a batch of `images` images of `channels` channels as one BatchNorm
-    with the batch's statistics (instance_norm_of_one_image, with its two conditions). BatchNorm's
-    statistics are per channel over the batch: for N > 1 images the batch is folded into one image
-    of N*C channels, (1, N*C, H, W), around it, with gamma and beta tiled N times, so that each
-    image gets its own statistics, as N runs of one image would; the same parameter names."""
+    with the batch's statistics (instance_norm_of_one_image, with its two conditions): the batch
+    folded into one image of N*C channels around it, gamma and beta tiled (onepass.layers.instance_norm),
+    so that each image gets its own statistics, as N runs of one image would; the same parameter names."""
     if images == 1:
         return instance_norm_of_one_image(x, name)
-    gamma = mx.sym.Variable(name + '_gamma', shape=(channels,))
+    gamma = mx.sym.Variable(name + '_gamma', shape=(channels,))  # not inferred through the tiling
     beta = mx.sym.Variable(name + '_beta', shape=(channels,))
-    folded = mx.sym.reshape(x, shape=(1, -1, 0, 0))  # (N, C, H, W) -> (1, N*C, H, W), image by image
-    normalised = mx.sym.BatchNorm(folded, gamma=mx.sym.tile(gamma, reps=(images,)),
-                                  beta=mx.sym.tile(beta, reps=(images,)), name=name, fix_gamma=False,
-                                  use_global_stats=False, eps=INSTANCE_NORM_EPS)
-    return mx.sym.reshape(normalised, shape=(images, -1, 0, 0))
+    return instance_norm(x, gamma, beta, name, eps=INSTANCE_NORM_EPS, images=images)
 
 
 def _conv_in(x, name, num_filter, kernel, stride=1, one_image=False, images=1):
