@@ -8,7 +8,7 @@ numbered across the four generators in build order: chain_symbols builds them in
 a fresh NameManager, so that its parameters have the names of the published files."""
 from neural_style.files.images import MEAN_RGB
 from neural_style.mxnet_runtime import mx
-from neural_style.onepass.layers import instance_norm
+from neural_style.onepass.layers import instance_norm, reflect_conv
 
 CHAIN = ('v4', 'v3', 'v3', 'v4')  # the original's g0 ... g3
 JOHNSON = 'johnson'
@@ -93,10 +93,6 @@ def chain_symbol(im_hw):
 
 # ---------------------------------------------------------------- Johnson et al.'s transformer network
 
-def _reflect_pad(x, pad):
-    return mx.sym.pad(x, mode='reflect', pad_width=(0, 0, 0, 0, pad, pad, pad, pad))
-
-
 # InstanceNorm's default epsilon; the BatchNorm that stands in for it must use the same.
 INSTANCE_NORM_EPS = 1e-3
 
@@ -133,8 +129,7 @@ def instance_norm_of_images(x, name, channels, images):
 def _conv_in(x, name, num_filter, kernel, stride=1, one_image=False, images=1):
     """Reflection padding, convolution, instance normalisation (as instance_norm_of_images' BatchNorm
     where one_image: a batch of `images` images)."""
-    x = mx.sym.Convolution(_reflect_pad(x, kernel // 2), name=name, num_filter=num_filter, kernel=(kernel, kernel),
-                           stride=(stride, stride))
+    x = reflect_conv(x, name, num_filter, kernel, stride, no_bias=False)
     if one_image:
         return instance_norm_of_images(x, name + '_in', num_filter, images)
     return mx.sym.InstanceNorm(x, name=name + '_in', eps=INSTANCE_NORM_EPS)
@@ -164,4 +159,6 @@ def johnson(prefix='johnson', one_image=False, images=1):
     for name, num_filter in (('_up1', 64), ('_up2', 32)):
         x = mx.sym.UpSampling(x, scale=2, sample_type='nearest', num_args=1)
         x = _relu(_conv_in(x, prefix + name, num_filter, 3, one_image=one_image, images=images))
-    return mx.sym.Convolution(_reflect_pad(x, 4), name=prefix + '_out', num_filter=3, kernel=(9, 9))
+    # for inference the 32->3 conv runs as a 32->16 one (onepass.layers.reflect_conv): oneDNN's direct
+    # kernel, not its slow gemm convolution; training keeps the plain conv
+    return reflect_conv(x, prefix + '_out', 3, 9, no_bias=False, in_channels=32 if one_image else None)
