@@ -53,6 +53,32 @@ def test_instance_norm_is_numpys():
     assert np.abs(run_instance_norm(x, gamma, beta, is_train=False) - expected).max() > 1
 
 
+@pytest.mark.parametrize('no_bias', [True, False], ids=['no bias', 'bias'])
+def test_a_narrow_conv_run_as_16_filters_is_numpys(no_bias):
+    """reflect_conv given in_channels runs a 3-filter conv as a 16-filter one (zero filters, and zero
+    biases, added) and keeps 3 channels: numpy's conv of the reflect-padded input, with the weight's
+    and bias' own names and shapes. Seeded random weights."""
+    import mxnet as mx
+    from numpy.lib.stride_tricks import sliding_window_view
+    from neural_style.onepass.layers import bind, reflect_conv
+    rng = np.random.RandomState(3)
+    x = rng.randn(1, 8, 12, 10).astype(np.float32)
+    params = {'c_weight': rng.randn(3, 8, 5, 5).astype(np.float32) * 0.1}
+    if not no_bias:
+        params['c_bias'] = rng.randn(3).astype(np.float32)
+    symbol = reflect_conv(mx.sym.Variable('x'), 'c', 3, 5, no_bias=no_bias, in_channels=8)
+    assert sorted(symbol.list_arguments()) == sorted(['x'] + list(params))
+    assert '"num_filter": "16"' in symbol.tojson()  # the widened conv
+    executor = bind(symbol, params, {'x': x.shape})
+    executor.arg_dict['x'][:] = x
+    ours = executor.forward(is_train=True)[0].asnumpy()
+    windows = sliding_window_view(np.pad(x[0], ((0, 0), (2, 2), (2, 2)), mode='reflect'), (5, 5), axis=(1, 2))
+    expected = np.einsum('chwij,ocij->ohw', windows.astype(np.float64), params['c_weight'])[np.newaxis]
+    expected += params.get('c_bias', np.zeros(3))[None, :, None, None]
+    assert ours.shape == (1, 3, 12, 10)
+    np.testing.assert_allclose(ours, expected, atol=1e-4, rtol=1e-4)
+
+
 # ---- the 26-style network ---------------------------------------------------------------------------
 
 def onnx_multistyle(onnx_files, pixels, style):

@@ -8,6 +8,7 @@ numbered across the four generators in build order: chain_symbols builds them in
 a fresh NameManager, so that its parameters have the names of the published files."""
 from neural_style.files.images import MEAN_RGB
 from neural_style.mxnet_runtime import mx
+from neural_style.onepass.layers import instance_norm, reflect_conv
 
 CHAIN = ('v4', 'v3', 'v3', 'v4')  # the original's g0 ... g3
 JOHNSON = 'johnson'
@@ -92,49 +93,43 @@ def chain_symbol(im_hw):
 
 # ---------------------------------------------------------------- Johnson et al.'s transformer network
 
-def _reflect_pad(x, pad):
-    return mx.sym.pad(x, mode='reflect', pad_width=(0, 0, 0, 0, pad, pad, pad, pad))
-
-
 # InstanceNorm's default epsilon; the BatchNorm that stands in for it must use the same.
 INSTANCE_NORM_EPS = 1e-3
 
 
 def instance_norm_of_one_image(x, name):
     """Instance normalisation of a batch of ONE image as a BatchNorm with the batch's statistics
-    (use_global_stats=False), which equal the image's own. MXNet 1.9's CPU InstanceNorm is a plain
-    loop; its BatchNorm runs in oneDNN, about twice as fast over Johnson's whole network at 512x512
-    (docs/performance.md). The same gamma and beta names as InstanceNorm(name=name), so the trained
-    weights load unchanged; its moving_mean/moving_var are never read (bind them to zeros and ones).
+    (use_global_stats=False), which equal the image's own: onepass.layers.instance_norm, shared
+    with the one-pass networks. MXNet 1.9's CPU InstanceNorm is a plain loop; its BatchNorm runs in
+    oneDNN, about twice as fast over Johnson's whole network at 512x512 (docs/performance.md), and
+    the reshape before it hands it a plain NCHW copy of the conv's blocked output, on which oneDNN's
+    BatchNorm does not stall 2 threads (onepass.layers.instance_norm). The same gamma and beta names
+    as InstanceNorm(name=name), so the trained weights load unchanged; its moving_mean/moving_var
+    are never read (bind them to zeros and ones).
     Two conditions, both kept by stylizer.bind_stylizer: the executor must run forward(is_train=True)
     (otherwise BatchNorm uses the moving statistics), and be bound with some gradient (with
     grad_req 'null' everywhere MXNet 1.9 runs oneDNN's inference BatchNorm after a oneDNN
     convolution even in training mode: the moving statistics again)."""
-    return mx.sym.BatchNorm(x, name=name, fix_gamma=False, use_global_stats=False, eps=INSTANCE_NORM_EPS)
+    return instance_norm(x, mx.sym.Variable(name + '_gamma'), mx.sym.Variable(name + '_beta'), name,
+                         eps=INSTANCE_NORM_EPS)
 
 
 def instance_norm_of_images(x, name, channels, images):
     """Instance normalisation of a batch of `images` images of `channels` channels as one BatchNorm
-    with the batch's statistics (instance_norm_of_one_image, with its two conditions). BatchNorm's
-    statistics are per channel over the batch: for N > 1 images the batch is folded into one image
-    of N*C channels, (1, N*C, H, W), around it, with gamma and beta tiled N times, so that each
-    image gets its own statistics, as N runs of one image would; the same parameter names."""
+    with the batch's statistics (instance_norm_of_one_image, with its two conditions): the batch
+    folded into one image of N*C channels around it, gamma and beta tiled (onepass.layers.instance_norm),
+    so that each image gets its own statistics, as N runs of one image would; the same parameter names."""
     if images == 1:
         return instance_norm_of_one_image(x, name)
-    gamma = mx.sym.Variable(name + '_gamma', shape=(channels,))
+    gamma = mx.sym.Variable(name + '_gamma', shape=(channels,))  # not inferred through the tiling
     beta = mx.sym.Variable(name + '_beta', shape=(channels,))
-    folded = mx.sym.reshape(x, shape=(1, -1, 0, 0))  # (N, C, H, W) -> (1, N*C, H, W), image by image
-    normalised = mx.sym.BatchNorm(folded, gamma=mx.sym.tile(gamma, reps=(images,)),
-                                  beta=mx.sym.tile(beta, reps=(images,)), name=name, fix_gamma=False,
-                                  use_global_stats=False, eps=INSTANCE_NORM_EPS)
-    return mx.sym.reshape(normalised, shape=(images, -1, 0, 0))
+    return instance_norm(x, gamma, beta, name, eps=INSTANCE_NORM_EPS, images=images)
 
 
 def _conv_in(x, name, num_filter, kernel, stride=1, one_image=False, images=1):
     """Reflection padding, convolution, instance normalisation (as instance_norm_of_images' BatchNorm
     where one_image: a batch of `images` images)."""
-    x = mx.sym.Convolution(_reflect_pad(x, kernel // 2), name=name, num_filter=num_filter, kernel=(kernel, kernel),
-                           stride=(stride, stride))
+    x = reflect_conv(x, name, num_filter, kernel, stride, no_bias=False)
     if one_image:
         return instance_norm_of_images(x, name + '_in', num_filter, images)
     return mx.sym.InstanceNorm(x, name=name + '_in', eps=INSTANCE_NORM_EPS)
@@ -164,4 +159,6 @@ def johnson(prefix='johnson', one_image=False, images=1):
     for name, num_filter in (('_up1', 64), ('_up2', 32)):
         x = mx.sym.UpSampling(x, scale=2, sample_type='nearest', num_args=1)
         x = _relu(_conv_in(x, prefix + name, num_filter, 3, one_image=one_image, images=images))
-    return mx.sym.Convolution(_reflect_pad(x, 4), name=prefix + '_out', num_filter=3, kernel=(9, 9))
+    # for inference the 32->3 conv runs as a 32->16 one (onepass.layers.reflect_conv): oneDNN's direct
+    # kernel, not its slow gemm convolution; training keeps the plain conv
+    return reflect_conv(x, prefix + '_out', 3, 9, no_bias=False, in_channels=32 if one_image else None)

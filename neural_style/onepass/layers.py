@@ -43,18 +43,21 @@ OUTPUT_BLOCK = 16
 
 def reflect_conv(data, name, num_filter, kernel, stride=1, no_bias=True, in_channels=None):
     """A conv after reflection padding of kernel // 2 on each side (as both networks were trained).
-    Given in_channels, a conv without bias of at most NARROW_OUTPUT filters runs as one of
-    OUTPUT_BLOCK with the weight padded by zero filters, then keeps its first num_filter channels
-    (the same sums)."""
+    Given in_channels, a conv of at most NARROW_OUTPUT filters runs as one of OUTPUT_BLOCK with the
+    weight (and the bias) padded by zero filters, then keeps its first num_filter channels (the same
+    sums); the parameters keep their names and shapes."""
     pad = kernel // 2
     padded = mx.sym.pad(data, mode='reflect', pad_width=(0, 0, 0, 0, pad, pad, pad, pad)) if pad else data
-    shape = dict(kernel=(kernel, kernel), stride=(stride, stride))
-    if in_channels is None or not no_bias or num_filter > NARROW_OUTPUT:
-        return mx.sym.Convolution(padded, name=name, num_filter=num_filter, no_bias=no_bias, **shape)
-    weight = mx.sym.Variable(name + '_weight', shape=(num_filter, in_channels, kernel, kernel))
-    zeros = mx.sym.zeros((OUTPUT_BLOCK - num_filter, in_channels, kernel, kernel))
-    wide = mx.sym.Convolution(padded, weight=mx.sym.concat(weight, zeros, dim=0), name=name,
-                              num_filter=OUTPUT_BLOCK, no_bias=True, **shape)
+    shape = dict(kernel=(kernel, kernel), stride=(stride, stride), no_bias=no_bias)
+    if in_channels is None or num_filter > NARROW_OUTPUT:
+        return mx.sym.Convolution(padded, name=name, num_filter=num_filter, **shape)
+
+    def widened(param, filter_shape):  # the trained filters, then zero ones up to OUTPUT_BLOCK
+        trained = mx.sym.Variable('%s_%s' % (name, param), shape=(num_filter,) + filter_shape)
+        return mx.sym.concat(trained, mx.sym.zeros((OUTPUT_BLOCK - num_filter,) + filter_shape), dim=0)
+    bias = {} if no_bias else {'bias': widened('bias', ())}
+    wide = mx.sym.Convolution(padded, weight=widened('weight', (in_channels, kernel, kernel)), name=name,
+                              num_filter=OUTPUT_BLOCK, **bias, **shape)
     return mx.sym.slice_axis(wide, axis=1, begin=0, end=num_filter)
 
 
