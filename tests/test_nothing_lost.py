@@ -286,6 +286,46 @@ def test_inputs_that_cannot_make_a_video_are_one_line_errors(media, tmp_path, ca
     assert not os.path.exists(tmp_path / 'o.mp4') and not os.path.exists(tmp_path / 'o_frames')
 
 
+def temporal_score(result, clip):
+    proc = run(COMPARE, [result, '--temporal', clip, '--json'])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)['extra']['scores']
+
+
+def test_compare_temporal_refuses_a_result_made_from_another_clip(media, tmp_path):
+    """A result of stylize_video.py (frames 1 to 3 of the clip, seeded random generators) is scored
+    against its own clip only: its run.json names the input by size and hash, so another clip of the
+    same size and length (the clip reversed) is refused, for the video and for its frames folder. A
+    result without a record is checked for its shape and length."""
+    out = tmp_path / 'v.mp4'
+    assert run(VIDEO, by_generators(media, media['clip'], out, '--frames', '1:4')).returncode == 0
+    for result in (out, tmp_path / 'v_frames'):
+        message = one_line_error(run(COMPARE, [result, '--temporal', media['reversed']]))
+        assert message.startswith('compare.py: error: RESULT %s was made from %s ' % (result, media['clip']))
+        assert 'not from --temporal %s' % media['reversed'] in message and 'give --temporal the clip' in message
+    assert temporal_score(tmp_path / 'v_frames', media['clip'])['frames'] == 3
+    # the video's frames against the clip's frames 1 to 3 (its run.json's first frame)
+    import imageio_ffmpeg
+    from neural_style.video.temporal import temporal_error
+    reader = imageio_ffmpeg.read_frames(str(out))
+    h, w = next(reader)['size'][::-1]
+    decoded = [np.frombuffer(data, np.uint8).reshape(h, w, 3) for data in reader]
+    by_video = temporal_score(out, media['clip'])
+    assert by_video['frames'] == len(decoded) == 3
+    assert by_video['temporal_error'] == pytest.approx(temporal_error(media['frame_pixels'][1:4], decoded), rel=0.02)
+    # without a record (a video from elsewhere): the shape and the length must agree
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    subprocess.run(['cp', str(out), str(elsewhere / 'v.mp4')], check=True)
+    message = one_line_error(run(COMPARE, [elsewhere / 'v.mp4', '--temporal', media['clip']]))
+    assert 'has 3 frames but --temporal %s has 6: not made from it' % media['clip'] in message
+    portrait = save_frames(tmp_path / 'portrait', [np.ascontiguousarray(frame.transpose(1, 0, 2))
+                                                   for frame in media['frame_pixels']])
+    message = one_line_error(run(COMPARE, [media['frames'], '--temporal', portrait]))
+    assert 'is 48x32 but --temporal %s is 32x48: not made from it' % portrait in message
+    assert temporal_score(media['frames'], media['clip'])['frames'] == 6
+
+
 # 4. Tracebacks instead of one line -----------------------------------------------------------------
 
 @pytest.mark.parametrize('tool, flags, needle', [
