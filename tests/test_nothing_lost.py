@@ -286,6 +286,24 @@ def test_inputs_that_cannot_make_a_video_are_one_line_errors(media, tmp_path, ca
     assert not os.path.exists(tmp_path / 'o.mp4') and not os.path.exists(tmp_path / 'o_frames')
 
 
+@pytest.mark.parametrize('tool, args', [
+    ('boost_train', ['--data-dir', '{file}', '--style-image', '{style}', '--model-dir', '{out}', '--gpu', '-1']),
+    ('boost_inference', ['--content-image', '{style}', '--model-dir', '{file}', '--output-dir', '{out}', '--gpu', '-1']),
+    ('view_checkpoints', ['{file}']),
+])
+def test_a_file_given_for_a_folder_is_said_to_be_a_file(media, tmp_path, tool, args):
+    """Every folder a tool reads has one check (files/images.check_input_folder): an existing file is
+    "is a file, not a folder", not "no such folder"; nothing is written."""
+    photo = os.path.join(media['frames'], 'in_000.png')
+    script = {'boost_train': TRAIN, 'boost_inference': INFER,
+              'view_checkpoints': os.path.join(PROJECT, 'view_checkpoints.py')}[tool]
+    args = [arg.format(file=photo, style=media['style'], out=tmp_path / 'out') for arg in args]
+    message = one_line_error(run(script, args))
+    flag = '' if tool == 'view_checkpoints' else args[args.index(photo) - 1] + ' '
+    assert '%s%s: is a file, not a folder; give ' % (flag, photo) in message and 'no such' not in message
+    assert os.listdir(tmp_path) == []
+
+
 def temporal_score(result, clip):
     proc = run(COMPARE, [result, '--temporal', clip, '--json'])
     assert proc.returncode == 0, proc.stderr[-2000:]
