@@ -29,6 +29,7 @@ INFER = os.path.join(PROJECT, 'end_to_end', 'boost_inference.py')
 TRAIN = os.path.join(PROJECT, 'end_to_end', 'boost_train.py')
 COMPARE = os.path.join(PROJECT, 'compare.py')
 NSTYLE = os.path.join(PROJECT, 'nstyle.py')
+SURVEY = os.path.join(PROJECT, 'reproduce_survey.py')
 
 
 def run(script, args, timeout=TIMEOUT, env=None, preexec_fn=None):
@@ -413,6 +414,55 @@ def test_a_full_disk_at_a_training_checkpoint_is_one_line_and_leaves_no_partial_
                                          '--gpu', '-1', '--seed', 0]))
     assert 'no space left' in message and 'cannot write the checkpoint' in message
     assert [name for name in os.listdir(str(model)) if name.endswith('.params') or '.tmp' in name] == []
+
+
+@pytest.fixture
+def read_only_disk(tmp_path):
+    """A read-only tmpfs (root ignores a folder's permissions), unmounted after; skipped where it cannot be mounted."""
+    folder = tmp_path / 'read_only'
+    folder.mkdir()
+    if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', str(folder)],
+                      capture_output=True).returncode != 0:
+        pytest.skip('cannot mount a tmpfs here (needs root): the read-only cases are not run')
+    yield folder
+    subprocess.run(['umount', '-l', str(folder)], capture_output=True)
+
+
+def survey_into(output, *extra):
+    """reproduce_survey.py's smallest montage (seeded random WCT networks), written atomically as stylize.py's results are."""
+    return run(SURVEY, ['--random-weights', '--max-long-edge', 16, '--alphas', '1', '--levels', 1, '--single-level', 1,
+                        '--output', output] + list(extra))
+
+
+def test_an_output_that_cannot_be_written_names_it_the_cause_and_what_to_do(media, tmp_path, tiny_disk, read_only_disk):
+    """One line naming the result (never the temporary file beside it), the cause in words and the
+    remedy; nothing left where it failed."""
+    message = one_line_error(survey_into(read_only_disk / 'survey.png'))
+    assert message == ('reproduce_survey.py: error: cannot write %s: its folder is on a read-only file system; '
+                       'choose another folder' % (read_only_disk / 'survey.png'))
+    assert os.listdir(str(read_only_disk)) == []
+    fill(tiny_disk, 0)
+    message = one_line_error(survey_into(tiny_disk / 'survey.png'))
+    assert message == ('reproduce_survey.py: error: cannot write %s: no space left on the device; free some space or '
+                       'choose another folder' % (tiny_disk / 'survey.png'))
+    assert os.listdir(str(tiny_disk)) == ['filler']
+    in_the_way = tmp_path / 'a_file'
+    in_the_way.write_bytes(b'kept')
+    message = one_line_error(survey_into(in_the_way / 'survey.png'))
+    assert message.startswith('reproduce_survey.py: error: --output %s: cannot make its folder %s: a file is in the way'
+                              % (in_the_way / 'survey.png', in_the_way)) and 'choose another folder' in message
+    assert in_the_way.read_bytes() == b'kept'
+
+
+def test_overwrite_never_replaces_a_folder_given_as_the_output(tmp_path):
+    folder = tmp_path / 'survey.png'
+    folder.mkdir()
+    (folder / 'kept.txt').write_text('kept')
+    proc = survey_into(folder, '--overwrite')
+    assert one_line_error(proc) == ('reproduce_survey.py: error: --output %s is a folder; give a file name, such as %s'
+                                    % (folder, folder / 'wct_survey.png'))
+    assert proc.stdout == ''  # refused before any work
+    assert snapshot(tmp_path) == {'survey.png/kept.txt': b'kept'}
 
 
 # 5. Ray ----------------------------------------------------------------------------------------------
