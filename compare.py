@@ -10,7 +10,9 @@ distance to the content image: the two terms the training minimises.
 --temporal INPUT judges a stylised video instead (RESULT: its video file or frames folder; INPUT the
 video or folder it was made from): the temporal error, the mean over consecutive frame pairs of the
 masked mean squared difference between result frame t and result frame t-1 warped by INPUT's optical
-flow (8-bit values squared; stylize_video.py --json reports the same).
+flow (8-bit values squared; stylize_video.py --json reports the same). A result of stylize_video.py
+is judged only against the clip its run.json records (another clip is refused); a video from
+elsewhere must have INPUT's aspect ratio and frame count.
 
 The reference defaults to the original's published result for the sample inputs
 (input/reference/4343_starry_night.jpg, from dmlc/web-data, Apache-2.0). Every image is

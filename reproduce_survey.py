@@ -103,6 +103,9 @@ def reproduce(args):
     phases = Phases()
     if args.json:
         hold_stdout()
+    if os.path.isdir(args.output):  # before any work: --overwrite replaces a file, never a folder
+        raise NstyleError('--output %s is a folder; give a file name, such as %s'
+                          % (args.output, os.path.join(args.output, 'wct_survey.png')))
     if os.path.exists(args.output) and not args.overwrite:
         raise NstyleError('--output %s already exists: pass --overwrite to replace it, or choose another --output'
                           % args.output)
@@ -110,6 +113,7 @@ def reproduce(args):
 
     import view_checkpoints
     from neural_style.files.images import read_rgb_image
+    from neural_style.files.output_folder import write_error_words
     from neural_style.universal import stylize
     content = resized(read_rgb_image(args.content_image, '--content-image', args.max_long_edge), args.max_long_edge)
     style = resized(read_rgb_image(args.style_image, '--style-image', args.max_long_edge), args.max_long_edge)
@@ -148,7 +152,11 @@ def reproduce(args):
     sheet = view_checkpoints.montage(panels, columns, title)
     folder = os.path.dirname(args.output)
     if folder:
-        os.makedirs(folder, exist_ok=True)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as error:
+            raise NstyleError('--output %s: cannot make its folder %s: %s'
+                              % (args.output, folder, write_error_words(error))) from None
     view_checkpoints.write_png(args.output, sheet)
     print('wrote %s: %dx%d' % (args.output, sheet.width, sheet.height))
     if args.random_weights:

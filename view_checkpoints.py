@@ -21,7 +21,7 @@ with quiet_ctrl_c_while_importing():  # scikit-image takes a second or two to lo
     from neural_style.cli.report import Phases, hold_stdout, make_report
     from neural_style.cli.tool import OneLineErrorParser, run_cli
     from neural_style.errors import NstyleError
-    from neural_style.files.images import read_rgb_image, shrunk_to_long_edge
+    from neural_style.files.images import check_input_folder, read_rgb_image, shrunk_to_long_edge
     from neural_style.files.output_folder import write_atomically, write_image_atomically
 
 PANEL_LONG_EDGE = 300  # contact-sheet panels are shrunk to this; the GIF keeps the full size
@@ -33,11 +33,7 @@ CHECKPOINT_MS, FINAL_MS = 500, 2000  # GIF frame durations: the result stays lon
 
 def checkpoints(folder):
     """[(label, path)]: e_N.jpg by N (e_10 after e_9), then final.jpg."""
-    if os.path.exists(folder) and not os.path.isdir(folder):  # the real cause, not "no such folder"
-        raise NstyleError('%s is %s, not a folder; give the --output_dir of a run (the folder of its e_N.jpg and '
-                          'final.jpg)' % (folder, 'a file' if os.path.isfile(folder) else 'a device or other special file'))
-    if not os.path.isdir(folder):
-        raise NstyleError('%s: no such folder; give the --output_dir of a run' % folder)
+    check_input_folder(folder, '', 'give the --output_dir of a run (the folder of its e_N.jpg and final.jpg)')
     numbered = sorted((int(m.group(1)), name) for name in os.listdir(folder)
                       for m in [re.fullmatch(r'e_(\d+)\.jpg', name)] if m)
     found = [('e_%d' % epoch, os.path.join(folder, name)) for epoch, name in numbered]

@@ -14,6 +14,7 @@ from neural_style.files.images import read_rgb_image, to_network_input
 from neural_style.gatys.losses import style_gram_symbol
 from neural_style.mxnet_runtime import mx
 from neural_style.video import clips as video_io
+from neural_style.video import frames_folder
 from neural_style.video.temporal import temporal_error
 
 ASPECT_TOLERANCE = 0.05  # truncated sizes (600x400 -> 128x85) change the aspect ratio by well under this
@@ -89,6 +90,35 @@ def compare(args):
     }
 
 
+SIDE_ROUNDING = 9  # pixels a stylised frame's short side may lose to rounding (the generators' multiple of 8, + 1)
+
+
+def first_frame_made_from(args, result, source, numbered):
+    """The index in --temporal of RESULT's first frame, once RESULT is known to be made from it. A
+    result of stylize_video.py says what it was made from (its run.json's input: size and hash): another
+    clip, or one changed since, is refused. A video from elsewhere must at least have as many frames
+    as INPUT and its shape (its short side as INPUT's aspect ratio gives it, up to rounding)."""
+    recorded = frames_folder.recorded_run(args.result)
+    if recorded is not None:
+        path, settings = recorded
+        if settings['depends_on']['input'] != frames_folder.clip_identity(source):
+            raise NstyleError('RESULT %s was made from %s (as %s records), not from --temporal %s (another clip, or '
+                              'that one changed since); give --temporal the clip RESULT was made from'
+                              % (args.result, settings.get('input', 'another clip'), path, args.temporal))
+        return settings.get('first_frame') or 0
+    (w, h), (input_w, input_h) = result.size, source.size
+    short, expected = (h, w * input_h / input_w) if w >= h else (w, h * input_w / input_h)
+    if abs(short - expected) > max(SIDE_ROUNDING, ASPECT_TOLERANCE * expected):
+        raise NstyleError('RESULT %s is %dx%d but --temporal %s is %dx%d: not made from it (the aspect ratios '
+                          'differ); give --temporal the clip RESULT was made from'
+                          % (args.result, w, h, args.temporal, input_w, input_h))
+    if not numbered and result.count != source.count:
+        raise NstyleError('RESULT %s has %d frames but --temporal %s has %d: not made from it; give --temporal the '
+                          'clip RESULT was made from (cut to the same frames)'
+                          % (args.result, result.count, args.temporal, source.count))
+    return 0
+
+
 def temporal_report(args):
     """--temporal: the temporal error of RESULT against INPUT's flow. The frames of a frames folder of
     stylize_video.py (frame_NNNNNN.png) are matched to INPUT's frames by their numbers, others in order
@@ -100,7 +130,9 @@ def temporal_report(args):
             raise NstyleError('%s %s has %d frame: the temporal error needs at least two consecutive frames; give '
                               'a video or a folder of frames' % (flag, path, clip.count))
     numbers = [re.fullmatch(r'frame_(\d+)\.png', name) for name in result.files or []]
-    indices = [int(m.group(1)) for m in numbers] if numbers and all(numbers) else list(range(result.count))
+    numbered = bool(numbers) and all(numbers)  # stylize_video.py's frames folder: matched by the numbers
+    first = first_frame_made_from(args, result, source, numbered)
+    indices = [int(m.group(1)) for m in numbers] if numbered else list(range(first, first + result.count))
     if indices != list(range(indices[0], indices[0] + len(indices))) or indices[-1] >= source.count:
         raise NstyleError('RESULT %s: its frames (%d to %d) are not consecutive frames of --temporal %s (%d frames); '
                           'give the INPUT it was made from' % (args.result, indices[0], indices[-1], args.temporal,

@@ -140,13 +140,14 @@ def test_a_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypat
     target = tmp_path / 'final.jpg'
     target.write_bytes(b'earlier result')
 
-    def write_half_then_fail(path, pixels, **kwargs):
+    def write_half_then_fail(path, data):
         with open(path, 'wb') as half:
-            half.write(b'\xff\xd8 half a jpeg')
+            half.write(data[:10])
         raise OSError(28, 'No space left on device')
 
-    monkeypatch.setattr(io, 'imsave', write_half_then_fail)  # skimage.io: what write_image_atomically calls
-    with pytest.raises(NstyleError, match='cannot write .*final.jpg.*No space left'):
+    from neural_style.files import output_folder
+    monkeypatch.setattr(output_folder, 'write_bytes', write_half_then_fail)  # what write_image_atomically calls
+    with pytest.raises(NstyleError, match='cannot write .*final.jpg: no space left on the device; free some space'):
         SaveImage(np.zeros((1, 3, 4, 4), np.float32), str(target))
     assert target.read_bytes() == b'earlier result'
     assert os.listdir(tmp_path) == ['final.jpg']

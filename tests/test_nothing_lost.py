@@ -29,6 +29,7 @@ INFER = os.path.join(PROJECT, 'end_to_end', 'boost_inference.py')
 TRAIN = os.path.join(PROJECT, 'end_to_end', 'boost_train.py')
 COMPARE = os.path.join(PROJECT, 'compare.py')
 NSTYLE = os.path.join(PROJECT, 'nstyle.py')
+SURVEY = os.path.join(PROJECT, 'reproduce_survey.py')
 
 
 def run(script, args, timeout=TIMEOUT, env=None, preexec_fn=None):
@@ -286,6 +287,64 @@ def test_inputs_that_cannot_make_a_video_are_one_line_errors(media, tmp_path, ca
     assert not os.path.exists(tmp_path / 'o.mp4') and not os.path.exists(tmp_path / 'o_frames')
 
 
+@pytest.mark.parametrize('tool, args', [
+    ('boost_train', ['--data-dir', '{file}', '--style-image', '{style}', '--model-dir', '{out}', '--gpu', '-1']),
+    ('boost_inference', ['--content-image', '{style}', '--model-dir', '{file}', '--output-dir', '{out}', '--gpu', '-1']),
+    ('view_checkpoints', ['{file}']),
+])
+def test_a_file_given_for_a_folder_is_said_to_be_a_file(media, tmp_path, tool, args):
+    """Every folder a tool reads has one check (files/images.check_input_folder): an existing file is
+    "is a file, not a folder", not "no such folder"; nothing is written."""
+    photo = os.path.join(media['frames'], 'in_000.png')
+    script = {'boost_train': TRAIN, 'boost_inference': INFER,
+              'view_checkpoints': os.path.join(PROJECT, 'view_checkpoints.py')}[tool]
+    args = [arg.format(file=photo, style=media['style'], out=tmp_path / 'out') for arg in args]
+    message = one_line_error(run(script, args))
+    flag = '' if tool == 'view_checkpoints' else args[args.index(photo) - 1] + ' '
+    assert '%s%s: is a file, not a folder; give ' % (flag, photo) in message and 'no such' not in message
+    assert os.listdir(tmp_path) == []
+
+
+def temporal_score(result, clip):
+    proc = run(COMPARE, [result, '--temporal', clip, '--json'])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)['extra']['scores']
+
+
+def test_compare_temporal_refuses_a_result_made_from_another_clip(media, tmp_path):
+    """A result of stylize_video.py (frames 1 to 3 of the clip, seeded random generators) is scored
+    against its own clip only: its run.json names the input by size and hash, so another clip of the
+    same size and length (the clip reversed) is refused, for the video and for its frames folder. A
+    result without a record is checked for its shape and length."""
+    out = tmp_path / 'v.mp4'
+    assert run(VIDEO, by_generators(media, media['clip'], out, '--frames', '1:4')).returncode == 0
+    for result in (out, tmp_path / 'v_frames'):
+        message = one_line_error(run(COMPARE, [result, '--temporal', media['reversed']]))
+        assert message.startswith('compare.py: error: RESULT %s was made from %s ' % (result, media['clip']))
+        assert 'not from --temporal %s' % media['reversed'] in message and 'give --temporal the clip' in message
+    assert temporal_score(tmp_path / 'v_frames', media['clip'])['frames'] == 3
+    # the video's frames against the clip's frames 1 to 3 (its run.json's first frame)
+    import imageio_ffmpeg
+    from neural_style.video.temporal import temporal_error
+    reader = imageio_ffmpeg.read_frames(str(out))
+    h, w = next(reader)['size'][::-1]
+    decoded = [np.frombuffer(data, np.uint8).reshape(h, w, 3) for data in reader]
+    by_video = temporal_score(out, media['clip'])
+    assert by_video['frames'] == len(decoded) == 3
+    assert by_video['temporal_error'] == pytest.approx(temporal_error(media['frame_pixels'][1:4], decoded), rel=0.02)
+    # without a record (a video from elsewhere): the shape and the length must agree
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    subprocess.run(['cp', str(out), str(elsewhere / 'v.mp4')], check=True)
+    message = one_line_error(run(COMPARE, [elsewhere / 'v.mp4', '--temporal', media['clip']]))
+    assert 'has 3 frames but --temporal %s has 6: not made from it' % media['clip'] in message
+    portrait = save_frames(tmp_path / 'portrait', [np.ascontiguousarray(frame.transpose(1, 0, 2))
+                                                   for frame in media['frame_pixels']])
+    message = one_line_error(run(COMPARE, [media['frames'], '--temporal', portrait]))
+    assert 'is 48x32 but --temporal %s is 32x48: not made from it' % portrait in message
+    assert temporal_score(media['frames'], media['clip'])['frames'] == 6
+
+
 # 4. Tracebacks instead of one line -----------------------------------------------------------------
 
 @pytest.mark.parametrize('tool, flags, needle', [
@@ -372,6 +431,55 @@ def test_a_full_disk_at_a_training_checkpoint_is_one_line_and_leaves_no_partial_
                                          '--gpu', '-1', '--seed', 0]))
     assert 'no space left' in message and 'cannot write the checkpoint' in message
     assert [name for name in os.listdir(str(model)) if name.endswith('.params') or '.tmp' in name] == []
+
+
+@pytest.fixture
+def read_only_disk(tmp_path):
+    """A read-only tmpfs (root ignores a folder's permissions), unmounted after; skipped where it cannot be mounted."""
+    folder = tmp_path / 'read_only'
+    folder.mkdir()
+    if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', str(folder)],
+                      capture_output=True).returncode != 0:
+        pytest.skip('cannot mount a tmpfs here (needs root): the read-only cases are not run')
+    yield folder
+    subprocess.run(['umount', '-l', str(folder)], capture_output=True)
+
+
+def survey_into(output, *extra):
+    """reproduce_survey.py's smallest montage (seeded random WCT networks), written atomically as stylize.py's results are."""
+    return run(SURVEY, ['--random-weights', '--max-long-edge', 16, '--alphas', '1', '--levels', 1, '--single-level', 1,
+                        '--output', output] + list(extra))
+
+
+def test_an_output_that_cannot_be_written_names_it_the_cause_and_what_to_do(media, tmp_path, tiny_disk, read_only_disk):
+    """One line naming the result (never the temporary file beside it), the cause in words and the
+    remedy; nothing left where it failed."""
+    message = one_line_error(survey_into(read_only_disk / 'survey.png'))
+    assert message == ('reproduce_survey.py: error: cannot write %s: its folder is on a read-only file system; '
+                       'choose another folder' % (read_only_disk / 'survey.png'))
+    assert os.listdir(str(read_only_disk)) == []
+    fill(tiny_disk, 0)
+    message = one_line_error(survey_into(tiny_disk / 'survey.png'))
+    assert message == ('reproduce_survey.py: error: cannot write %s: no space left on the device; free some space or '
+                       'choose another folder' % (tiny_disk / 'survey.png'))
+    assert os.listdir(str(tiny_disk)) == ['filler']
+    in_the_way = tmp_path / 'a_file'
+    in_the_way.write_bytes(b'kept')
+    message = one_line_error(survey_into(in_the_way / 'survey.png'))
+    assert message.startswith('reproduce_survey.py: error: --output %s: cannot make its folder %s: a file is in the way'
+                              % (in_the_way / 'survey.png', in_the_way)) and 'choose another folder' in message
+    assert in_the_way.read_bytes() == b'kept'
+
+
+def test_overwrite_never_replaces_a_folder_given_as_the_output(tmp_path):
+    folder = tmp_path / 'survey.png'
+    folder.mkdir()
+    (folder / 'kept.txt').write_text('kept')
+    proc = survey_into(folder, '--overwrite')
+    assert one_line_error(proc) == ('reproduce_survey.py: error: --output %s is a folder; give a file name, such as %s'
+                                    % (folder, folder / 'wct_survey.png'))
+    assert proc.stdout == ''  # refused before any work
+    assert snapshot(tmp_path) == {'survey.png/kept.txt': b'kept'}
 
 
 # 5. Ray ----------------------------------------------------------------------------------------------

@@ -70,12 +70,41 @@ def input_file_problem(path):
     if stat.S_ISDIR(mode):
         return 'is a folder; give a file'
     if not stat.S_ISREG(mode):
-        kind = ('a device file' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
-                'a pipe' if stat.S_ISFIFO(mode) else 'a socket' if stat.S_ISSOCK(mode) else 'a special file')
-        return 'is %s, not a regular file; give a file' % kind
+        return 'is %s, not a regular file; give a file' % special_file_kind(mode)
     if not os.access(path, os.R_OK):
         return 'cannot read it (permission denied)'
     return None
+
+
+def special_file_kind(mode):
+    return ('a device file' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+            'a pipe' if stat.S_ISFIFO(mode) else 'a socket' if stat.S_ISSOCK(mode) else 'a special file')
+
+
+def input_folder_problem(path):
+    """Why `path` cannot be read as an input folder, in words (None when it can be): a file given
+    for a folder is said to be a file, not "no such folder"."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return 'no such folder (relative paths start from %s)' % os.getcwd()
+    except NotADirectoryError:
+        return 'no such folder: a part of the path before its last name is a file, not a folder'
+    except OSError as error:
+        return 'cannot look at it (%s)' % (error.strerror or error)
+    if not stat.S_ISDIR(mode):
+        return 'is %s, not a folder' % ('a file' if stat.S_ISREG(mode) else special_file_kind(mode))
+    if not os.access(path, os.R_OK | os.X_OK):
+        return 'cannot read it (permission denied)'
+    return None
+
+
+def check_input_folder(path, flag, what_to_give, error=NstyleError):
+    """The one check of every folder a tool reads (a folder of images, of frames, of checkpoints):
+    '<flag> <path>: is a file, not a folder; <what_to_give>' and the like."""
+    problem = input_folder_problem(path)
+    if problem:
+        raise error('%s: %s; %s' % (' '.join(part for part in (flag, path) if part), problem, what_to_give))
 
 
 def check_image_file(path, flag):

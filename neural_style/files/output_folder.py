@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import errno
 import fcntl
+import io as io_module
 import logging
 import os
 import re
@@ -29,14 +30,42 @@ def write_atomically(filename, write):
     except BaseException as error:
         if os.path.exists(temporary):
             os.remove(temporary)
-        if isinstance(error, OSError):
-            raise NstyleError('cannot write %s: %s' % (filename, error)) from None
+        if isinstance(error, OSError):  # the result's name, not the temporary's; the cause in words
+            raise NstyleError('cannot write %s: %s' % (filename, write_error_words(error))) from None
         raise
 
 
+# errno of a failed write -> the cause in words and what to do
+WRITE_ERRORS = {
+    errno.ENOSPC: 'no space left on the device; free some space or choose another folder',
+    errno.EDQUOT: 'the disk quota is used up; free some space or choose another folder',
+    errno.EROFS: 'its folder is on a read-only file system; choose another folder',
+    errno.EACCES: 'permission denied; choose a folder you can write',
+    errno.EPERM: 'permission denied; choose a folder you can write',
+    errno.EISDIR: 'it is a folder; give a file name',
+    errno.ENOTDIR: 'a part of its path is a file, not a folder; choose another folder',
+    errno.ENOENT: 'its folder does not exist; create it or choose another folder',
+    errno.EEXIST: 'a file is in the way of a folder of its path; choose another folder',
+}
+
+
+def write_error_words(error):
+    """Why a file could not be written, in words, and what to do (an OSError's errno)."""
+    return WRITE_ERRORS.get(error.errno, '%s; choose another folder' % (error.strerror or error))
+
+
 def write_image_atomically(filename, pixels):
+    """The image encoded in memory, then its bytes written: a full disk fails our own write, not the
+    encoder's file, which would raise again when garbage-collected ("Exception ignored ... Errno 28")."""
     from skimage import io  # here: the tools that only read images do not pay for its import
-    write_atomically(filename, lambda temporary: io.imsave(temporary, pixels, check_contrast=False))
+    encoded = io_module.BytesIO()
+    io.imsave(encoded, pixels, check_contrast=False, extension=os.path.splitext(filename)[1].lower())
+    write_atomically(filename, lambda temporary: write_bytes(temporary, encoded.getvalue()))
+
+
+def write_bytes(path, data):
+    with open(path, 'wb') as f:
+        f.write(data)
 
 
 
@@ -113,9 +142,8 @@ def acquire_lock(folder, flag):
                 os.unlink(path)
             except OSError:
                 pass
-            raise NstyleError('%s %s: cannot write its lock file %s (%s); free some space or choose another folder'
-                              % (flag, folder, LOCK_NAME, 'no space left on the device' if error.errno == errno.ENOSPC
-                                 else error.strerror or error)) from None
+            raise NstyleError('%s %s: cannot write its lock file %s: %s'
+                              % (flag, folder, LOCK_NAME, write_error_words(error))) from None
         return fd
     raise NstyleError('%s %s: its lock file %s keeps changing; is another run starting there?' % (flag, folder, LOCK_NAME))
 

@@ -61,10 +61,10 @@ def list_checkpoints(model_dir, kind):
 
 def find_kind(model_dir, flag='--model-dir'):
     """Which generator model_dir holds: its generator.json, else the layout of its files."""
-    if os.path.exists(model_dir) and not os.path.isdir(model_dir):
-        raise NstyleError('%s %s is a file, not a folder; give the folder that holds the generators\' checkpoints'
-                          % (flag, model_dir))
-    if not os.path.isdir(model_dir):
+    if os.path.exists(model_dir):
+        from neural_style.files.images import check_input_folder
+        check_input_folder(model_dir, flag, 'give the folder that holds the generators\' checkpoints')
+    else:
         raise NstyleError('%s %s: no such folder; run ./download.sh --end-to-end for the published generators '
                           '(model/end_to_end), or end_to_end/boost_train.py to train some' % (flag, model_dir))
     kind_file = os.path.join(model_dir, KIND_FILE)

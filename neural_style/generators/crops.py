@@ -7,7 +7,7 @@ import os
 from skimage import img_as_float, transform
 
 from neural_style.errors import NstyleError
-from neural_style.files.images import size_at_long_edge
+from neural_style.files.images import check_input_folder, size_at_long_edge
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png')
 
@@ -40,8 +40,7 @@ def long_edge_size(shape, long_edge, multiple, path):
 
 def image_files(folder, flag):
     """The jpg/png files of a folder, sorted; none is an NstyleError."""
-    if not os.path.isdir(folder):
-        raise NstyleError('%s %s: no such folder' % (flag, folder))
+    check_input_folder(folder, flag, 'give a folder of images')
     names = sorted(name for name in os.listdir(folder)
                    if name.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(folder, name)))
     if not names:

@@ -179,10 +179,9 @@ def config_from_args(args):
 
 def training_photos(folder, size):
     """Every photo of FOLDER centre-cropped to (size, size), 0-255 float32; one line when there are none."""
-    from neural_style.files.images import read_rgb_image
+    from neural_style.files.images import check_input_folder, read_rgb_image
     from neural_style.generators.crops import IMAGE_EXTENSIONS, cover_and_crop
-    if not os.path.isdir(folder):
-        raise NstyleError('--photos %s: not a folder; give a folder of photos' % folder)
+    check_input_folder(folder, '--photos', 'give a folder of photos')
     names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
     if not names:
         raise NstyleError('--photos %s holds no images (%s)' % (folder, ' '.join(IMAGE_EXTENSIONS)))

@@ -170,8 +170,8 @@ class DecoderTrainer:
 
 
 def image_files(folder, flag):
-    if not os.path.isdir(folder):
-        raise TrainingError('%s %s is not a folder of images' % (flag, folder))
+    from neural_style.files.images import check_input_folder
+    check_input_folder(folder, flag, 'give a folder of images', error=TrainingError)
     files = sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.lower().endswith(IMAGE_SUFFIXES))
     if not files:
         raise TrainingError('%s %s holds no images (%s)' % (flag, folder, ', '.join(IMAGE_SUFFIXES)))

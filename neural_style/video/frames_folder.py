@@ -74,10 +74,15 @@ def folder_identity(folder, names):
             'last': file_identity(os.path.join(folder, names[-1]))}
 
 
+def clip_identity(clip):
+    """What run.json records of the input clip (a video file or a folder of frames) as 'input'."""
+    return folder_identity(clip.path, clip.files) if clip.kind == 'folder' else file_identity(clip.path)
+
+
 def depends_on(args, clip):
     """What a video run's frames depend on beyond its flags, as run.json records it: the input's
     files, the style images and the weights (VGG-19's, or the generators' checkpoint files)."""
-    found = {'input': folder_identity(clip.path, clip.files) if clip.kind == 'folder' else file_identity(clip.path)}
+    found = {'input': clip_identity(clip)}
     if args.method == 'end_to_end':
         from neural_style.generators import checkpoints
         kind = checkpoints.find_kind(args.model_dir)
@@ -116,6 +121,21 @@ def read_settings(layout):
             return json.load(f)
     except (OSError, ValueError):
         return None
+
+
+def recorded_run(result):
+    """(path of run.json, its settings) of a result of stylize_video.py: a frames folder, or a video
+    OUT.mp4 beside its OUT_frames/; None for a video or folder from elsewhere (or an unreadable run.json)."""
+    if os.path.isdir(result):
+        frames_dir = result
+    elif os.path.splitext(result)[1].lower() in VIDEO_EXTENSIONS:
+        frames_dir = os.path.splitext(result)[0] + '_frames'
+    else:
+        return None
+    settings = read_settings(Layout(None, frames_dir))
+    if not isinstance(settings, dict) or 'input' not in settings.get('depends_on', {}):
+        return None
+    return os.path.join(frames_dir, SETTINGS_FILE), settings
 
 
 EARLIER_RUN = 'earlier-run'  # inside the frames folder: an earlier run's frames, kept until this run ends
