@@ -741,3 +741,44 @@ def test_training_another_kind_into_a_folder_holding_a_chain_leaves_the_chain_as
     assert 'already holds checkpoints' in one_line_error(run(TRAIN, common))
     assert 'holds a v3chain generator, not johnson' in one_line_error(run(TRAIN, common + ['--init-model', chain]))
     assert snapshot(chain) == before
+
+
+def files_under(folder):
+    return {os.path.join(root, name): os.path.getsize(os.path.join(root, name))
+            for root, _, names in os.walk(str(folder)) for name in names}
+
+
+def test_a_generator_run_under_ray_leaves_no_copy_of_the_model_in_the_temp_folder(media, tmp_path, request):
+    """Item 5f: the workers get the generators through Ray's object store, not as files: after a --ray
+    run over two images the temp folder (TMPDIR) holds Ray's own session folder only, no .params file
+    and nothing the size of the model (the seeded random chain is as large as the published one)."""
+    pytest.importorskip('ray')
+    model_bytes = sum(files_under(media['generators']).values())
+    import shutil
+    import tempfile
+    temp = tempfile.mkdtemp(prefix='nl', dir='/tmp')  # short: Ray's socket paths under it must fit 107 bytes
+    request.addfinalizer(lambda: shutil.rmtree(temp, ignore_errors=True))
+    photos = tmp_path / 'photos'
+    photos.mkdir()
+    for name in ('in_000.png', 'in_001.png'):
+        Image.open(os.path.join(media['frames'], name)).save(str(photos / name))
+    proc = run(INFER, infer_args(media['generators'], photos, tmp_path / 'out', '--ray', '--cpus-per-job', '1'),
+               env={'TMPDIR': str(temp)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(os.listdir(str(tmp_path / 'out'))) == ['in_000', 'in_001']
+    assert set(os.listdir(str(temp))) <= {'ray'}, os.listdir(str(temp))
+    left = files_under(temp)
+    assert not [path for path in left if path.endswith('.params')]
+    assert max(left.values(), default=0) < model_bytes / 4, sorted(left.items(), key=lambda item: -item[1])[:3]
+
+
+def test_a_ray_video_run_where_every_frame_fails_leaves_no_run_to_resume(media, tmp_path):
+    """Item 5g: a --ray video run whose every frame fails (NaN generators) is one line saying no frame is
+    done, and leaves no frames folder, run.json nor video behind (nothing to "resume")."""
+    pytest.importorskip('ray')
+    broken = nan_generators(media, tmp_path / 'nan')
+    out = tmp_path / 'v.mp4'
+    message = one_line_error(run(VIDEO, [media['frames'], '--method', 'end_to_end', '--model-dir', broken, '--output',
+                                         out, '--gpu', '-1', '--max-long-edge', '48', '--ray', '--cpus-per-job', '1']))
+    assert re.search(r'--ray: 6 frames failed \(frame \d first, see above\); no frame is done$', message), message
+    assert sorted(os.listdir(str(tmp_path))) == ['nan']
