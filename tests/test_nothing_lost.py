@@ -782,3 +782,16 @@ def test_a_ray_video_run_where_every_frame_fails_leaves_no_run_to_resume(media, 
                                          out, '--gpu', '-1', '--max-long-edge', '48', '--ray', '--cpus-per-job', '1']))
     assert re.search(r'--ray: 6 frames failed \(frame \d first, see above\); no frame is done$', message), message
     assert sorted(os.listdir(str(tmp_path))) == ['nan']
+
+
+def test_a_local_ray_under_a_long_temp_folder_is_one_line_naming_the_path(media, tmp_path):
+    """Ray puts its sockets under TMPDIR; past 107 bytes it cannot start (an OSError and a traceback
+    before): one line naming the path and RAY_TMPDIR, nothing written."""
+    pytest.importorskip('ray')
+    temp = tmp_path / ('t' * max(1, 110 - len(str(tmp_path))))
+    temp.mkdir()
+    message = one_line_error(run(INFER, infer_args(media['generators'], media['frames'], tmp_path / 'out', '--ray'),
+                                 env={'TMPDIR': str(temp)}))
+    assert message.startswith('boost_inference.py: error: --ray: cannot start a local Ray (') and \
+        str(temp) in message and 'RAY_TMPDIR' in message, message
+    assert not os.path.exists(tmp_path / 'out')
