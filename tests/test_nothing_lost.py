@@ -730,7 +730,8 @@ def test_two_images_of_one_name_are_refused_before_anything_is_written(media, tm
 def test_training_another_kind_into_a_folder_holding_a_chain_leaves_the_chain_as_it_was(media, tmp_path,
                                                                                           vgg_params):
     """Item 2g: a Johnson net trained with --model-dir a folder holding the v3 chain is refused in one
-    line, and so is resuming from that chain as a Johnson net; the chain's files stay byte for byte."""
+    line (before: with advice to pass --init-model, itself refused then), and so is resuming from that
+    chain as a Johnson net; the chain's files stay byte for byte."""
     import shutil
     chain = tmp_path / 'chain'
     shutil.copytree(media['generators'], str(chain))
@@ -738,8 +739,10 @@ def test_training_another_kind_into_a_folder_holding_a_chain_leaves_the_chain_as
     common = ['--data-dir', media['frames'], '--style-image', media['style'], '--vgg-params', vgg_params,
               '--generator', 'johnson', '--size', 16, '--batch-size', 1, '--epochs', 1, '--seed', 0,
               '--model-dir', chain, '--gpu', '-1']
-    assert 'already holds checkpoints' in one_line_error(run(TRAIN, common))
-    assert 'holds a v3chain generator, not johnson' in one_line_error(run(TRAIN, common + ['--init-model', chain]))
+    for extra in ([], ['--init-model', chain]):  # no advice to "resume" from another kind of model
+        message = one_line_error(run(TRAIN, common + extra))
+        assert 'holds checkpoints of another generator (v3_0002-0026000), not johnson; choose another --model-dir' \
+            in message, message
     assert snapshot(chain) == before
 
 
