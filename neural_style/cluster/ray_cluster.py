@@ -61,6 +61,12 @@ def import_ray():
     return ray
 
 
+def first_line(error):
+    """The first line of an exception's message (Ray's run to many), else its type's name."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 @contextlib.contextmanager
 def ray_cluster(address):
     """Ray, connected: to a Ray this process already started (a test, a notebook), to the cluster at
@@ -82,8 +88,13 @@ def ray_cluster(address):
     except (ConnectionError, ValueError, RuntimeError) as error:
         raise NstyleError('--ray %s: cannot connect to a Ray cluster (%s); start one with `ray start --head`, '
                           'or give --ray without an address for a local Ray'
-                          % (address or '', str(error).strip().splitlines()[0] if str(error).strip() else
-                             type(error).__name__)) from None
+                          % (address or '', first_line(error))) from None
+    except OSError as error:  # a local Ray that cannot start: its socket paths under a long TMPDIR, ...
+        ray.shutdown()
+        if address:
+            raise
+        raise NstyleError('--ray: cannot start a local Ray (%s); if the path named is too long, set RAY_TMPDIR '
+                          'to a short folder such as /tmp' % first_line(error)) from None
     finally:
         received = restore_signal_handlers(handlers)
     try:

@@ -17,7 +17,8 @@ from neural_style.generators import on_ray
 from neural_style.errors import NstyleError
 from neural_style.files import STDIO
 from neural_style.files.images import denoised, read_rgb_image
-from neural_style.files.output_folder import ResultNames, check_output_dir, output_run, write_image_atomically
+from neural_style.files.output_folder import (ResultNames, check_output_dir, output_run, signals_held,
+                                              write_image_atomically)
 from neural_style.generators import checkpoints, crops
 from neural_style.generators.inference import check_size, load_stylizer
 from neural_style.mxnet_runtime import context_for
@@ -53,9 +54,20 @@ def write_results(folder, overwrite, cropped, stages):
     --overwrite the earlier results stay until these are all written, then give way to them."""
     with output_run(folder, overwrite, '--output-dir', results_of(len(stages))) as run_dir:
         # the crop the generators saw: compare.py's --content-image for these results
-        write_image_atomically(os.path.join(run_dir, 'content.jpg'), cropped)
-        for k, stage in enumerate(stages):
-            write_image_atomically(os.path.join(run_dir, 'out_%d.jpg' % k), stage)
+        images = [('content.jpg', cropped)] + [('out_%d.jpg' % k, stage) for k, stage in enumerate(stages)]
+        done = []
+        try:
+            for name, pixels in images:
+                write_image_atomically(os.path.join(run_dir, name), pixels)
+                done.append(name)
+        except BaseException:
+            # a set of stages cut short (a full disk, a signal) is no result: the ones written go, so
+            # that the folder holds all of this picture's stages or none (the earlier run's, with
+            # --overwrite, stay where they were)
+            with signals_held():
+                for name in done:
+                    os.remove(os.path.join(run_dir, name))
+            raise
     return os.path.join(folder, 'out_%d.jpg' % (len(stages) - 1))
 
 

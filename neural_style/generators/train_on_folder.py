@@ -55,8 +55,13 @@ def starting_point(args):
     """(params or None, first epoch, first image): --init-model's newest checkpoint; from the --model-dir
     itself the run resumes after it. A --model-dir with checkpoints is otherwise never overwritten."""
     # checkpoints of either kind: training one kind into a folder of the other would mix two models
-    existing = [name for kind in checkpoints.KINDS for name in checkpoints.list_checkpoints(args.model_dir, kind)
-                ] if os.path.isdir(args.model_dir) else []
+    existing = [(kind, name) for kind in checkpoints.KINDS
+                for name in checkpoints.list_checkpoints(args.model_dir, kind)] if os.path.isdir(args.model_dir) else []
+    other = [name for kind, name in existing if kind != args.generator]
+    if other:  # no resume can help: the folder is another model's
+        raise NstyleError('--model-dir %s holds checkpoints of another generator (%s), not %s; choose another '
+                          '--model-dir' % (args.model_dir, other[-1], args.generator))
+    existing = [name for _, name in existing]
     resume = args.init_model is not None and os.path.realpath(args.init_model) == os.path.realpath(args.model_dir)
     if existing and not resume:
         raise NstyleError('--model-dir %s already holds checkpoints (%s); pass --init-model %s to resume, or choose '

@@ -189,6 +189,9 @@ def stylize_frames_on_ray(args, clip, layout, bounds):
     progress.seconds, progress.last_done = done.seconds, done.last_done
     if done.failed and progress.last_done is not None and layout.video:
         write_result_video(args, clip, layout, (bounds[0], progress.last_done))
+    if done.failed and progress.last_done is None:  # not one frame done: nothing to resume
+        raise NstyleError('--ray: %d frames failed (frame %d first, see above); no frame is done'
+                          % (len(done.failed), done.failed[0]))
     if done.failed:
         raise NstyleError('--ray: %d frames failed (frame %d first, see above); the frames up to %s are done: run '
                           'again to resume' % (len(done.failed), done.failed[0], progress.last_done))
