@@ -482,6 +482,22 @@ def test_overwrite_never_replaces_a_folder_given_as_the_output(tmp_path):
     assert snapshot(tmp_path) == {'survey.png/kept.txt': b'kept'}
 
 
+def test_boost_inference_into_a_read_only_folder_or_a_file_is_one_line_and_changes_nothing(media, tmp_path,
+                                                                                         read_only_disk):
+    """--output-dir on a read-only file system, or naming an existing file: one line saying what to do,
+    and the file (or the read-only folder) as it was."""
+    photo = os.path.join(media['frames'], 'in_000.png')
+    base = ['--model-dir', media['generators'], '--content-image', photo, '--size', '32x48', '--gpu', '-1']
+    message = one_line_error(run(INFER, base + ['--output-dir', read_only_disk / 'out']))
+    assert 'cannot write there' in message and 'choose another folder' in message
+    assert os.listdir(str(read_only_disk)) == []
+    in_the_way = tmp_path / 'results'
+    in_the_way.write_bytes(b'kept')
+    message = one_line_error(run(INFER, base + ['--output-dir', in_the_way]))
+    assert 'is a file, not a folder' in message
+    assert in_the_way.read_bytes() == b'kept'
+
+
 # 5. Ray ----------------------------------------------------------------------------------------------
 
 def free_port():
