@@ -78,16 +78,20 @@ def by_generators(media, source, output, *extra):
             '--max-long-edge', '48'] + list(extra)
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A 256 kB tmpfs (root only), unmounted after; skipped where it cannot be mounted."""
-    folder = tmp_path / 'tiny_disk'
+def mounted_tmpfs(folder, options, cases):
+    """A tmpfs mounted on `folder` with these mount options (root only), unmounted after; the test is
+    skipped where it cannot be mounted."""
     folder.mkdir()
-    if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', str(folder)],
-                      capture_output=True).returncode != 0:
-        pytest.skip('cannot mount a tmpfs here (needs root): the full-disk cases are not run')
+    if subprocess.run(['mount', '-t', 'tmpfs', '-o', options, 'tmpfs', str(folder)], capture_output=True).returncode:
+        pytest.skip('cannot mount a tmpfs here (needs root): the %s cases are not run' % cases)
     yield folder
     subprocess.run(['umount', '-l', str(folder)], capture_output=True)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 kB tmpfs."""
+    yield from mounted_tmpfs(tmp_path / 'tiny_disk', 'size=256k', 'full-disk')
 
 
 def fill(folder, leave):
@@ -435,14 +439,8 @@ def test_a_full_disk_at_a_training_checkpoint_is_one_line_and_leaves_no_partial_
 
 @pytest.fixture
 def read_only_disk(tmp_path):
-    """A read-only tmpfs (root ignores a folder's permissions), unmounted after; skipped where it cannot be mounted."""
-    folder = tmp_path / 'read_only'
-    folder.mkdir()
-    if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', str(folder)],
-                      capture_output=True).returncode != 0:
-        pytest.skip('cannot mount a tmpfs here (needs root): the read-only cases are not run')
-    yield folder
-    subprocess.run(['umount', '-l', str(folder)], capture_output=True)
+    """A read-only tmpfs (root ignores a folder's permissions)."""
+    yield from mounted_tmpfs(tmp_path / 'read_only', 'ro,size=64k', 'read-only')
 
 
 def survey_into(output, *extra):
