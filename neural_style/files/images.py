@@ -56,17 +56,25 @@ def shown(path):
     return '- (stdin)' if path == STDIO else path
 
 
+def path_mode(path, kind):
+    """(st_mode, None) of path, or (None, why it cannot be looked at, in words); kind: what the
+    caller wants there ('file' or 'folder'), as a missing one is named."""
+    try:
+        return os.stat(path).st_mode, None
+    except FileNotFoundError:
+        return None, 'no such %s (relative paths start from %s)' % (kind, os.getcwd())
+    except NotADirectoryError:
+        return None, 'no such %s: a part of the path before its last name is a file, not a folder' % kind
+    except OSError as error:
+        return None, 'cannot look at it (%s)' % (error.strerror or error)
+
+
 def input_file_problem(path):
     """Why `path` cannot be read as an input file, in words (None when it can be): the real cause,
     so that a folder or a device is not reported as a missing file."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return 'no such file (relative paths start from %s)' % os.getcwd()
-    except NotADirectoryError:
-        return 'no such file: a part of the path before its last name is a file, not a folder'
-    except OSError as error:
-        return 'cannot look at it (%s)' % (error.strerror or error)
+    mode, problem = path_mode(path, 'file')
+    if problem:
+        return problem
     if stat.S_ISDIR(mode):
         return 'is a folder; give a file'
     if not stat.S_ISREG(mode):
@@ -84,14 +92,9 @@ def special_file_kind(mode):
 def input_folder_problem(path):
     """Why `path` cannot be read as an input folder, in words (None when it can be): a file given
     for a folder is said to be a file, not "no such folder"."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return 'no such folder (relative paths start from %s)' % os.getcwd()
-    except NotADirectoryError:
-        return 'no such folder: a part of the path before its last name is a file, not a folder'
-    except OSError as error:
-        return 'cannot look at it (%s)' % (error.strerror or error)
+    mode, problem = path_mode(path, 'folder')
+    if problem:
+        return problem
     if not stat.S_ISDIR(mode):
         return 'is %s, not a folder' % ('a file' if stat.S_ISREG(mode) else special_file_kind(mode))
     if not os.access(path, os.R_OK | os.X_OK):
