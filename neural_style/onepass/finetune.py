@@ -178,15 +178,12 @@ def config_from_args(args):
 
 
 def training_photos(folder, size):
-    """Every photo of FOLDER centre-cropped to (size, size), 0-255 float32; one line when there are none."""
-    from neural_style.files.images import check_input_folder, read_rgb_image
-    from neural_style.generators.crops import IMAGE_EXTENSIONS, cover_and_crop
-    check_input_folder(folder, '--photos', 'give a folder of photos')
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
-    if not names:
-        raise NstyleError('--photos %s holds no images (%s)' % (folder, ' '.join(IMAGE_EXTENSIONS)))
-    return [(cover_and_crop(read_rgb_image(os.path.join(folder, n), '--photos'), (size, size)) * 255)
-            .astype(np.float32) for n in names]
+    """Every photo of FOLDER centre-cropped to (size, size), 0-255 float32; one line when there are none
+    (the generators' training reads its --data-dir the same way)."""
+    from neural_style.files.images import read_rgb_image
+    from neural_style.generators.crops import cover_and_crop, image_files
+    return [(cover_and_crop(read_rgb_image(path, '--photos'), (size, size)) * 255).astype(np.float32)
+            for path in image_files(folder, '--photos')]
 
 
 def check_output(config):
