@@ -26,7 +26,7 @@ from neural_style.cli.flag_types import POSITIVE_INT, blend_weights, checked, st
 from neural_style.cli.report import Phases, hold_stdout, make_report
 from neural_style.errors import NstyleError
 from neural_style.cli.tool import OneLineErrorParser, run_cli
-from neural_style.onepass.methods import METHODS, arguments_problem
+from neural_style.onepass.methods import METHODS, UNIVERSAL_METHODS, arguments_problem
 
 # what onepass.methods.arguments_problem calls this tool's flags
 FLAG_NAMES = {'method': '--method', 'style': '--style-image', 'paintings': '--style-image', 'alpha': '--alpha',
@@ -252,7 +252,7 @@ def stylize(config):
     if config.style_images:
         inputs['style_images'] = list(config.style_images)
     outputs = {'results': [job['output'] for job in done]} if folder else {'result': done[0]['output']}
-    if config.method in ('wct', 'adain'):  # the authors' models, converted by ./download.sh --wct / --adain
+    if config.method in UNIVERSAL_METHODS:  # the authors' models, converted by ./download.sh --wct / --adain
         from neural_style.universal.stylize import DEFAULT_WEIGHTS_DIRS
         used = {'folder': config.weights_dir or DEFAULT_WEIGHTS_DIRS[config.method], 'source': 'the authors\' models'}
     else:

@@ -109,7 +109,7 @@ def arguments_problem(method, paintings, alpha, levels, style_weights, names):
                 'choose %(method)s arbitrary, wct or adain' % names)
     if method in PAINTING_METHODS and not paintings:
         return '%s %s takes %s, not one of the 26 styles' % (names['method'], method, names['paintings'])
-    if method not in ('wct', 'adain') and (alpha != 1 or levels != 5):
+    if method not in UNIVERSAL_METHODS and (alpha != 1 or levels != 5):
         return '%(alpha)s and %(levels)s are for %(method)s wct or adain; leave them out' % names
     if method == 'adain' and levels != 5:
         return '%(levels)s is for %(method)s wct (AdaIN works at relu4_1); leave it out' % names

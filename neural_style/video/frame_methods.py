@@ -133,10 +133,8 @@ def flow_between_frames(settings):
     or a one-pass method's blend with the previous result."""
     if settings.method == 'optimize':
         return settings.temporal_weight > 0
-    return settings.method in ONE_PASS_METHODS and settings.temporal_blend > 0
-
-
-ONE_PASS_METHODS = ('multistyle', 'arbitrary', 'wct', 'adain')
+    from neural_style.onepass.methods import METHODS  # the one-pass networks, by name
+    return settings.method in METHODS and settings.temporal_blend > 0
 
 
 def in_turn(indexed_frames, result, needs_flow):
