@@ -229,9 +229,9 @@ def stylize(config):
                               style_pixels=style_pixels, style_weights=config.style_weights,
                               strength=config.strength, weights_dir=config.weights_dir, alpha=config.alpha,
                               levels=config.levels)
-    check_weights(config.method, settings)  # --contact-sheet is the multistyle method's
+    loaded = check_weights(config.method, settings)  # --contact-sheet is the multistyle method's
     if config.ray is not None:
-        return stylize_on_ray(config, settings, pairs)
+        return stylize_on_ray(config, settings, loaded, pairs)
     phases.done('startup_and_weights')
     done = []
     for source, output in pairs:
@@ -262,13 +262,14 @@ def stylize(config):
                        extra={'weights': used, 'images': done})
 
 
-def stylize_on_ray(config, settings, pairs):
-    """--ray: each photo a job on the cluster's workers (onepass/on_ray.py); read and written here.
-    Returns the exit status: 1 when a photo failed (the others are written)."""
+def stylize_on_ray(config, settings, weights, pairs):
+    """--ray: each photo a job on the cluster's workers (onepass/on_ray.py), which are sent the weights
+    loaded here; read and written here. Returns the exit status: 1 when a photo failed (the others are
+    written)."""
     from neural_style.onepass.on_ray import put_stylization, run_photos_on_ray
     logging.basicConfig(level=logging.INFO, format='%(asctime)-15s %(message)s')
     return run_photos_on_ray(config, pairs, lambda source: read_photo(source, config.max_long_edge), write_result,
-                             lambda ray: put_stylization(ray, config.method, settings, config.original_colors,
+                             lambda ray: put_stylization(ray, config.method, settings, weights, config.original_colors,
                                                          config.contact_sheet))
 
 

@@ -382,7 +382,7 @@ def test_a_stylize_worker_uses_the_weights_it_is_sent(local_ray, onepass_folder,
     settings = dataclasses.replace(settings, weights_dir=universal_weights.get(method, onepass_folder[1]))
     content = np.asarray(Image.open(tmp / 'photos' / 'p0.png'), np.float32)
     expected = methods.stylize_photo(content, method, settings)
-    sent = put_stylization(local_ray, method, settings, False, False)
+    sent = put_stylization(local_ray, method, settings, methods.check_weights(method, settings), False, False)
     elsewhere = sent._replace(settings=dataclasses.replace(settings, weights_dir=str(tmp / 'not_on_this_worker')))
     result, seconds = StylizeOnWorker(elsewhere)({}, content, None)
     assert seconds >= 0 and np.array_equal(result, expected)

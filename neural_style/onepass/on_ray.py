@@ -14,16 +14,10 @@ from neural_style.cluster import ray_cluster as cluster
 Stylization = collections.namedtuple('Stylization', ['method', 'settings', 'weights', 'original_colors', 'contact'])
 
 
-def put_stylization(ray, method, settings, original_colors, contact):
-    """The weights of METHOD (of the 26-style network for a contact sheet), loaded and checked here
-    once (a missing or corrupt file is one line before any job), then into the object store."""
-    from neural_style.onepass.methods import check_weights
-    return Stylization(method, settings, ray.put(check_weights(weights_method(method, contact), settings)),
-                       original_colors, contact)
-
-
-def weights_method(method, contact):
-    return 'multistyle' if contact else method
+def put_stylization(ray, method, settings, weights, original_colors, contact):
+    """The Stylization of the jobs, WEIGHTS (check_weights(method, settings)'s, loaded and checked here
+    before any job; a contact sheet's method is multistyle) into the object store once."""
+    return Stylization(method, settings, ray.put(weights), original_colors, contact)
 
 
 class StylizeOnWorker:
@@ -39,7 +33,7 @@ class StylizeOnWorker:
         job = self.stylization
         if 'weights' not in state:  # the driver's arrays stand for the files its --weights-dir names
             state['weights'] = ray.get(job.weights)
-            remember_weights(weights_method(job.method, job.contact), job.settings, state['weights'])
+            remember_weights(job.method, job.settings, state['weights'])
         start = time.time()
         result = stylize_photo(content, job.method, job.settings, job.original_colors, job.contact)
         return result, time.time() - start
